@@ -1,0 +1,233 @@
+/**
+ * The connector contract, version 1.
+ *
+ * A connector teaches Honk one storage system. It is a plain object with no behaviour of
+ * its own beyond factories: Honk validates options with the connector's zod schemas, checks
+ * its declared capabilities before any data moves, and wraps everything it returns in a
+ * guard (see `guard.ts`) so a connector author does not have to defend against misuse.
+ *
+ * Data flows as Apache Arrow `RecordBatch`es. A connector reads into Arrow and writes from
+ * Arrow; type mapping to and from the storage system's own types is the connector's job and
+ * is documented per connector.
+ *
+ * Compatibility: the `specificationVersion` field pins the contract. Additive, optional
+ * members may appear within v1; anything else is a new version.
+ */
+import type { RecordBatch, Schema } from 'apache-arrow';
+import type { ZodType } from 'zod';
+
+/** Any JSON value. Snapshot refs and staged refs are JSON so they survive in task records. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** How a sink makes staged data the new target. */
+export type PublishMode = 'replace' | 'append' | 'merge';
+
+/**
+ * What a connector can do. Core checks these at preflight so an impossible task fails
+ * before any data moves, never halfway through.
+ */
+export interface ConnectorCapabilities {
+  /** The connector can snapshot an existing target and restore it. Default `false`. */
+  snapshot: boolean;
+  /** Staged data can be read back for validation. Default `true`: a sink that cannot is unverifiable. */
+  readStaged: boolean;
+  /** `Source.count()` answers without reading the data. Default `false`. */
+  countPushdown: boolean;
+  /** `Source.partitions()` splits a read into independent ranges. Default `false`. */
+  partitionedRead: boolean;
+  /** Publish modes the sink supports. Default `['replace']`. */
+  publishModes: readonly PublishMode[];
+}
+
+/** Documented defaults for {@link ConnectorCapabilities}. */
+export const defaultCapabilities: ConnectorCapabilities = Object.freeze({
+  snapshot: false,
+  readStaged: true,
+  countPushdown: false,
+  partitionedRead: false,
+  publishModes: Object.freeze(['replace'] as const),
+});
+
+/** Resolve a connector's partial capabilities against the defaults. */
+export function capabilitiesOf(connector: Pick<Connector, 'capabilities'>): ConnectorCapabilities {
+  return { ...defaultCapabilities, ...connector.capabilities };
+}
+
+/** A minimal logger; pino, console-like objects and Honk's own logger fit. */
+export interface Logger {
+  debug(object: Record<string, unknown>, message?: string): void;
+  info(object: Record<string, unknown>, message?: string): void;
+  warn(object: Record<string, unknown>, message?: string): void;
+  error(object: Record<string, unknown>, message?: string): void;
+}
+
+/** Ambient information every factory receives. */
+export interface ConnectorContext {
+  /** The task this work belongs to; sinks derive deterministic staging names from it. */
+  taskId: string;
+  /** The name of the connection in the spec (for messages). */
+  connectionName: string;
+  /** Aborts when the task is cancelled, its lease is lost, or the agent shuts down hard. */
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+/** Options for one read. */
+export interface ReadOptions {
+  /** Stop reading and release resources when this fires. */
+  signal: AbortSignal;
+  /** Target rows per batch. Sources should stay close to it; the last batch may be smaller. */
+  batchRows: number;
+}
+
+/** An independent slice of a source (e.g. a key range) for partitioned reads. */
+export interface SourcePartition {
+  /** JSON description the source understands, e.g. `{ from: 0, to: 1_000_000 }`. */
+  ref: Json;
+  /** An estimate for progress reporting, when known. */
+  estimatedRows?: number;
+}
+
+/**
+ * Where data comes from. A source is read at one point in time: a database read runs in one
+ * snapshot transaction; files and objects are pinned (size, mtime, ETag) at first access and
+ * a change during the read throws a `TransientError` with code `SOURCE_CHANGED`.
+ * A source never modifies what it reads.
+ */
+export interface Source {
+  /** The Arrow schema of the batches `read()` yields. Throws NotFoundError if the data is missing. */
+  schema(): Promise<Schema>;
+  /**
+   * Streams the data. Must release cursors, streams and file handles in `finally`, so
+   * breaking out of the loop or aborting the signal leaks nothing.
+   */
+  read(options: ReadOptions): AsyncIterable<RecordBatch>;
+  /** Row count without reading data (declare `countPushdown`). */
+  count?(): Promise<number>;
+  /** Independent ranges for parallel reads (declare `partitionedRead`). */
+  partitions?(): Promise<SourcePartition[]>;
+  /** Release everything the source holds. Called once, always. */
+  close?(): Promise<void>;
+}
+
+/** What a sink knows about the target before writing. */
+export interface TargetDescription {
+  exists: boolean;
+  /** The schema of the existing target, when it exists and has one. */
+  schema?: Schema;
+}
+
+/** Options for opening a writer. */
+export interface WriteOptions {
+  signal: AbortSignal;
+  /** How staged data becomes the target. Must be one of the declared `publishModes`. */
+  mode: PublishMode;
+  /** Key columns for `merge`. */
+  key?: readonly string[];
+}
+
+/** Staged data: complete, durable, not yet visible at the target. */
+export interface StagedTarget {
+  /** JSON locating the staged data (staging dir, staging table …), kept in reports. */
+  ref: Json;
+  /** Rows written, as counted by the writer. */
+  rows: number;
+  /** Bytes written, where the sink knows. */
+  bytes?: number;
+  /** Reads the staged data back, exactly as readers of the published target would see it. */
+  reader(): Source;
+}
+
+/** What publishing did. */
+export interface PublishResult {
+  /** JSON locating the published data. */
+  ref: Json;
+}
+
+/**
+ * A writer for one attempt: `write()` batches, then `stage()`, then `publish()`; or
+ * `abort()` at any point, which removes everything staged. Staging names are deterministic
+ * per task, so a crashed attempt's leftovers are cleaned up by the next attempt's `open()`.
+ */
+export interface SinkWriter {
+  write(batch: RecordBatch): Promise<void>;
+  /** Finish writing; after this the staged data is complete and readable. */
+  stage(): Promise<StagedTarget>;
+  /** Atomically make the staged data the target. Re-running a task never duplicates data. */
+  publish(): Promise<PublishResult>;
+  /** Discard staged data. Safe to call more than once and after a failed `publish()`. */
+  abort(reason?: unknown): Promise<void>;
+}
+
+/** Where data goes. */
+export interface Sink {
+  /** Whether the target exists, and its schema. */
+  describe(): Promise<TargetDescription>;
+  /**
+   * Preflight: can data of this schema be written in this mode? Throws SchemaMismatchError
+   * naming the column and how to fix it. Must not modify anything.
+   */
+  check?(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void>;
+  /** Start an attempt. Cleans leftovers of earlier attempts of the same task. */
+  open(schema: Schema, options: WriteOptions): Promise<SinkWriter>;
+  close?(): Promise<void>;
+}
+
+/** A reference to a snapshot: JSON, stored on the task record so any agent can roll back. */
+export type SnapshotRef = { connector: string; takenAt: string } & { [key: string]: Json };
+
+/**
+ * Keeps the previous target so a failed or unwanted publish can be rolled back.
+ * `take()` returns null when there is nothing to keep (the target does not exist).
+ */
+export interface Snapshot {
+  take(): Promise<SnapshotRef | null>;
+  restore(ref: SnapshotRef): Promise<void>;
+  discard(ref: SnapshotRef): Promise<void>;
+}
+
+/** Arguments to every factory. */
+export interface EndpointArgs<Options, Endpoint> {
+  /** Connection options, parsed by `optionsSchema`. */
+  options: Options;
+  /** The task's source or target options, parsed by `endpointSchema`. */
+  endpoint: Endpoint;
+  context: ConnectorContext;
+}
+
+/**
+ * A connector. Thin: schemas, capabilities and factories.
+ *
+ * @example
+ * export const fileConnector = defineConnector({
+ *   specificationVersion: 'v1',
+ *   name: 'file',
+ *   optionsSchema: z.object({ root: z.string() }).strict(),
+ *   endpointSchema: z.object({ path: z.string(), format: z.enum(['csv', 'parquet']) }).strict(),
+ *   capabilities: { snapshot: true },
+ *   createSource: ({ options, endpoint, context }) => …,
+ *   createSink: ({ options, endpoint, context }) => …,
+ *   createSnapshot: ({ options, endpoint, context }) => …,
+ * });
+ */
+export interface Connector<Options = any, Endpoint = any> {
+  readonly specificationVersion: 'v1';
+  /** The name used in spec files (`connector: file`). Lowercase, stable. */
+  readonly name: string;
+  /** Validates connection options (`root`, `url`, `region` …). Should be `.strict()`. */
+  readonly optionsSchema: ZodType<Options>;
+  /** Validates a task's `source:`/`target:` options besides `connection` (`path`, `table` …). */
+  readonly endpointSchema: ZodType<Endpoint>;
+  /** Partial; missing flags take {@link defaultCapabilities}. */
+  readonly capabilities?: Partial<ConnectorCapabilities>;
+  createSource?(args: EndpointArgs<Options, Endpoint>): Source | Promise<Source>;
+  createSink?(args: EndpointArgs<Options, Endpoint>): Sink | Promise<Sink>;
+  createSnapshot?(args: EndpointArgs<Options, Endpoint>): Snapshot | Promise<Snapshot>;
+}
+
+/** Identity helper that gives connector authors type inference. */
+export function defineConnector<Options, Endpoint>(
+  connector: Connector<Options, Endpoint>,
+): Connector<Options, Endpoint> {
+  return connector;
+}

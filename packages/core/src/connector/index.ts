@@ -1,0 +1,3 @@
+export * from './connector.ts';
+export * from './connector-registry.ts';
+export * from './guard.ts';

@@ -1,0 +1,2 @@
+export * from './honk-error.ts';
+export * from './redact.ts';
