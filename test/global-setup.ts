@@ -4,10 +4,13 @@
  * `setup()` returning a teardown; they publish connection details via environment
  * variables that test files read.
  */
+import { setup as setupPostgres } from './services/postgres.ts';
+
 const teardowns: Array<() => Promise<void>> = [];
 
 export async function setup(): Promise<void> {
   // Service modules register here (e.g. PostgreSQL in test/services/postgres.ts).
+  teardowns.push(await setupPostgres());
 }
 
 export async function teardown(): Promise<void> {
