@@ -1,1 +1,2 @@
 export * from './task-definition.ts';
+export * from './task-report.ts';

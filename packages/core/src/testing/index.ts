@@ -1,1 +1,7 @@
-export {};
+/**
+ * @honk/core/testing — conformance suites and fixtures for connector and store authors.
+ * Requires vitest (a peer dependency of this entry point only).
+ */
+export * from './conformance.ts';
+export * from './memory-connector.ts';
+export * from './tricky-data.ts';

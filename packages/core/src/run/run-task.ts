@@ -1,0 +1,286 @@
+/**
+ * runTask: move one dataset, verified.
+ *
+ *   preflight   resolve connectors, parse options, check capabilities, read the source
+ *               schema, derive the output schema through the transforms, check the target
+ *               accepts it: everything that can fail without moving data fails here.
+ *   snapshot    keep the existing target (when the connector can and the task wants it).
+ *   transfer    stream source → transforms → hashing → staging writer.
+ *   validate    read the staged data back and compare with what was streamed.
+ *   publish     make staged data the target atomically (after the fencing check).
+ *   rollback    a failure during publish restores the snapshot.
+ *
+ * Nothing half-written becomes visible: every failure before publish aborts the staging.
+ */
+import type { Schema } from 'apache-arrow';
+import type { ZodType } from 'zod';
+import type {
+  Connector,
+  ConnectorContext,
+  EndpointArgs,
+  Logger,
+  PublishMode,
+  Sink,
+  SinkWriter,
+  Snapshot,
+  SnapshotRef,
+  Source,
+  StagedTarget,
+} from '../connector/connector.ts';
+import { capabilitiesOf } from '../connector/connector.ts';
+import type { ConnectorRegistry } from '../connector/connector-registry.ts';
+import { guardSink, guardSnapshot, guardSource } from '../connector/guard.ts';
+import { ConfigError, HonkError, toHonkError } from '../errors/honk-error.ts';
+import { DEFAULT_BATCH_ROWS, transfer } from '../transfer/transfer.ts';
+import type { BatchTransform } from '../transfer/transform.ts';
+import { createTransforms } from '../transfer/transforms/index.ts';
+import { assertValid, createValidationSession, createValidators } from '../validate/index.ts';
+import type { ValidationReport } from '../validate/validator.ts';
+import type { ResolvedEndpoint, TaskDefinition } from './task-definition.ts';
+import type { RunEvent, RunPhase, TaskReport, TransferStats } from './task-report.ts';
+
+export interface RunTaskOptions {
+  task: TaskDefinition;
+  connectors: ConnectorRegistry;
+  /** Cancels the run; staged data is removed and nothing is published. */
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+  logger?: Logger;
+  /** Minimum milliseconds between progress events. Default 250. */
+  progressIntervalMs?: number;
+  /** Persist the snapshot ref before publish (agents store it on the task record). */
+  onSnapshot?: (ref: SnapshotRef) => Promise<void>;
+  /**
+   * Called immediately before publish. Throwing (e.g. because the lease was lost) aborts the
+   * run without publishing: this is the fencing point.
+   */
+  beforePublish?: () => Promise<void>;
+}
+
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Parses options with a connector schema, turning zod issues into a ConfigError with paths. */
+function parseWith<T>(schema: ZodType<T>, value: unknown, where: string, connector: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues
+    .map((issue) => `${[where, ...issue.path.map(String)].join('.')}: ${issue.message}`)
+    .join('; ');
+  throw new ConfigError(`Invalid options for connector "${connector}": ${issues}.`, {
+    details: { where, connector },
+  });
+}
+
+interface Endpoint {
+  connector: Connector;
+  args: EndpointArgs<unknown, unknown>;
+}
+
+function resolveEndpoint(
+  registry: ConnectorRegistry,
+  endpoint: ResolvedEndpoint,
+  side: 'source' | 'target',
+  context: Omit<ConnectorContext, 'connectionName'>,
+): Endpoint {
+  const connector = registry.get(endpoint.connector);
+  return {
+    connector,
+    args: {
+      options: parseWith(connector.optionsSchema, endpoint.options, `connections.${endpoint.connection}`, connector.name),
+      endpoint: parseWith(connector.endpointSchema, endpoint.endpoint, side, connector.name),
+      context: { ...context, connectionName: endpoint.connection },
+    },
+  };
+}
+
+function missingCapability(connector: string, what: string, fix: string): HonkError {
+  return new HonkError('CAPABILITY_MISSING', `Connector "${connector}" ${what}. ${fix}`);
+}
+
+/** Runs one task. Always resolves with a report: `report.ok` tells success. */
+export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
+  const { task } = options;
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const logger = options.logger ?? silentLogger;
+  const startedAt = new Date();
+  const timings: Partial<Record<RunPhase, number>> = {};
+  let stats: TransferStats = { rows: 0, bytes: 0, batches: 0, elapsedMs: 0, rowsPerSecond: 0 };
+  let phase: RunPhase = 'preflight';
+  let phaseStarted = performance.now();
+  const emit = (event: RunEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch (error) {
+      logger.warn({ taskId: task.id, err: String(error) }, 'event listener threw');
+    }
+  };
+  const enter = (next: RunPhase) => {
+    const now = performance.now();
+    timings[phase] = (timings[phase] ?? 0) + (now - phaseStarted);
+    phase = next;
+    phaseStarted = now;
+    emit({ type: 'task-phase', taskId: task.id, phase: next });
+  };
+
+  let source: Source | undefined;
+  let sink: Sink | undefined;
+  let writer: SinkWriter | undefined;
+  let snapshot: Snapshot | undefined;
+  let snapshotRef: SnapshotRef | null = null;
+  let validation: ValidationReport | undefined;
+  let published: TaskReport['published'];
+  let publishStarted = false;
+  let restored = false;
+  let schemas: TaskReport['schema'];
+
+  const finish = (error?: unknown): TaskReport => {
+    enter('done');
+    const report: TaskReport = {
+      taskId: task.id,
+      ok: error === undefined,
+      stats,
+      timings,
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date().toISOString(),
+    };
+    if (validation) report.validation = validation;
+    if (snapshotRef !== null || snapshot) report.snapshot = snapshotRef;
+    if (published !== undefined) report.published = published;
+    if (publishStarted && error !== undefined) report.restored = restored;
+    if (schemas) report.schema = schemas;
+    if (error !== undefined) {
+      const honk = toHonkError(error);
+      report.error = honk.toJSON();
+      Object.defineProperty(report, 'cause', { value: honk, enumerable: false });
+    }
+    return report;
+  };
+
+  try {
+    // ── preflight ────────────────────────────────────────────────────────────
+    emit({ type: 'task-phase', taskId: task.id, phase: 'preflight' });
+    const context = { taskId: task.id, signal, logger };
+    const from = resolveEndpoint(options.connectors, task.source, 'source', context);
+    const to = resolveEndpoint(options.connectors, task.target, 'target', context);
+    const sourceCaps = capabilitiesOf(from.connector);
+    const targetCaps = capabilitiesOf(to.connector);
+    const mode: PublishMode = task.target.mode ?? 'replace';
+    const validate = task.validate ?? {};
+    const validators = createValidators(validate);
+
+    if (!from.connector.createSource) {
+      throw missingCapability(from.connector.name, 'cannot be a source', 'Use it only as a target.');
+    }
+    if (!to.connector.createSink) {
+      throw missingCapability(to.connector.name, 'cannot be a target', 'Use it only as a source.');
+    }
+    if (!targetCaps.publishModes.includes(mode)) {
+      throw missingCapability(
+        to.connector.name,
+        `does not support publish mode "${mode}"`,
+        `Supported modes: ${targetCaps.publishModes.join(', ')}. Set target.mode accordingly.`,
+      );
+    }
+    if (mode === 'merge' && !task.target.key?.length) {
+      throw new ConfigError(`Task "${task.id}": target.mode "merge" needs target.key (the key columns).`);
+    }
+    if (validators.length > 0 && !targetCaps.readStaged) {
+      throw missingCapability(
+        to.connector.name,
+        'cannot read staged data back, so the migration cannot be validated',
+        'Disable validation for this task explicitly (validate: { rowCount: false, checksum: false, sample: 0, schema: false }) if you accept an unverified copy.',
+      );
+    }
+    const wantSnapshot = task.snapshot?.enabled ?? targetCaps.snapshot;
+    if (task.snapshot?.enabled === true && !(targetCaps.snapshot && to.connector.createSnapshot)) {
+      throw missingCapability(to.connector.name, 'cannot take snapshots', 'Set snapshot: false for this task.');
+    }
+    void sourceCaps;
+
+    source = guardSource(from.connector.name, await from.connector.createSource(from.args));
+    sink = guardSink(to.connector.name, await to.connector.createSink(to.args));
+    const transforms: BatchTransform[] = createTransforms(task.transform ?? {}, {
+      baseDir: task.baseDir ?? process.cwd(),
+    });
+    const sourceSchema = await source.schema();
+    let schema: Schema = sourceSchema;
+    for (const transform of transforms) schema = await transform.outputSchema(schema);
+    const target = await sink.describe();
+    await sink.check?.(schema, { mode, ...(task.target.key ? { key: task.target.key } : {}) });
+    schemas = { source: schema.fields.map((field) => `${field.name}: ${field.type}`) };
+
+    // ── snapshot ─────────────────────────────────────────────────────────────
+    if (wantSnapshot && target.exists && to.connector.createSnapshot) {
+      enter('snapshot');
+      snapshot = guardSnapshot(to.connector.name, await to.connector.createSnapshot(to.args));
+      snapshotRef = await snapshot.take();
+      if (snapshotRef) {
+        emit({ type: 'task-snapshot-taken', taskId: task.id, ref: snapshotRef });
+        await options.onSnapshot?.(snapshotRef);
+      }
+    }
+
+    // ── transfer ─────────────────────────────────────────────────────────────
+    enter('transfer');
+    const session = createValidationSession(validators, schema);
+    writer = await sink.open(schema, { signal, mode, ...(task.target.key ? { key: task.target.key } : {}) });
+    stats = await transfer({
+      source,
+      writer,
+      transforms,
+      batchRows: task.batchRows ?? DEFAULT_BATCH_ROWS,
+      signal,
+      observe: (batch) => session.observeSource(batch),
+      onProgress: (progress) => emit({ type: 'task-progress', taskId: task.id, ...progress }),
+      ...(options.progressIntervalMs !== undefined ? { progressIntervalMs: options.progressIntervalMs } : {}),
+    });
+    const staged: StagedTarget = await writer.stage();
+
+    // ── validate ─────────────────────────────────────────────────────────────
+    if (validators.length > 0) {
+      enter('validate');
+      const reader = staged.reader();
+      try {
+        session.setStagedSchema(await reader.schema());
+        for await (const batch of reader.read({ signal, batchRows: task.batchRows ?? DEFAULT_BATCH_ROWS })) {
+          session.observeStaged(batch);
+        }
+      } finally {
+        await reader.close?.();
+      }
+      validation = session.report();
+      schemas.target = session.stagedSchemaText();
+      assertValid(validation, { taskId: task.id });
+    }
+
+    // ── publish ──────────────────────────────────────────────────────────────
+    enter('publish');
+    await options.beforePublish?.();
+    publishStarted = true;
+    published = (await writer.publish()).ref;
+    logger.info({ taskId: task.id, rows: stats.rows }, 'published');
+    return finish();
+  } catch (error) {
+    controller.abort(error);
+    logger.warn({ taskId: task.id, phase, code: toHonkError(error).code }, 'task run failed');
+    if (writer) {
+      await writer.abort(error).catch((abortError: unknown) => {
+        logger.error({ taskId: task.id, err: String(abortError) }, 'could not remove staged data');
+      });
+    }
+    if (publishStarted && snapshot && snapshotRef) {
+      enter('rollback');
+      try {
+        await snapshot.restore(snapshotRef);
+        restored = true;
+      } catch (restoreError) {
+        logger.error({ taskId: task.id, err: String(restoreError) }, 'snapshot restore failed');
+      }
+    }
+    return finish(error);
+  } finally {
+    await source?.close?.().catch(() => {});
+    await sink?.close?.().catch(() => {});
+  }
+}

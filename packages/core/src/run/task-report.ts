@@ -1,0 +1,44 @@
+/**
+ * The result of one run of one task, and the events `runTask` emits while it works.
+ * Reports are JSON-safe so they can be stored on task records and written by `--report`.
+ */
+import type { Json, SnapshotRef } from '../connector/connector.ts';
+import type { SerializedHonkError } from '../errors/honk-error.ts';
+import type { ValidationReport } from '../validate/validator.ts';
+
+/** The phases of a run, in order. */
+export type RunPhase = 'preflight' | 'snapshot' | 'transfer' | 'validate' | 'publish' | 'rollback' | 'done';
+
+export interface TransferStats {
+  rows: number;
+  /** Arrow buffer bytes moved (uncompressed, in memory): comparable across formats. */
+  bytes: number;
+  batches: number;
+  elapsedMs: number;
+  rowsPerSecond: number;
+}
+
+export interface TaskReport {
+  taskId: string;
+  ok: boolean;
+  stats: TransferStats;
+  validation?: ValidationReport;
+  snapshot?: SnapshotRef | null;
+  /** Where the data was published (connector-specific JSON). */
+  published?: Json;
+  /** Whether a failed publish was rolled back from the snapshot. */
+  restored?: boolean;
+  /** Milliseconds spent in each phase. */
+  timings: Partial<Record<RunPhase, number>>;
+  /** Arrow schemas as text, source side after transforms and at the target. */
+  schema?: { source: string[]; target?: string[] };
+  error?: SerializedHonkError;
+  startedAt: string;
+  endedAt: string;
+}
+
+/** Events emitted by `runTask` through its `onEvent` callback. */
+export type RunEvent =
+  | { type: 'task-phase'; taskId: string; phase: RunPhase }
+  | ({ type: 'task-progress'; taskId: string } & TransferStats)
+  | { type: 'task-snapshot-taken'; taskId: string; ref: SnapshotRef };
