@@ -1,0 +1,119 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { isHonkError } from '@honk/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Client } from '../src/create-s3-client.ts';
+import { globToRegExp, headPinned, listPinned, type S3Location } from '../src/s3-listing.ts';
+import { createS3RangeReader, streamS3Object } from '../src/s3-object-reader.ts';
+import { createS3ObjectWriter } from '../src/s3-object-writer.ts';
+import { s3ConnectionSchema } from '../src/s3-options.ts';
+import { type S3ServerKind, type S3TestServer, startS3TestServer } from './helpers/s3-test-servers.ts';
+
+const MiB = 1024 * 1024;
+
+describe.each<S3ServerKind>(['s3rver', 'fauxqs'])('S3 plumbing on %s', (kind) => {
+  let server: S3TestServer;
+  let location: S3Location;
+
+  beforeAll(async () => {
+    server = await startS3TestServer(kind);
+    const options = s3ConnectionSchema.parse(await server.connection('plumbing'));
+    location = { client: createS3Client(options), bucket: 'plumbing', connection: 'test', retries: 3 };
+  });
+  afterAll(async () => {
+    location?.client.destroy();
+    await server?.stop();
+  });
+
+  it('lists every page of a prefix and filters by glob', async () => {
+    const keys = Array.from({ length: 1005 }, (_, i) => `many/part-${String(i).padStart(5, '0')}.csv`);
+    for (let i = 0; i < keys.length; i += 50) {
+      await Promise.all(
+        keys
+          .slice(i, i + 50)
+          .map((Key) => location.client.send(new PutObjectCommand({ Bucket: 'plumbing', Key, Body: 'x' }))),
+      );
+    }
+    await location.client.send(new PutObjectCommand({ Bucket: 'plumbing', Key: 'many/readme.txt', Body: 'hi' }));
+    const all = await listPinned(location, 'many/');
+    expect(all).toHaveLength(1006);
+    const glob = globToRegExp('*.csv');
+    const csv = await listPinned(location, 'many/', (relative) => glob.test(relative));
+    expect(csv.map((o) => o.key)).toEqual(keys);
+    expect(csv.every((o) => o.size === 1 && o.etag.length > 2)).toBe(true);
+  });
+
+  it('uploads multipart streams and reads them back by range and as a stream', async () => {
+    const data = randomBytes(12 * MiB + 12345);
+    const writer = createS3ObjectWriter(location, 'big/object.bin', { partSizeBytes: 5 * MiB, uploadConcurrency: 2 });
+    for (let offset = 0; offset < data.length; offset += 700_000)
+      await writer.write(data.subarray(offset, offset + 700_000));
+    const written = await writer.finish();
+    expect(written.size).toBe(data.length);
+    expect(written.sha256).toBe(createHash('sha256').update(data).digest('hex'));
+
+    const pinned = await headPinned(location, 'big/object.bin');
+    expect(pinned.size).toBe(data.length);
+    const reader = createS3RangeReader(location, pinned);
+    const tail = await reader.read(data.length - 8, 8);
+    expect(Buffer.from(tail).equals(data.subarray(data.length - 8))).toBe(true);
+    const middle = await reader.read(5 * MiB - 10, 20);
+    expect(Buffer.from(middle).equals(data.subarray(5 * MiB - 10, 5 * MiB + 10))).toBe(true);
+
+    const streamed = createHash('sha256');
+    for await (const chunk of streamS3Object(location, pinned)) streamed.update(chunk);
+    expect(streamed.digest('hex')).toBe(written.sha256);
+  });
+
+  it('a small object goes up in one PutObject', async () => {
+    const writer = createS3ObjectWriter(location, 'small.txt', { partSizeBytes: 5 * MiB, uploadConcurrency: 2 });
+    await writer.write(new TextEncoder().encode('hello '));
+    await writer.write(new TextEncoder().encode('world'));
+    const written = await writer.finish();
+    const chunks: Buffer[] = [];
+    for await (const chunk of streamS3Object(location, await headPinned(location, 'small.txt')))
+      chunks.push(Buffer.from(chunk));
+    expect(Buffer.concat(chunks).toString()).toBe('hello world');
+    expect(written.size).toBe(11);
+  });
+
+  it('a replaced object fails the read as SOURCE_CHANGED', async () => {
+    await location.client.send(new PutObjectCommand({ Bucket: 'plumbing', Key: 'changing.txt', Body: 'version one' }));
+    const pinned = await headPinned(location, 'changing.txt');
+    await location.client.send(new PutObjectCommand({ Bucket: 'plumbing', Key: 'changing.txt', Body: 'version two!' }));
+    const error = await createS3RangeReader(location, pinned)
+      .read(0, 4)
+      .catch((e: unknown) => e);
+    expect(isHonkError(error) && error.code).toBe('SOURCE_CHANGED');
+  });
+
+  it('maps missing objects and buckets to NOT_FOUND and bad credentials to AUTH_FAILED', async () => {
+    const missing = await headPinned(location, 'nope').catch((e: unknown) => e);
+    expect(isHonkError(missing) && missing.code).toBe('NOT_FOUND');
+    const noBucket = await listPinned({ ...location, bucket: 'no-such-bucket' }, '').catch((e: unknown) => e);
+    expect(isHonkError(noBucket) && noBucket.code).toBe('NOT_FOUND');
+    if (kind === 's3rver') {
+      // s3rver checks the access key id (it does not verify SigV4 signatures); fauxqs accepts any.
+      const bad = s3ConnectionSchema.parse(
+        await server.connection('plumbing', {
+          credentials: { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'wrong-secret' },
+        }),
+      );
+      const badLocation = { ...location, client: createS3Client(bad), retries: 5 };
+      let requests = 0;
+      badLocation.client.middlewareStack.add(
+        (next) => (args) => {
+          requests += 1;
+          return next(args);
+        },
+        { step: 'finalizeRequest' },
+      );
+      const auth = await listPinned(badLocation, '').catch((e: unknown) => e);
+      expect(isHonkError(auth) && auth.code).toBe('AUTH_FAILED');
+      expect(isHonkError(auth) && auth.retryable).toBe(false);
+      expect(requests).toBe(1);
+      expect(String((auth as Error).message)).not.toContain('wrong-secret');
+      badLocation.client.destroy();
+    }
+  });
+});
