@@ -1,1 +1,3 @@
 export * from './transform.ts';
+export * from './transfer.ts';
+export * from './transforms/index.ts';
