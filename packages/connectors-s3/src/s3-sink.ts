@@ -1,0 +1,218 @@
+/**
+ * The S3 sink. A target is a `prefix` (a dataset of part files plus `_honk_manifest.json`)
+ * or a single `key`.
+ *
+ * Writing: batches are encoded by the format's codec and streamed into part files under the
+ * task's staging prefix (`<workPrefix>staging/<task>/part-00000.<ext>` …), each one a
+ * streaming multipart upload; a new part starts after `partFileBytes` (a `key` target is
+ * always one object). `stage()` finishes the last part and writes a staged manifest, so
+ * the staged data reads back exactly as the published target will.
+ *
+ * Publishing a prefix follows {@link publishDataset} (copy into place → manifest →
+ * delete stale). Publishing a key is one server-side CopyObject, which S3 applies
+ * atomically. Staging names derive from the task id, so `open()` of a new attempt removes
+ * the leftovers of a crashed one.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  ConfigError,
+  type Sink,
+  type SinkWriter,
+  type StagedTarget,
+  type TargetDescription,
+  type WriteOptions,
+} from '@honk/core';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { codecFor, type FormatOptions, type FormatWriter } from './format-codec.ts';
+import { copyObject, deleteKeys } from './s3-copy.ts';
+import { headIfExists, listPinned, type S3Location } from './s3-listing.ts';
+import { buildManifest, MANIFEST_NAME, type StagedPart, writeManifest } from './s3-manifest.ts';
+import { createS3ObjectWriter, type S3ObjectWriter } from './s3-object-writer.ts';
+import {
+  extensionOf,
+  formatOf,
+  normalisePrefix,
+  type S3ConnectionOptions,
+  type S3EndpointOptions,
+} from './s3-options.ts';
+import { publishDataset } from './s3-publish.ts';
+import { createS3Source } from './s3-source.ts';
+
+export interface S3SinkArgs {
+  client: S3Client;
+  options: S3ConnectionOptions;
+  endpoint: S3EndpointOptions;
+  connection: string;
+  taskId: string;
+  /** Destroy the client on `close()`. */
+  ownsClient?: boolean;
+}
+
+/** The staging prefix of a task: deterministic, so a later attempt finds and removes leftovers. */
+export function stagingPrefixOf(options: S3ConnectionOptions, taskId: string): string {
+  return `${normalisePrefix(options.workPrefix)}staging/${encodeURIComponent(taskId)}/`;
+}
+
+/** Removes everything under a prefix (a task's staging area, a snapshot). */
+export async function deletePrefix(location: S3Location, prefix: string, concurrency: number): Promise<void> {
+  const objects = await listPinned(location, prefix);
+  await deleteKeys(
+    location,
+    objects.map((object) => object.key),
+    concurrency,
+  );
+}
+
+export function createS3Sink(args: S3SinkArgs): Sink {
+  const { options, endpoint } = args;
+  const base: S3Location = {
+    client: args.client,
+    bucket: options.bucket,
+    connection: args.connection,
+    retries: options.retries,
+  };
+  const format = formatOf(endpoint);
+  const extension = extensionOf(format);
+  const formatOptions: FormatOptions = {
+    ...(endpoint.csv ? { csv: endpoint.csv } : {}),
+    ...(endpoint.parquet ? { parquet: endpoint.parquet } : {}),
+  };
+  if (endpoint.glob !== undefined) {
+    throw new ConfigError(
+      `S3 connection "${args.connection}": a target cannot have \`glob\`; set \`prefix\` or \`key\`.`,
+    );
+  }
+  const prefix = endpoint.prefix !== undefined ? normalisePrefix(endpoint.prefix) : undefined;
+  const staging = stagingPrefixOf(options, args.taskId);
+
+  return {
+    async describe(): Promise<TargetDescription> {
+      const key = prefix !== undefined ? `${prefix}${MANIFEST_NAME}` : (endpoint.key as string);
+      return { exists: (await headIfExists(base, key)) !== undefined };
+    },
+
+    async open(schema: Schema, writeOptions: WriteOptions): Promise<SinkWriter> {
+      if (writeOptions.mode !== 'replace') {
+        throw new ConfigError(
+          `S3 connection "${args.connection}": publish mode "${writeOptions.mode}" is not supported; the S3 sink replaces the target.`,
+        );
+      }
+      const codec = codecFor(format, args.connection);
+      const location: S3Location = { ...base, signal: writeOptions.signal };
+      // Leftovers of a crashed attempt of this task.
+      await deletePrefix(location, staging, options.uploadConcurrency);
+
+      const parts: StagedPart[] = [];
+      let current: { index: number; object: S3ObjectWriter; encoder: FormatWriter; rows: number } | undefined;
+      let rows = 0;
+      let staged: StagedTarget | undefined;
+
+      const startPart = () => {
+        const index = parts.length;
+        current = {
+          index,
+          object: createS3ObjectWriter(location, `${staging}part-${String(index).padStart(5, '0')}.${extension}`, {
+            partSizeBytes: options.partSizeBytes,
+            uploadConcurrency: options.uploadConcurrency,
+            contentType: codec.contentType,
+          }),
+          encoder: codec.createWriter(schema, formatOptions),
+          rows: 0,
+        };
+        return current;
+      };
+      const finishPart = async () => {
+        if (!current) return;
+        const part = current;
+        current = undefined;
+        for (const chunk of part.encoder.finish()) await part.object.write(chunk);
+        const written = await part.object.finish();
+        parts.push({ index: part.index, size: written.size, rows: part.rows, sha256: written.sha256 });
+      };
+      const manifest = () => buildManifest(parts, format, extension);
+
+      const writer: SinkWriter = {
+        async write(batch: RecordBatch) {
+          const part = current ?? startPart();
+          for (const chunk of part.encoder.write(batch)) await part.object.write(chunk);
+          part.rows += batch.numRows;
+          rows += batch.numRows;
+          if (prefix !== undefined && part.object.bytesWritten >= options.partFileBytes) await finishPart();
+        },
+
+        async stage() {
+          if (staged) return staged;
+          // An empty dataset still gets one part, so its schema survives.
+          if (parts.length === 0 && !current) startPart();
+          await finishPart();
+          const stagedManifest = manifest();
+          // The staged manifest names the staged parts, so reading staging = reading the target.
+          await writeManifest(location, `${staging}${MANIFEST_NAME}`, {
+            ...stagedManifest,
+            files: stagedManifest.files.map((file, index) => ({
+              ...file,
+              key: `part-${String(index).padStart(5, '0')}.${extension}`,
+            })),
+          });
+          staged = {
+            ref: { bucket: options.bucket, prefix: staging, version: stagedManifest.version },
+            rows,
+            bytes: stagedManifest.bytes,
+            reader: () =>
+              createS3Source({
+                client: args.client,
+                bucket: options.bucket,
+                connection: args.connection,
+                retries: options.retries,
+                endpoint: { prefix: staging, format },
+              }),
+          };
+          return staged;
+        },
+
+        async publish() {
+          if (!staged) await writer.stage();
+          const built = manifest();
+          const stagedKey = (index: number) => `${staging}part-${String(index).padStart(5, '0')}.${extension}`;
+          if (prefix !== undefined) {
+            await publishDataset(location, {
+              prefix,
+              manifest: built,
+              sourceOf: (relativeKey) => ({
+                key: stagedKey(built.files.findIndex((file) => file.key === relativeKey)),
+              }),
+              concurrency: options.uploadConcurrency,
+            });
+          } else {
+            await copyObject(location, { from: stagedKey(0), to: endpoint.key as string, size: built.bytes });
+          }
+          await deletePrefix(location, staging, options.uploadConcurrency);
+          return {
+            ref: {
+              bucket: options.bucket,
+              ...(prefix !== undefined
+                ? { prefix, manifest: `${prefix}${MANIFEST_NAME}` }
+                : { key: endpoint.key as string }),
+              version: built.version,
+              rows: built.rows,
+              files: built.files.length,
+            },
+          };
+        },
+
+        async abort() {
+          const part = current;
+          current = undefined;
+          await part?.object.abort();
+          // Without the task's signal: cleanup must run also when the task was aborted.
+          await deletePrefix({ ...base }, staging, options.uploadConcurrency);
+        },
+      };
+      return writer;
+    },
+
+    async close() {
+      if (args.ownsClient) args.client.destroy();
+    },
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * The S3 source: one object (`key`) or the part files under a `prefix`. When the prefix
+ * holds a `_honk_manifest.json`, exactly the files it lists are read (the committed
+ * version); otherwise every object under the prefix that matches `glob` (names starting
+ * with `_` or `.` are skipped, as Spark and Hive do).
+ *
+ * The file list and every ETag are pinned on first use and kept for the life of the source,
+ * so `schema()`, `read()` and a second `read()` see the same point in time. An object
+ * replaced or deleted after pinning fails the read with `SOURCE_CHANGED` (transient: the
+ * next attempt pins afresh).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  NotFoundError,
+  type ReadOptions,
+  SchemaMismatchError,
+  type Source,
+  TransientError,
+  throwIfAborted,
+} from '@honk/core';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { type ByteInput, codecFor, type FormatOptions } from './format-codec.ts';
+import { globToRegExp, headPinned, listPinned, type PinnedObject, type S3Location } from './s3-listing.ts';
+import { MANIFEST_NAME, readManifest } from './s3-manifest.ts';
+import { createS3RangeReader, streamS3Object } from './s3-object-reader.ts';
+import { formatOf, normalisePrefix, type S3EndpointOptions, type S3Format } from './s3-options.ts';
+
+export interface S3SourceArgs {
+  client: S3Client;
+  bucket: string;
+  connection: string;
+  retries: number;
+  endpoint: S3EndpointOptions;
+  /** Destroy the client on `close()`. */
+  ownsClient?: boolean;
+}
+
+/** The pinned set of objects a source reads. */
+export interface PinnedDataset {
+  format: S3Format;
+  objects: PinnedObject[];
+  /** Rows per object, when a manifest says so. */
+  rows?: number[];
+}
+
+/** Resolves and pins what an endpoint points at. Throws NotFoundError when it is empty. */
+export async function pinDataset(location: S3Location, endpoint: S3EndpointOptions): Promise<PinnedDataset> {
+  if (endpoint.key !== undefined) {
+    return { format: formatOf(endpoint), objects: [await headPinned(location, endpoint.key)] };
+  }
+  const prefix = normalisePrefix(endpoint.prefix);
+  const glob = endpoint.glob ? globToRegExp(endpoint.glob) : undefined;
+  const listed = await listPinned(location, prefix);
+  const manifestObject = listed.find((object) => object.key === `${prefix}${MANIFEST_NAME}`);
+  if (manifestObject) {
+    const read = await readManifest(location, manifestObject.key, manifestObject.etag);
+    if (read) {
+      const byKey = new Map(listed.map((object) => [object.key, object]));
+      const files = read.manifest.files.filter((file) => !glob || glob.test(file.key));
+      const objects = files.map((file) => {
+        const object = byKey.get(`${prefix}${file.key}`);
+        if (!object || object.size !== file.size) {
+          throw new TransientError(
+            `S3 connection "${location.connection}": s3://${location.bucket}/${prefix}${file.key}, listed in the manifest, is missing or has another size: a publish is running. The attempt is retried.`,
+            { code: 'SOURCE_CHANGED' },
+          );
+        }
+        return object;
+      });
+      return { format: endpoint.format ?? read.manifest.format, objects, rows: files.map((file) => file.rows) };
+    }
+  }
+  const objects = listed.filter((object) => {
+    const relative = object.key.slice(prefix.length);
+    const base = relative.slice(relative.lastIndexOf('/') + 1);
+    if (base.startsWith('_') || base.startsWith('.')) return false;
+    return glob ? glob.test(relative) : true;
+  });
+  if (objects.length === 0) {
+    throw new NotFoundError(
+      `S3 connection "${location.connection}": no objects under s3://${location.bucket}/${prefix}${endpoint.glob ? ` match "${endpoint.glob}"` : ''}. Check the prefix and glob.`,
+    );
+  }
+  return { format: formatOf({ ...endpoint, key: objects[0]?.key }), objects };
+}
+
+function byteInput(location: S3Location, object: PinnedObject): ByteInput {
+  return {
+    name: `s3://${location.bucket}/${object.key}`,
+    random: createS3RangeReader(location, object),
+    stream: () => streamS3Object(location, object),
+  };
+}
+
+function sameSchema(a: Schema, b: Schema): boolean {
+  return (
+    a.fields.length === b.fields.length &&
+    a.fields.every((field, index) => {
+      const other = b.fields[index];
+      return other !== undefined && other.name === field.name && String(other.type) === String(field.type);
+    })
+  );
+}
+
+export function createS3Source(args: S3SourceArgs): Source {
+  const base: S3Location = {
+    client: args.client,
+    bucket: args.bucket,
+    connection: args.connection,
+    retries: args.retries,
+  };
+  const formatOptions: FormatOptions = {
+    ...(args.endpoint.csv ? { csv: args.endpoint.csv } : {}),
+    ...(args.endpoint.parquet ? { parquet: args.endpoint.parquet } : {}),
+    ...(args.endpoint.schema !== undefined ? { schema: args.endpoint.schema } : {}),
+  };
+  let pinned: Promise<PinnedDataset> | undefined;
+  let schema: Promise<Schema> | undefined;
+  const pin = () => {
+    pinned ??= pinDataset(base, args.endpoint);
+    pinned.catch(() => {
+      pinned = undefined;
+    });
+    return pinned;
+  };
+
+  return {
+    async schema() {
+      schema ??= (async () => {
+        const dataset = await pin();
+        const codec = codecFor(dataset.format, args.connection);
+        return codec.readSchema(byteInput(base, dataset.objects[0] as PinnedObject), formatOptions);
+      })();
+      schema.catch(() => {
+        schema = undefined;
+      });
+      return schema;
+    },
+    async count() {
+      const dataset = await pin();
+      if (dataset.rows) return dataset.rows.reduce((sum, rows) => sum + rows, 0);
+      let rows = 0;
+      for await (const batch of this.read({ signal: new AbortController().signal, batchRows: 65_536 }))
+        rows += batch.numRows;
+      return rows;
+    },
+    async *read(options: ReadOptions): AsyncGenerator<RecordBatch> {
+      const dataset = await pin();
+      const expected = await this.schema();
+      const location: S3Location = { ...base, signal: options.signal };
+      const codec = codecFor(dataset.format, args.connection);
+      for (const object of dataset.objects) {
+        throwIfAborted(options.signal);
+        for await (const batch of codec.read(byteInput(location, object), {
+          ...formatOptions,
+          batchRows: options.batchRows,
+        })) {
+          throwIfAborted(options.signal);
+          if (batch.schema !== expected && !sameSchema(batch.schema, expected)) {
+            throw new SchemaMismatchError(
+              `S3 connection "${args.connection}": s3://${args.bucket}/${object.key} has another schema than the first file of the dataset. All part files must share one schema.`,
+            );
+          }
+          yield batch;
+        }
+      }
+    },
+    async close() {
+      if (args.ownsClient) args.client.destroy();
+    },
+  };
+}
