@@ -1,0 +1,49 @@
+/**
+ * Connection and endpoint options of the `postgres` connector.
+ */
+import { z } from 'zod';
+
+/** TLS settings passed to node-postgres (`true` = verify against system CAs). */
+export const postgresSslSchema = z.union([
+  z.boolean(),
+  z
+    .object({
+      /** Default true: reject servers whose certificate does not verify. */
+      rejectUnauthorized: z.boolean().optional(),
+      /** PEM CA certificate(s) to trust. */
+      ca: z.string().optional(),
+      /** PEM client certificate and key, for certificate authentication. */
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      servername: z.string().optional(),
+    })
+    .strict(),
+]);
+
+/** Connection options (`connections.<name>` in a spec, besides `connector: postgres`). */
+export const postgresOptionsSchema = z
+  .object({
+    /** `postgres://user:password@host:5432/database`. The password is redacted from every message. */
+    url: z.string().min(1),
+    ssl: postgresSslSchema.optional(),
+    /** Connections one source/sink may open for metadata work besides its data connection. Default 2. */
+    poolSize: z.number().int().min(1).max(100).optional(),
+    /** Shown in `pg_stat_activity`. Default `honk`. */
+    applicationName: z.string().optional(),
+    /** Where staging tables, bookkeeping and snapshots live when the table names no schema. Default `public`. */
+    defaultSchema: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type PostgresOptions = z.infer<typeof postgresOptionsSchema>;
+
+/**
+ * A task's `source:`/`target:` options: a table (optionally schema-qualified, see
+ * `parseTableName`) or, for sources only, a query.
+ */
+export const postgresEndpointSchema = z.union([
+  z.object({ table: z.string().min(1) }).strict(),
+  z.object({ query: z.string().min(1) }).strict(),
+]);
+
+export type PostgresEndpoint = z.infer<typeof postgresEndpointSchema>;
