@@ -1,1 +1,5 @@
-export {};
+export * from './agent.ts';
+export * from './backoff.ts';
+export * from './circuit-breaker.ts';
+export * from './dead-letter.ts';
+export * from './scheduler.ts';

@@ -1,1 +1,3 @@
-export {};
+export * from './events.ts';
+export * from './logger.ts';
+export * from './metrics.ts';
