@@ -1,1 +1,10 @@
-export {};
+export * from './define-spec.ts';
+export * from './env-reference.ts';
+export * from './json-schema.ts';
+export * from './load-connector-modules.ts';
+export * from './load-spec.ts';
+export * from './parse-duration.ts';
+export * from './resolve-spec.ts';
+export * from './spec-error.ts';
+export * from './spec-schema.ts';
+export * from './task-window.ts';

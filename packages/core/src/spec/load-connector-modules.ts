@@ -1,0 +1,96 @@
+/**
+ * Custom connectors named in a spec's `connectors:` list, so users can plug their own
+ * storage systems into the `honk` CLI without writing a program. Each entry is a module path
+ * relative to the spec file (`./connectors/ftp.ts`), or a package name, optionally with
+ * `#exportName` to pick one export. Without `#`, the default export and every named export
+ * that is a connector are taken. TypeScript modules load through tsx, so they need no build.
+ */
+import { createRequire } from 'node:module';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Connector } from '../connector/connector.ts';
+import { ConfigError } from '../errors/honk-error.ts';
+import type { LoadedSpec } from './load-spec.ts';
+
+/** True for objects shaped like a connector (any specification version: the registry checks it). */
+export function looksLikeConnector(value: unknown): value is Connector {
+  if (value === null || typeof value !== 'object') return false;
+  const candidate = value as Record<string, unknown>;
+  return (
+    typeof candidate.name === 'string' &&
+    'specificationVersion' in candidate &&
+    typeof candidate.optionsSchema === 'object' &&
+    typeof candidate.endpointSchema === 'object'
+  );
+}
+
+/**
+ * Imports the modules listed under `connectors:` and returns their connectors, in list order.
+ * Throws ConfigError naming the entry (`connectors[1]`) when a module cannot be loaded or
+ * exports no connector.
+ */
+export async function loadConnectorModules(loaded: LoadedSpec, baseDir: string = loaded.baseDir): Promise<Connector[]> {
+  const found: Connector[] = [];
+  const entries = loaded.spec.connectors ?? [];
+  for (const [index, entry] of entries.entries()) {
+    const where = `connectors[${index}] in ${loaded.sourceName}`;
+    const hash = entry.lastIndexOf('#');
+    const specifier = hash > 0 ? entry.slice(0, hash) : entry;
+    const exportName = hash > 0 ? entry.slice(hash + 1) : undefined;
+    let namespace: Record<string, unknown>;
+    try {
+      namespace = await importModule(specifier, baseDir);
+    } catch (error) {
+      throw new ConfigError(
+        `${where}: cannot load connector module "${specifier}" (resolved against ${baseDir}): ${(error as Error).message}`,
+        { cause: error, details: { path: `connectors[${index}]` } },
+      );
+    }
+    if (exportName !== undefined) {
+      const value = namespace[exportName];
+      if (!looksLikeConnector(value)) {
+        throw new ConfigError(
+          `${where}: module "${specifier}" has no connector export named "${exportName}". Connector exports: ${connectorExportNames(namespace).join(', ') || '(none)'}.`,
+          { details: { path: `connectors[${index}]` } },
+        );
+      }
+      found.push(value);
+      continue;
+    }
+    const fromModule = new Set<Connector>();
+    for (const value of Object.values(namespace)) if (looksLikeConnector(value)) fromModule.add(value);
+    if (fromModule.size === 0) {
+      throw new ConfigError(
+        `${where}: module "${specifier}" exports no connector. Export one (default or named) created with defineConnector({ specificationVersion: 'v1', name, optionsSchema, endpointSchema, … }).`,
+        { details: { path: `connectors[${index}]` } },
+      );
+    }
+    found.push(...fromModule);
+  }
+  return found;
+}
+
+function connectorExportNames(namespace: Record<string, unknown>): string[] {
+  return Object.entries(namespace)
+    .filter(([, value]) => looksLikeConnector(value))
+    .map(([name]) => name);
+}
+
+async function importModule(specifier: string, baseDir: string): Promise<Record<string, unknown>> {
+  const isPath = specifier.startsWith('.') || isAbsolute(specifier);
+  let url: string;
+  if (isPath) url = pathToFileURL(resolve(baseDir, specifier)).href;
+  else {
+    // A package name resolves from the spec's directory, like the user's own code would.
+    try {
+      url = pathToFileURL(createRequire(resolve(baseDir, 'package.json')).resolve(specifier)).href;
+    } catch {
+      url = specifier;
+    }
+  }
+  if (/\.(c|m)?tsx?$/.test(url)) {
+    const { tsImport } = await import('tsx/esm/api');
+    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  }
+  return (await import(url)) as Record<string, unknown>;
+}

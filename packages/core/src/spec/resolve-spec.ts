@@ -1,0 +1,414 @@
+/**
+ * Turning a validated spec into runnable tasks, at run time: `${env:…}` references are
+ * replaced (and their values registered as secrets), connection and endpoint options are
+ * checked against each connector's own schemas, defaults are applied, and every task gets
+ * the control-plane fields the queue needs (priority, window, limits, definition hash).
+ */
+import { createHash } from 'node:crypto';
+import type { ZodType } from 'zod';
+import type { Connector } from '../connector/connector.ts';
+import type { ConnectorRegistry } from '../connector/connector-registry.ts';
+import { ConfigError, HonkError, isHonkError } from '../errors/honk-error.ts';
+import { redact, registerSecret } from '../errors/redact.ts';
+import type { ResolvedEndpoint, ResolvedTarget, SnapshotOptions, TaskDefinition } from '../run/task-definition.ts';
+import type { TransformOptions } from '../transfer/transform.ts';
+import type { ValidateOptions } from '../validate/validator.ts';
+import { substituteEnvReferences } from './env-reference.ts';
+import { type LoadedSpec, parseSpec, toSpecIssues } from './load-spec.ts';
+import { parseDuration } from './parse-duration.ts';
+import { formatPath, type RawSpecIssue, SpecError, zodIssuesToSpecIssues } from './spec-error.ts';
+import type { ConnectionSpec, DefaultsSpec, SnapshotSpec, Spec, TaskSpec } from './spec-schema.ts';
+import type { TaskWindow } from './task-window.ts';
+
+/** Retry policy with every field filled in. */
+export interface RetryPolicy {
+  /** Attempts in total, including the first. */
+  attempts: number;
+  backoff: {
+    initialMs: number;
+    factor: number;
+    maxMs: number;
+    /** Full jitter: each delay is random in [0, computed delay]. */
+    jitter: boolean;
+  };
+}
+
+/** Used when neither the task nor `defaults.retry` says otherwise. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  attempts: 3,
+  backoff: Object.freeze({ initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: true }),
+}) as RetryPolicy;
+
+/**
+ * A task as stores keep it: JSON, defaults already merged, `${env:…}` still unresolved (so
+ * no secret is ever written to a task record), with the connections it uses. An agent turns
+ * it back into a runnable task with {@link resolveTaskRecord} using its own environment.
+ */
+export interface PortableTask {
+  task: TaskSpec;
+  connections: Record<string, ConnectionSpec>;
+}
+
+/** A connection after `${env:…}` resolution and validation by its connector. */
+export interface ResolvedConnection {
+  name: string;
+  connector: string;
+  maxConcurrency?: number;
+  /** Parsed by the connector's `optionsSchema`. May hold secrets: print through {@link describeConnections}. */
+  options: Record<string, unknown>;
+}
+
+/** A runnable task: the {@link TaskDefinition} `runTask` takes, plus what the queue needs. */
+export interface ResolvedTask extends TaskDefinition {
+  source: ResolvedEndpoint;
+  target: ResolvedTarget;
+  labels: Record<string, string>;
+  /** Catalog entity ref, if any (also in `meta.entity`). */
+  entity?: string;
+  /** Higher is claimed first. Default 0. */
+  priority: number;
+  notBefore?: Date;
+  /** Timezone filled in (default UTC). */
+  window?: Required<TaskWindow>;
+  schedule?: { cron: string; timezone: string };
+  retry: RetryPolicy;
+  /** Names of the connections the task uses (source first), for fleet-wide limits. */
+  connections: string[];
+  /** `maxConcurrency` of those connections that set one. */
+  maxConcurrency: Record<string, number>;
+  /**
+   * sha256 (hex) over what determines the task's result: id, source, target, the options of
+   * the connections used, transform, validate and snapshot — with env references unresolved,
+   * so secrets never enter it and rotating a password does not re-run anything. Scheduling
+   * fields (priority, window, schedule, notBefore, retry, labels, batchRows) are left out.
+   */
+  definitionHash: string;
+  /** The unresolved, JSON form for task stores. */
+  portable: PortableTask;
+}
+
+export interface ResolvedSpec {
+  sourceName: string;
+  baseDir: string;
+  /** The connections tasks use, resolved. Unused connections are not resolved. */
+  connections: Record<string, ResolvedConnection>;
+  tasks: ResolvedTask[];
+}
+
+export interface ResolveSpecOptions {
+  registry: ConnectorRegistry;
+  /** Default: the spec's `env`, else `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Default: the spec's `baseDir`. */
+  baseDir?: string;
+  /** Resolve only these task ids (`honk run --only`). Unknown ids are an error. */
+  only?: readonly string[];
+}
+
+/**
+ * Resolves a loaded spec for running. Throws {@link SpecError} listing every problem (unset
+ * variables, connector option errors) with its spec path, or a `CONNECTOR_UNKNOWN`
+ * HonkError naming the path of the unknown `connector:`.
+ */
+export function resolveSpec(loaded: LoadedSpec, options: ResolveSpecOptions): ResolvedSpec {
+  const { spec } = loaded;
+  const env = options.env ?? loaded.env ?? process.env;
+  const baseDir = options.baseDir ?? loaded.baseDir;
+  const issues: RawSpecIssue[] = [];
+
+  let selected = spec.tasks.map((task, index) => ({ task, index }));
+  if (options.only) {
+    const ids = new Set(spec.tasks.map((task) => task.id));
+    const unknown = options.only.filter((id) => !ids.has(id));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `Unknown task id(s) ${unknown.map((id) => `"${id}"`).join(', ')} in ${loaded.sourceName}. Known ids: ${[...ids].join(', ') || '(none)'}.`,
+      );
+    }
+    const wanted = new Set(options.only);
+    selected = selected.filter(({ task }) => wanted.has(task.id));
+  }
+
+  const used = new Set<string>();
+  for (const { task } of selected) used.add(task.source.connection).add(task.target.connection);
+
+  const connectors = new Map<string, Connector>();
+  const connections: Record<string, ResolvedConnection> = {};
+  for (const name of [...used].sort()) {
+    const connection = spec.connections[name]!;
+    const path = ['connections', name];
+    const connector = lookupConnector(options.registry, connection.connector, [...path, 'connector'], loaded);
+    connectors.set(name, connector);
+    const { connector: _connector, maxConcurrency, ...rawOptions } = connection;
+    const substituted = resolveEnv(rawOptions, path, env, issues);
+    if (substituted === undefined) continue;
+    const parsed = parseWith(connector.optionsSchema, substituted, path, issues);
+    if (parsed === undefined) continue;
+    connections[name] = {
+      name,
+      connector: connector.name,
+      ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
+      options: parsed,
+    };
+  }
+
+  const tasks: ResolvedTask[] = [];
+  for (const { task, index } of selected) {
+    const resolved = resolveTask(task, index, spec, connections, connectors, env, baseDir, issues);
+    if (resolved) tasks.push(resolved);
+  }
+
+  if (issues.length > 0) throw new SpecError(toSpecIssues(issues, loaded.locate), { sourceName: loaded.sourceName });
+  return { sourceName: loaded.sourceName, baseDir, connections, tasks };
+}
+
+/** Resolves one stored {@link PortableTask} (an agent does this right before running it). */
+export function resolveTaskRecord(
+  record: PortableTask,
+  options: Omit<ResolveSpecOptions, 'only'> & { sourceName?: string },
+): ResolvedTask {
+  const loaded = parseSpec(
+    { version: 1, connections: record.connections, tasks: [record.task] },
+    {
+      sourceName: options.sourceName ?? `task ${record.task.id}`,
+      ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+    },
+  );
+  return resolveSpec(loaded, options).tasks[0]!;
+}
+
+/** Connections with credentials masked, for `honk plan`, reports and logs. */
+export function describeConnections(resolved: ResolvedSpec): Record<string, ResolvedConnection> {
+  return redact(resolved.connections);
+}
+
+function lookupConnector(
+  registry: ConnectorRegistry,
+  name: string,
+  path: PropertyKey[],
+  loaded: LoadedSpec,
+): Connector {
+  try {
+    return registry.get(name);
+  } catch (error) {
+    if (!isHonkError(error)) throw error;
+    const position = loaded.locate?.(path);
+    const where = `${loaded.sourceName}${position ? `:${position.line}:${position.column}` : ''}`;
+    throw new HonkError(error.code, `${formatPath(path)} (${where}): ${error.message}`, {
+      cause: error,
+      details: { path: formatPath(path), connector: name },
+    });
+  }
+}
+
+function resolveTask(
+  task: TaskSpec,
+  index: number,
+  spec: Spec,
+  connections: Record<string, ResolvedConnection>,
+  connectors: Map<string, Connector>,
+  env: Record<string, string | undefined>,
+  baseDir: string,
+  issues: RawSpecIssue[],
+): ResolvedTask | undefined {
+  const path = ['tasks', index];
+  const portable = portableTask(task, spec);
+  const effective = portable.task;
+  const before = issues.length;
+  const resolved = resolveEnv(effective, path, env, issues);
+  if (resolved === undefined) return undefined;
+
+  const { connection: sourceName, ...sourceOptions } = resolved.source;
+  const { connection: targetName, mode, key, ...targetOptions } = resolved.target;
+  const sourceEndpoint = parseWith(
+    connectors.get(sourceName)!.endpointSchema,
+    sourceOptions,
+    [...path, 'source'],
+    issues,
+  );
+  const targetEndpoint = parseWith(
+    connectors.get(targetName)!.endpointSchema,
+    targetOptions,
+    [...path, 'target'],
+    issues,
+  );
+  const sourceConnection = connections[sourceName];
+  const targetConnection = connections[targetName];
+  if (issues.length > before || !sourceEndpoint || !targetEndpoint || !sourceConnection || !targetConnection) {
+    return undefined;
+  }
+
+  const maxConcurrency: Record<string, number> = {};
+  for (const connection of [sourceConnection, targetConnection]) {
+    if (connection.maxConcurrency !== undefined) maxConcurrency[connection.name] = connection.maxConcurrency;
+  }
+  const definition: ResolvedTask = {
+    id: resolved.id,
+    source: {
+      connector: sourceConnection.connector,
+      connection: sourceName,
+      options: sourceConnection.options,
+      endpoint: sourceEndpoint,
+    },
+    target: {
+      connector: targetConnection.connector,
+      connection: targetName,
+      options: targetConnection.options,
+      endpoint: targetEndpoint,
+      mode: mode ?? 'replace',
+      ...(key ? { key: [...key] } : {}),
+    },
+    labels: { ...(resolved.labels ?? {}) },
+    baseDir,
+    priority: resolved.priority ?? 0,
+    retry: retryPolicy(resolved.retry),
+    connections: [...new Set([sourceName, targetName])],
+    maxConcurrency,
+    definitionHash: definitionHash(portable),
+    portable,
+  };
+  if (resolved.transform) definition.transform = resolved.transform as TransformOptions;
+  if (resolved.validate) definition.validate = resolved.validate as ValidateOptions;
+  if (resolved.snapshot !== undefined) definition.snapshot = snapshotOptions(resolved.snapshot);
+  if (resolved.batchRows !== undefined) definition.batchRows = resolved.batchRows;
+  if (resolved.entity !== undefined) {
+    definition.entity = resolved.entity;
+    definition.meta = { entity: resolved.entity };
+  }
+  if (resolved.notBefore !== undefined) definition.notBefore = new Date(resolved.notBefore);
+  if (resolved.window) {
+    definition.window = {
+      start: resolved.window.start,
+      end: resolved.window.end,
+      timezone: resolved.window.timezone ?? 'UTC',
+    };
+  }
+  if (resolved.schedule) {
+    definition.schedule = { cron: resolved.schedule.cron, timezone: resolved.schedule.timezone ?? 'UTC' };
+  }
+  return definition;
+}
+
+/** The task with `defaults:` merged in, and the connections it uses, still unresolved. */
+function portableTask(task: TaskSpec, spec: Spec): PortableTask {
+  const defaults: DefaultsSpec = spec.defaults ?? {};
+  const effective: TaskSpec = structuredClone(task);
+  if (defaults.retry || task.retry) {
+    effective.retry = {
+      ...defaults.retry,
+      ...task.retry,
+      ...(defaults.retry?.backoff || task.retry?.backoff
+        ? { backoff: { ...defaults.retry?.backoff, ...task.retry?.backoff } }
+        : {}),
+    };
+  }
+  if (defaults.validate || task.validate) effective.validate = { ...defaults.validate, ...task.validate };
+  const snapshot = task.snapshot ?? defaults.snapshot;
+  if (snapshot !== undefined) effective.snapshot = structuredClone(snapshot);
+  const batchRows = task.batchRows ?? defaults.batchRows;
+  if (batchRows !== undefined) effective.batchRows = batchRows;
+  const connections: Record<string, ConnectionSpec> = {};
+  for (const name of [task.source.connection, task.target.connection]) {
+    connections[name] = structuredClone(spec.connections[name]!);
+  }
+  return { task: effective, connections };
+}
+
+/**
+ * sha256 over the result-determining parts of a portable task, with keys sorted so the
+ * order they were written in does not matter. See {@link ResolvedTask.definitionHash}.
+ */
+export function definitionHash(portable: PortableTask): string {
+  const { task } = portable;
+  const connections: Record<string, unknown> = {};
+  for (const [name, connection] of Object.entries(portable.connections)) {
+    const { maxConcurrency: _limit, ...rest } = connection;
+    connections[name] = rest;
+  }
+  const material = {
+    v: 1,
+    id: task.id,
+    source: task.source,
+    target: { mode: 'replace', ...task.target },
+    connections,
+    transform: task.transform ?? null,
+    validate: task.validate ?? null,
+    snapshot: task.snapshot ?? null,
+  };
+  return createHash('sha256').update(canonicalJson(material)).digest('hex');
+}
+
+/** JSON with object keys sorted at every level and undefined members dropped. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+}
+
+function retryPolicy(retry: TaskSpec['retry']): RetryPolicy {
+  return {
+    attempts: retry?.attempts ?? DEFAULT_RETRY_POLICY.attempts,
+    backoff: { ...DEFAULT_RETRY_POLICY.backoff, ...retry?.backoff },
+  };
+}
+
+function snapshotOptions(snapshot: SnapshotSpec): SnapshotOptions {
+  if (typeof snapshot === 'boolean') return { enabled: snapshot };
+  return { enabled: true, keepForMs: parseDuration(snapshot.keepFor) };
+}
+
+/**
+ * Deep copy of `value` with `${env:…}` replaced. Unset variables become issues at their path;
+ * returns undefined when any was unset. Every resolved value is registered as a secret.
+ */
+function resolveEnv<T>(
+  value: T,
+  path: PropertyKey[],
+  env: Record<string, string | undefined>,
+  issues: RawSpecIssue[],
+): T | undefined {
+  let missing = false;
+  const visit = (item: unknown, at: PropertyKey[]): unknown => {
+    if (typeof item === 'string') {
+      return substituteEnvReferences(
+        item,
+        (name) => {
+          const found = env[name];
+          if (found !== undefined) registerSecret(found);
+          return found;
+        },
+        (name) => {
+          missing = true;
+          issues.push({
+            path: at,
+            message: `environment variable ${name} is not set; set it where the task runs (its value is never printed)`,
+          });
+        },
+      );
+    }
+    if (Array.isArray(item)) return item.map((entry, index) => visit(entry, [...at, index]));
+    if (item !== null && typeof item === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [key, entry] of Object.entries(item)) out[key] = visit(entry, [...at, key]);
+      return out;
+    }
+    return item;
+  };
+  const out = visit(value, path) as T;
+  return missing ? undefined : out;
+}
+
+function parseWith(
+  schema: ZodType,
+  value: Record<string, unknown>,
+  path: PropertyKey[],
+  issues: RawSpecIssue[],
+): Record<string, unknown> | undefined {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data as Record<string, unknown>;
+  issues.push(...zodIssuesToSpecIssues(result.error.issues, schema, path));
+  return undefined;
+}
