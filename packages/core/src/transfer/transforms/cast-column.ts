@@ -18,7 +18,6 @@ import {
   type Timestamp,
   TimeUnit,
   Type,
-  util,
 } from 'apache-arrow';
 import { type CastContext, type LossReason, reportLoss } from './cast-context.ts';
 import { formatDate, localToUtcMs, MS_PER_DAY, zoneOffsetMs } from './civil-time.ts';
@@ -45,6 +44,7 @@ import {
   writeDecimal,
   writeWide,
 } from './numeric-columns.ts';
+import { sameType } from './schema-helpers.ts';
 import {
   divideByPowerOfTen,
   parseBoolText,
@@ -89,7 +89,7 @@ function kindOf(type: DataType): Kind {
  * caller turns that into a SchemaMismatchError at preflight).
  */
 export function planCast(from: DataType, to: DataType): CastKernel | undefined {
-  if (util.compareTypes(from, to)) return (data) => data;
+  if (sameType(from, to)) return (data) => data;
   const source = kindOf(from);
   const target = kindOf(to);
   // Date64 is readable but not a cast target (the type-name grammar has date32 only).
@@ -322,9 +322,8 @@ function toFloatKernel(source: Kind, to: Float): CastKernel {
         const value = read(i);
         const x = Number(value);
         const y = single ? Math.fround(x) : x;
-        if (Math.abs(x) > exactBelow && (typeof value === 'number' ? y !== value : BigInt(y) !== value)) {
-          loss('precision');
-        }
+        const exact = typeof value === 'number' ? Math.abs(value) <= exactBelow || y === value : BigInt(y) === value;
+        if (!exact) loss('precision');
         out[i] = y;
         return true;
       });

@@ -7,9 +7,10 @@
 import { existsSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RecordBatch, type Schema, util } from 'apache-arrow';
+import { RecordBatch, type Schema } from 'apache-arrow';
 import { ConfigError, HonkError, isHonkError, SchemaMismatchError } from '../../errors/honk-error.ts';
 import type { BatchTransform, TransformContext } from '../transform.ts';
+import { sameType } from './schema-helpers.ts';
 
 /** A module transform written as a plain function over batches. */
 export type ModuleTransformFunction = (
@@ -127,7 +128,7 @@ function sameSchema(a: Schema, b: Schema): boolean {
   if (a.fields.length !== b.fields.length) return false;
   return a.fields.every((field, i) => {
     const other = b.fields[i];
-    return other !== undefined && other.name === field.name && util.compareTypes(field.type, other.type);
+    return other !== undefined && other.name === field.name && sameType(field.type, other.type);
   });
 }
 

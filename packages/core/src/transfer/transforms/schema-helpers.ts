@@ -2,7 +2,18 @@
  * Small helpers shared by the built-in transforms: consistent "unknown column" errors and
  * assembling a RecordBatch from column Data without copying.
  */
-import { type Data, type Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
+import {
+  type Data,
+  type DataType,
+  type Decimal,
+  type Field,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Type,
+  util,
+} from 'apache-arrow';
 import { ConfigError } from '../../errors/honk-error.ts';
 
 /** A ConfigError for a column an option names that the input does not have. */
@@ -46,4 +57,17 @@ export function assembleBatch(
 ): RecordBatch {
   const schema = new Schema(fields, metadata);
   return new RecordBatch(schema, makeData({ type: new Struct(fields), length, nullCount: 0, children }));
+}
+
+/**
+ * Type equality that also compares decimal precision and scale (Arrow JS's comparator treats
+ * all decimals as equal, which would make `decimal(10,2)` → `decimal(10,3)` a no-op).
+ */
+export function sameType(a: DataType, b: DataType): boolean {
+  if (a.typeId === Type.Decimal && b.typeId === Type.Decimal) {
+    const x = a as Decimal;
+    const y = b as Decimal;
+    return x.precision === y.precision && x.scale === y.scale && x.bitWidth === y.bitWidth;
+  }
+  return util.compareTypes(a, b);
 }
