@@ -1,1 +1,4 @@
-export {};
+export * from './hash-definition.ts';
+export * from './journal-task-store.ts';
+export * from './memory-task-store.ts';
+export * from './task-store.ts';

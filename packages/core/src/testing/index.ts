@@ -5,3 +5,4 @@
 export * from './conformance.ts';
 export * from './memory-connector.ts';
 export * from './tricky-data.ts';
+export * from './task-store-suite.ts';

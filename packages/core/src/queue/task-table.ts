@@ -1,0 +1,701 @@
+/**
+ * The queue's state machine, shared by the in-memory and the journal store: every rule of
+ * the TaskStore contract lives here once, synchronously, so a store only adds persistence.
+ *
+ * Records are immutable values: a mutation builds a new record and swaps it in, which makes
+ * every change a self-contained `put` the journal can replay idempotently.
+ *
+ * Indexes keep `claim` cheap with tens of thousands of tasks:
+ * - a *delayed* min-heap by `runAt` of claimable tasks not yet due;
+ * - due tasks in one heap per *group* (same connections and window) in claim order, so a
+ *   claim looks at one top per group instead of scanning tasks blocked by a window or a
+ *   connection limit;
+ * - a min-heap of lease expiries, so expired leases are found without a scan;
+ * - running counts per connection and task counts per state.
+ * Heap entries are invalidated lazily by a per-task version number.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Json } from '../connector/connector.ts';
+import { ConfigError, HonkError, NotFoundError } from '../errors/honk-error.ts';
+import type { TaskWindow } from '../spec/task-window.ts';
+import { isValidTimeZone, parseTimeOfDay, windowAllows } from '../spec/task-window.ts';
+import { BinaryHeap } from './binary-heap.ts';
+import { hashDefinition } from './hash-definition.ts';
+import {
+  type ClaimOptions,
+  type EnqueueOptions,
+  type EnqueueResult,
+  LeaseLostError,
+  TASK_STATES,
+  type TaskAttempt,
+  type TaskError,
+  type TaskFilter,
+  type TaskInput,
+  type TaskRecord,
+  type TaskState,
+  type TaskStoreEvent,
+} from './task-store.ts';
+
+/** One change to persist, in the order it happened. */
+export type TableEntry =
+  | { kind: 'put'; record: TaskRecord; definitionChanged: boolean }
+  | { kind: 'limits'; limits: Record<string, number | null> }
+  | { kind: 'role'; name: string; holder: string | null; expiresAtMs: number };
+
+interface QueueEntry {
+  id: string;
+  version: number;
+  priority: number;
+  runAtMs: number;
+  enqueuedAtMs: number;
+  sequence: number;
+  groupKey: string;
+}
+
+interface Group {
+  connections: string[];
+  window: TaskWindow | undefined;
+  heap: BinaryHeap<QueueEntry>;
+}
+
+interface LeaseEntry {
+  id: string;
+  token: string;
+  expiresAt: string;
+  expiresAtMs: number;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 3;
+
+function claimsBefore(a: QueueEntry, b: QueueEntry): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  if (a.runAtMs !== b.runAtMs) return a.runAtMs < b.runAtMs;
+  if (a.enqueuedAtMs !== b.enqueuedAtMs) return a.enqueuedAtMs < b.enqueuedAtMs;
+  return a.sequence < b.sequence;
+}
+
+function isClaimable(state: TaskState): boolean {
+  return state === 'pending' || state === 'retrying';
+}
+
+function toDate(value: Date | string, what: string): Date {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new ConfigError(`${what} is not a valid date/time (${String(value)}); use an ISO-8601 timestamp.`);
+  }
+  return date;
+}
+
+/** Replaces the last history entry (the running attempt) with its ended form. */
+function endAttempt(history: TaskAttempt[], ended: Partial<TaskAttempt>): TaskAttempt[] {
+  const last = history[history.length - 1];
+  if (last === undefined) return history;
+  return [...history.slice(0, -1), { ...last, ...ended }];
+}
+
+export class TaskTable {
+  private readonly records = new Map<string, TaskRecord>();
+  private readonly versions = new Map<string, number>();
+  private nextVersion = 1;
+  private nextSequence = 1;
+  private readonly delayed = new BinaryHeap<QueueEntry>((a, b) => a.runAtMs < b.runAtMs);
+  private readonly groups = new Map<string, Group>();
+  private readonly leases = new BinaryHeap<LeaseEntry>((a, b) => a.expiresAtMs < b.expiresAtMs);
+  private readonly running = new Map<string, number>();
+  private readonly stateCounts = new Map<TaskState, number>(TASK_STATES.map((state) => [state, 0]));
+  private readonly limits = new Map<string, number>();
+  private readonly roles = new Map<string, { holder: string; expiresAtMs: number }>();
+  private changes: TableEntry[] = [];
+  private events: TaskStoreEvent[] = [];
+
+  /** Changes and events since the last call, for the store to persist and then emit. */
+  takeChanges(): { entries: TableEntry[]; events: TaskStoreEvent[] } {
+    const taken = { entries: this.changes, events: this.events };
+    this.changes = [];
+    this.events = [];
+    return taken;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  // ---------------------------------------------------------------- replay and snapshot
+
+  /** Applies a persisted entry (journal replay). Idempotent: a put overwrites. */
+  apply(entry: TableEntry): void {
+    if (entry.kind === 'put') {
+      this.setRecord(entry.record);
+    } else if (entry.kind === 'limits') {
+      this.applyLimits(entry.limits);
+    } else if (entry.holder === null) {
+      this.roles.delete(entry.name);
+    } else {
+      this.roles.set(entry.name, { holder: entry.holder, expiresAtMs: entry.expiresAtMs });
+    }
+  }
+
+  /** The definition currently stored for a task (journal puts omit unchanged definitions). */
+  definitionOf(id: string): Json | undefined {
+    return this.records.get(id)?.definition;
+  }
+
+  /** Entries that rebuild the whole current state (compaction snapshot). */
+  snapshotEntries(): TableEntry[] {
+    const entries: TableEntry[] = [];
+    for (const record of this.records.values()) entries.push({ kind: 'put', record, definitionChanged: true });
+    if (this.limits.size > 0) entries.push({ kind: 'limits', limits: Object.fromEntries(this.limits) });
+    for (const [name, role] of this.roles) {
+      entries.push({ kind: 'role', name, holder: role.holder, expiresAtMs: role.expiresAtMs });
+    }
+    return entries;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  get(id: string): TaskRecord | undefined {
+    const record = this.records.get(id);
+    return record === undefined ? undefined : structuredClone(record);
+  }
+
+  list(filter: TaskFilter = {}): TaskRecord[] {
+    const states = filter.states === undefined ? undefined : new Set(filter.states);
+    let candidates: TaskRecord[];
+    if (filter.ids !== undefined) {
+      candidates = [];
+      for (const id of new Set(filter.ids)) {
+        const record = this.records.get(id);
+        if (record !== undefined) candidates.push(record);
+      }
+    } else {
+      candidates = [...this.records.values()];
+    }
+    const matching = candidates
+      .filter((record) => states === undefined || states.has(record.state))
+      .sort((a, b) => a.sequence - b.sequence);
+    const limited = filter.limit === undefined ? matching : matching.slice(0, Math.max(0, filter.limit));
+    return limited.map((record) => structuredClone(record));
+  }
+
+  counts(): Record<TaskState, number> {
+    return Object.fromEntries(this.stateCounts) as Record<TaskState, number>;
+  }
+
+  connectionLimits(): Record<string, number> {
+    return Object.fromEntries(this.limits);
+  }
+
+  /** Leases of running tasks (journal open uses this to expire a dead process's leases). */
+  runningIds(): string[] {
+    return [...this.records.values()].filter((record) => record.state === 'running').map((record) => record.id);
+  }
+
+  // ---------------------------------------------------------------- mutations
+
+  enqueue(inputs: readonly TaskInput[], options: EnqueueOptions = {}): EnqueueResult[] {
+    const now = options.now ?? new Date();
+    const nowIso = now.toISOString();
+    const policy = options.onConflict ?? 'resume';
+    if (policy !== 'resume' && policy !== 'keep' && policy !== 'replace') {
+      throw new ConfigError(`Unknown enqueue onConflict "${String(policy)}"; use "resume", "keep" or "replace".`);
+    }
+    // Validate everything first so a bad input leaves the store untouched.
+    const seen = new Set<string>();
+    const prepared = inputs.map((input, index) => {
+      const where = `enqueue input [${index}]`;
+      if (typeof input.id !== 'string' || input.id.length === 0) {
+        throw new ConfigError(`${where} has no id; every task needs a unique, non-empty string id.`);
+      }
+      if (seen.has(input.id)) {
+        throw new ConfigError(`Task id "${input.id}" appears twice in one enqueue call; task ids must be unique.`);
+      }
+      seen.add(input.id);
+      const priority = input.priority ?? 0;
+      if (!Number.isFinite(priority)) {
+        throw new ConfigError(`Task "${input.id}": priority must be a finite number (got ${String(priority)}).`);
+      }
+      const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+      if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+        throw new ConfigError(`Task "${input.id}": maxAttempts must be an integer of at least 1 (got ${maxAttempts}).`);
+      }
+      const runAt = input.notBefore === undefined ? now : toDate(input.notBefore, `Task "${input.id}": notBefore`);
+      if (input.window !== undefined) assertWindow(input.window, input.id);
+      const connections = [...new Set(input.connections ?? [])].sort();
+      if (connections.some((name) => typeof name !== 'string' || name.length === 0)) {
+        throw new ConfigError(`Task "${input.id}": connections must be non-empty strings.`);
+      }
+      const definitionHash = input.definitionHash ?? hashDefinition(input.definition);
+      return { input, priority, maxAttempts, runAt: runAt.toISOString(), connections, definitionHash };
+    });
+
+    return prepared.map(({ input, priority, maxAttempts, runAt, connections, definitionHash }) => {
+      const fresh = {
+        definition: input.definition,
+        definitionHash,
+        priority,
+        runAt,
+        connections,
+        maxAttempts,
+        labels: { ...(input.labels ?? {}) },
+        window: input.window === undefined ? undefined : { ...input.window },
+        entity: input.entity,
+      };
+      const existing = this.records.get(input.id);
+      if (existing === undefined) {
+        const record: TaskRecord = stripUndefined({
+          id: input.id,
+          ...fresh,
+          state: 'pending',
+          attempts: 0,
+          history: [],
+          enqueuedAt: nowIso,
+          sequence: this.nextSequence,
+          updatedAt: nowIso,
+        });
+        this.put(record, true);
+        this.emit({ type: 'task-enqueued', taskId: record.id, at: nowIso, outcome: 'created' });
+        return { id: record.id, outcome: 'created', state: record.state };
+      }
+      const changed = existing.definitionHash !== definitionHash;
+      const restart =
+        changed ||
+        (policy === 'resume' && (existing.state === 'dead' || existing.state === 'cancelled')) ||
+        (policy === 'replace' && existing.state !== 'running');
+      if (!restart) {
+        const outcome = existing.state === 'succeeded' ? 'skipped-succeeded' : 'unchanged';
+        return { id: existing.id, outcome, state: existing.state };
+      }
+      const record: TaskRecord = stripUndefined({
+        ...existing,
+        ...fresh,
+        state: 'pending',
+        attempts: 0,
+        lastError: undefined,
+        report: undefined,
+        lease: undefined,
+        history:
+          existing.state === 'running'
+            ? endAttempt(existing.history, { endedAt: nowIso, outcome: 'superseded' })
+            : existing.history,
+        updatedAt: nowIso,
+      });
+      this.put(record, changed);
+      const outcome = changed ? 'updated' : 'requeued';
+      this.emit({ type: 'task-enqueued', taskId: record.id, at: nowIso, outcome });
+      return { id: record.id, outcome, state: record.state };
+    });
+  }
+
+  claim(agentId: string, options: ClaimOptions): { task: TaskRecord; token: string } | null {
+    if (typeof agentId !== 'string' || agentId.length === 0) {
+      throw new ConfigError('claim() needs a non-empty agentId (it names the lease owner in records and messages).');
+    }
+    assertLeaseMs(options.leaseMs, 'claim');
+    const now = options.now ?? new Date();
+    const nowMs = now.getTime();
+    this.reap(nowMs);
+    this.promote(nowMs);
+    const exclude = options.excludeConnections === undefined ? undefined : new Set(options.excludeConnections);
+    let best: { group: Group; entry: QueueEntry } | undefined;
+    for (const [key, group] of this.groups) {
+      const top = this.validTop(group, nowMs);
+      if (top === undefined) {
+        if (group.heap.size === 0) this.groups.delete(key);
+        continue;
+      }
+      if (best !== undefined && !claimsBefore(top, best.entry)) continue;
+      if (exclude !== undefined && group.connections.some((name) => exclude.has(name))) continue;
+      if (!this.connectionsFree(group.connections)) continue;
+      if (group.window !== undefined && !windowAllows(group.window, now)) continue;
+      best = { group, entry: top };
+    }
+    if (best === undefined) return null;
+    best.group.heap.pop();
+    const existing = this.records.get(best.entry.id) as TaskRecord;
+    const nowIso = now.toISOString();
+    const attempt = existing.attempts + 1;
+    const token = randomUUID();
+    const record: TaskRecord = {
+      ...existing,
+      state: 'running',
+      attempts: attempt,
+      lease: { owner: agentId, token, expiresAt: new Date(nowMs + options.leaseMs).toISOString() },
+      history: [...existing.history, { attempt, agentId, startedAt: nowIso }],
+      updatedAt: nowIso,
+    };
+    this.put(record, false);
+    this.emit({ type: 'task-claimed', taskId: record.id, at: nowIso, agentId, attempt });
+    return { task: structuredClone(record), token };
+  }
+
+  heartbeat(id: string, token: string, leaseMs: number, progress: Json | undefined, now: Date): { expiresAt: string } {
+    assertLeaseMs(leaseMs, 'heartbeat');
+    const existing = this.leased(id, token, now);
+    const expiresAt = new Date(now.getTime() + leaseMs).toISOString();
+    this.put(
+      {
+        ...existing,
+        lease: { ...(existing.lease as NonNullable<TaskRecord['lease']>), expiresAt },
+        ...(progress === undefined ? {} : { progress }),
+        updatedAt: now.toISOString(),
+      },
+      false,
+    );
+    this.reap(now.getTime());
+    return { expiresAt };
+  }
+
+  complete(id: string, token: string, report: Json, now: Date): void {
+    const existing = this.leased(id, token, now);
+    const nowIso = now.toISOString();
+    const { lease, lastError: _lastError, ...rest } = existing;
+    this.put(
+      {
+        ...rest,
+        state: 'succeeded',
+        report,
+        history: endAttempt(existing.history, { endedAt: nowIso, outcome: 'succeeded' }),
+        updatedAt: nowIso,
+      },
+      false,
+    );
+    this.emit({
+      type: 'task-succeeded',
+      taskId: id,
+      at: nowIso,
+      agentId: lease?.owner ?? '',
+      attempt: existing.attempts,
+    });
+  }
+
+  fail(id: string, token: string, error: TaskError, retryAt: Date | undefined, now: Date): 'retrying' | 'dead' {
+    const taskError = normaliseTaskError(error, id);
+    const existing = this.leased(id, token, now);
+    const nowIso = now.toISOString();
+    const { lease: _lease, ...rest } = existing;
+    const dead = !taskError.retryable || existing.attempts >= existing.maxAttempts;
+    const runAt = dead ? existing.runAt : (retryAt ?? now).toISOString();
+    this.put(
+      {
+        ...rest,
+        state: dead ? 'dead' : 'retrying',
+        runAt,
+        lastError: taskError,
+        history: endAttempt(existing.history, { endedAt: nowIso, outcome: 'failed', error: taskError }),
+        updatedAt: nowIso,
+      },
+      false,
+    );
+    this.emit(
+      dead
+        ? { type: 'task-dead', taskId: id, at: nowIso, attempt: existing.attempts, error: taskError }
+        : { type: 'task-retrying', taskId: id, at: nowIso, attempt: existing.attempts, runAt, error: taskError },
+    );
+    return dead ? 'dead' : 'retrying';
+  }
+
+  release(id: string, token: string, now: Date): void {
+    const existing = this.leased(id, token, now);
+    const nowIso = now.toISOString();
+    const { lease, ...rest } = existing;
+    const attempts = Math.max(0, existing.attempts - 1);
+    this.put(
+      {
+        ...rest,
+        state: attempts > 0 ? 'retrying' : 'pending',
+        attempts,
+        history: endAttempt(existing.history, { endedAt: nowIso, outcome: 'released' }),
+        updatedAt: nowIso,
+      },
+      false,
+    );
+    this.emit({ type: 'task-released', taskId: id, at: nowIso, agentId: lease?.owner ?? '' });
+  }
+
+  requeue(id: string, resetAttempts: boolean, now: Date): TaskRecord {
+    const existing = this.records.get(id);
+    if (existing === undefined) throw new NotFoundError(`Cannot requeue task "${id}": no task with that id.`);
+    if (existing.state === 'running') {
+      throw new ConfigError(
+        `Cannot requeue task "${id}": it is running (leased by "${existing.lease?.owner}"); cancel it first.`,
+      );
+    }
+    const nowIso = now.toISOString();
+    const { report: _report, ...rest } = existing;
+    const record: TaskRecord = {
+      ...rest,
+      state: 'pending',
+      runAt: nowIso,
+      attempts: resetAttempts ? 0 : existing.attempts,
+      updatedAt: nowIso,
+    };
+    this.put(record, false);
+    this.emit({ type: 'task-enqueued', taskId: id, at: nowIso, outcome: 'requeued' });
+    return structuredClone(record);
+  }
+
+  cancel(id: string, now: Date): TaskRecord {
+    const existing = this.records.get(id);
+    if (existing === undefined) throw new NotFoundError(`Cannot cancel task "${id}": no task with that id.`);
+    if (!isClaimable(existing.state) && existing.state !== 'running') return structuredClone(existing);
+    const nowIso = now.toISOString();
+    const { lease: _lease, ...rest } = existing;
+    const record: TaskRecord = {
+      ...rest,
+      state: 'cancelled',
+      history:
+        existing.state === 'running'
+          ? endAttempt(existing.history, { endedAt: nowIso, outcome: 'cancelled' })
+          : existing.history,
+      updatedAt: nowIso,
+    };
+    this.put(record, false);
+    this.emit({ type: 'task-cancelled', taskId: id, at: nowIso });
+    return structuredClone(record);
+  }
+
+  setSnapshotRef(id: string, token: string, ref: Json, now: Date): void {
+    const existing = this.leased(id, token, now);
+    this.put({ ...existing, snapshotRef: ref, updatedAt: now.toISOString() }, false);
+  }
+
+  setConnectionLimits(limits: Record<string, number | null>): void {
+    for (const [name, limit] of Object.entries(limits)) {
+      if (limit !== null && (!Number.isInteger(limit) || limit < 1)) {
+        throw new ConfigError(
+          `maxConcurrency of connection "${name}" must be an integer of at least 1, or null for no limit (got ${String(limit)}).`,
+        );
+      }
+    }
+    this.applyLimits(limits);
+    this.changes.push({ kind: 'limits', limits: { ...limits } });
+  }
+
+  acquireRole(name: string, holder: string, ttlMs: number, now: Date): boolean {
+    assertLeaseMs(ttlMs, 'acquireRole');
+    const nowMs = now.getTime();
+    const current = this.roles.get(name);
+    if (current !== undefined && current.holder !== holder && current.expiresAtMs > nowMs) return false;
+    const expiresAtMs = nowMs + ttlMs;
+    this.roles.set(name, { holder, expiresAtMs });
+    this.changes.push({ kind: 'role', name, holder, expiresAtMs });
+    return true;
+  }
+
+  releaseRole(name: string, holder: string): void {
+    if (this.roles.get(name)?.holder !== holder) return;
+    this.roles.delete(name);
+    this.changes.push({ kind: 'role', name, holder: null, expiresAtMs: 0 });
+  }
+
+  /** Takes back every lease that expired by `nowMs` (all of them with `Infinity`). */
+  reap(nowMs: number): void {
+    for (let top = this.leases.peek(); top !== undefined && top.expiresAtMs <= nowMs; top = this.leases.peek()) {
+      this.leases.pop();
+      const record = this.records.get(top.id);
+      if (
+        record?.state !== 'running' ||
+        record.lease?.token !== top.token ||
+        record.lease.expiresAt !== top.expiresAt
+      ) {
+        continue; // superseded by a heartbeat or a later state
+      }
+      this.expire(record, Number.isFinite(nowMs) ? new Date(nowMs) : new Date());
+    }
+  }
+
+  /** Expires the given running tasks' leases now, whatever their expiry (a dead process held them). */
+  expireAll(ids: readonly string[], now: Date): void {
+    for (const id of ids) {
+      const record = this.records.get(id);
+      if (record?.state === 'running') this.expire(record, now);
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private expire(record: TaskRecord, now: Date): void {
+    const nowIso = now.toISOString();
+    const lease = record.lease as NonNullable<TaskRecord['lease']>;
+    const error: TaskError = {
+      code: 'LEASE_LOST',
+      message:
+        `The lease of agent "${lease.owner}" expired at ${lease.expiresAt} without a heartbeat ` +
+        '(the agent died, hung, or lost its connection to the store).',
+      retryable: true,
+    };
+    const dead = record.attempts >= record.maxAttempts;
+    const { lease: _lease, ...rest } = record;
+    this.put(
+      {
+        ...rest,
+        state: dead ? 'dead' : 'retrying',
+        runAt: dead ? record.runAt : nowIso,
+        lastError: error,
+        history: endAttempt(record.history, { endedAt: nowIso, outcome: 'lease-expired', error }),
+        updatedAt: nowIso,
+      },
+      false,
+    );
+    this.emit({ type: 'lease-expired', taskId: record.id, at: nowIso, agentId: lease.owner, attempt: record.attempts });
+    this.emit(
+      dead
+        ? { type: 'task-dead', taskId: record.id, at: nowIso, attempt: record.attempts, error }
+        : { type: 'task-retrying', taskId: record.id, at: nowIso, attempt: record.attempts, runAt: nowIso, error },
+    );
+  }
+
+  /** The running record `token` holds, or a LeaseLostError saying why not. */
+  private leased(id: string, token: string, now: Date): TaskRecord {
+    const record = this.records.get(id);
+    if (record === undefined) throw new LeaseLostError(id, 'no task with that id exists any more');
+    if (record.state !== 'running' || record.lease === undefined) {
+      throw new LeaseLostError(id, `the task is now ${record.state}`);
+    }
+    if (record.lease.token !== token) {
+      throw new LeaseLostError(id, `agent "${record.lease.owner}" holds a newer lease`);
+    }
+    if (Date.parse(record.lease.expiresAt) <= now.getTime()) {
+      const expiredAt = record.lease.expiresAt;
+      this.reap(now.getTime());
+      throw new LeaseLostError(id, `the lease expired at ${expiredAt}`);
+    }
+    return record;
+  }
+
+  private put(record: TaskRecord, definitionChanged: boolean): void {
+    this.setRecord(record);
+    this.changes.push({ kind: 'put', record, definitionChanged });
+  }
+
+  private emit(event: TaskStoreEvent): void {
+    this.events.push(event);
+  }
+
+  /** Swaps a record in and keeps every index in step. */
+  private setRecord(record: TaskRecord): void {
+    const previous = this.records.get(record.id);
+    if (previous !== undefined) {
+      this.stateCounts.set(previous.state, (this.stateCounts.get(previous.state) ?? 0) - 1);
+      if (previous.state === 'running') {
+        for (const name of previous.connections) this.running.set(name, (this.running.get(name) ?? 1) - 1);
+      }
+    }
+    this.versions.delete(record.id);
+    this.records.set(record.id, record);
+    this.stateCounts.set(record.state, (this.stateCounts.get(record.state) ?? 0) + 1);
+    if (record.sequence >= this.nextSequence) this.nextSequence = record.sequence + 1;
+    if (record.state === 'running' && record.lease !== undefined) {
+      for (const name of record.connections) this.running.set(name, (this.running.get(name) ?? 0) + 1);
+      this.leases.push({
+        id: record.id,
+        token: record.lease.token,
+        expiresAt: record.lease.expiresAt,
+        expiresAtMs: Date.parse(record.lease.expiresAt),
+      });
+    } else if (isClaimable(record.state)) {
+      const version = this.nextVersion++;
+      this.versions.set(record.id, version);
+      const window = record.window;
+      this.delayed.push({
+        id: record.id,
+        version,
+        priority: record.priority,
+        runAtMs: Date.parse(record.runAt),
+        enqueuedAtMs: Date.parse(record.enqueuedAt),
+        sequence: record.sequence,
+        groupKey: `${record.connections.join('\u0000')}\u0001${window === undefined ? '' : `${window.start}-${window.end}@${window.timezone ?? 'UTC'}`}`,
+      });
+    }
+  }
+
+  /** Moves due entries from the delayed heap into their group heaps. */
+  private promote(nowMs: number): void {
+    for (let top = this.delayed.peek(); top !== undefined && top.runAtMs <= nowMs; top = this.delayed.peek()) {
+      this.delayed.pop();
+      if (this.versions.get(top.id) !== top.version) continue;
+      let group = this.groups.get(top.groupKey);
+      if (group === undefined) {
+        const record = this.records.get(top.id) as TaskRecord;
+        group = {
+          connections: record.connections,
+          window: record.window,
+          heap: new BinaryHeap<QueueEntry>(claimsBefore),
+        };
+        this.groups.set(top.groupKey, group);
+      }
+      group.heap.push(top);
+    }
+  }
+
+  /** The group's first live, due entry; drops stale ones, sends not-yet-due ones back (clock moved back). */
+  private validTop(group: Group, nowMs: number): QueueEntry | undefined {
+    for (let top = group.heap.peek(); top !== undefined; top = group.heap.peek()) {
+      if (this.versions.get(top.id) !== top.version) {
+        group.heap.pop();
+      } else if (top.runAtMs > nowMs) {
+        group.heap.pop();
+        this.delayed.push(top);
+      } else {
+        return top;
+      }
+    }
+    return undefined;
+  }
+
+  private connectionsFree(connections: readonly string[]): boolean {
+    for (const name of connections) {
+      const limit = this.limits.get(name);
+      if (limit !== undefined && (this.running.get(name) ?? 0) >= limit) return false;
+    }
+    return true;
+  }
+
+  private applyLimits(limits: Record<string, number | null>): void {
+    for (const [name, limit] of Object.entries(limits)) {
+      if (limit === null) this.limits.delete(name);
+      else this.limits.set(name, limit);
+    }
+  }
+}
+
+function assertWindow(window: TaskWindow, id: string): void {
+  for (const key of ['start', 'end'] as const) {
+    try {
+      parseTimeOfDay(window[key]);
+    } catch {
+      throw new ConfigError(
+        `Task "${id}": window.${key} "${String(window[key])}" is not a time of day; write 24-hour "HH:MM", e.g. "06:30".`,
+      );
+    }
+  }
+  if (window.timezone !== undefined && !isValidTimeZone(window.timezone)) {
+    throw new ConfigError(
+      `Task "${id}": window.timezone "${window.timezone}" is not a known IANA time zone; use e.g. "UTC" or "Europe/Stockholm".`,
+    );
+  }
+}
+
+function assertLeaseMs(value: number, operation: string): void {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${operation}() needs a positive duration in milliseconds (got ${String(value)}).`);
+  }
+}
+
+function normaliseTaskError(error: TaskError, id: string): TaskError {
+  if (typeof error?.code !== 'string' || typeof error.message !== 'string' || typeof error.retryable !== 'boolean') {
+    throw new HonkError(
+      'CONNECTOR_MISUSE',
+      `fail() of task "${id}" needs an error of shape { code: string, message: string, retryable: boolean }.`,
+    );
+  }
+  return { code: error.code, message: error.message, retryable: error.retryable };
+}
+
+/** Drops keys whose value is undefined, so records stay clean JSON in every store. */
+function stripUndefined<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) {
+    if (value[key] === undefined) delete value[key];
+  }
+  return value;
+}
