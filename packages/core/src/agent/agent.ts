@@ -32,22 +32,15 @@ import { HonkEvents } from '../observe/events.ts';
 import { silentLogger } from '../observe/logger.ts';
 import type { Claim, TaskError, TaskRecord, TaskState, TaskStore } from '../queue/task-store.ts';
 import { LeaseLostError } from '../queue/task-store.ts';
-import { windowAllows } from '../queue/window.ts';
 import { runTask as defaultRunTask, type RunTaskOptions } from '../run/run-task.ts';
-import type { TaskDefinition } from '../run/task-definition.ts';
 import type { RunPhase, TaskReport, TransferStats } from '../run/task-report.ts';
+import { windowAllows } from '../spec/task-window.ts';
 import { type BackoffPolicy, computeBackoff, DEFAULT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
+import { type AgentTaskDefinition, resolveStoredDefinition } from './stored-definition.ts';
 
-/**
- * Optional fields an agent reads from a stored definition besides the TaskDefinition:
- * the spec's `retry.backoff` and `schedule`. Both are plain JSON on the record.
- */
-export interface AgentTaskDefinition extends TaskDefinition {
-  retry?: { attempts?: number; backoff?: Partial<BackoffPolicy> };
-  schedule?: { cron: string; timezone?: string };
-}
+export type { AgentTaskDefinition };
 
 export interface AgentOptions {
   store: TaskStore;
@@ -77,7 +70,13 @@ export interface AgentOptions {
    */
   abortGraceMs?: number;
   /** Also run the cron scheduler and snapshot sweep (one agent per store leads). Default false. */
-  scheduler?: boolean | Omit<SchedulerOptions, 'store' | 'connectors' | 'agentId' | 'events' | 'logger'>;
+  scheduler?:
+    | boolean
+    | Omit<SchedulerOptions, 'store' | 'connectors' | 'agentId' | 'events' | 'logger' | 'env' | 'baseDir'>;
+  /** Environment for `${env:…}` in stored spec tasks. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Directory relative paths in stored spec tasks resolve against. Default `process.cwd()`. */
+  baseDir?: string;
   /** Replaces runTask. For tests of the agent's own mechanics; production uses the default. */
   runTask?: (options: RunTaskOptions) => Promise<TaskReport>;
   /** Minimum ms between runTask progress events. Default 1,000. */
@@ -131,10 +130,14 @@ interface InFlight {
   lastBeat: number;
   beat?: Promise<void>;
   leaseLost: boolean;
+  /** The phase the run was in when the lease was found lost. */
+  lostInPhase?: RunPhase | 'unknown';
   /** Set when the agent itself aborted the run (drain timeout, forced stop). */
   stopReason?: ReleaseReason;
   /** The lease was handed back while the run was still winding down; ignore its result. */
   handedOff: boolean;
+  /** The task's own backoff policy, once its definition is resolved. */
+  backoff?: Partial<BackoffPolicy> | undefined;
   done: Promise<void>;
 }
 
@@ -173,6 +176,8 @@ export class Agent {
   readonly #abortGraceMs: number;
   readonly #runTask: (options: RunTaskOptions) => Promise<TaskReport>;
   readonly #progressIntervalMs: number;
+  readonly #env: Record<string, string | undefined> | undefined;
+  readonly #baseDir: string | undefined;
   readonly #limit: LimitFunction;
   readonly #inFlight = new Map<string, InFlight>();
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -204,6 +209,8 @@ export class Agent {
     this.#runTask = options.runTask ?? defaultRunTask;
     this.#progressIntervalMs = options.progressIntervalMs ?? 1000;
     this.#limit = pLimit(this.concurrency);
+    this.#env = options.env;
+    this.#baseDir = options.baseDir;
     if (this.heartbeatMs >= this.leaseMs) {
       throw new ConfigError(
         `Agent heartbeatMs (${this.heartbeatMs}) must be shorter than leaseMs (${this.leaseMs}), or leases expire under running tasks. Leave heartbeatMs unset for leaseMs / 3.`,
@@ -217,6 +224,8 @@ export class Agent {
           agentId: this.id,
           events: this.events,
           logger: this.#logger,
+          ...(options.env ? { env: options.env } : {}),
+          ...(options.baseDir ? { baseDir: options.baseDir } : {}),
         })
       : undefined;
   }
@@ -505,6 +514,7 @@ export class Agent {
     let report: TaskReport;
     try {
       const definition = this.#definitionOf(task);
+      entry.backoff = definition.retry?.backoff;
       report = await this.#runTask({
         task: definition,
         connectors: this.#connectors,
@@ -545,23 +555,17 @@ export class Agent {
     await this.#settle(entry, report, started);
   }
 
-  /** The TaskDefinition stored on the record, with the record's id (staging names derive from it). */
+  /** The runnable definition of a record (see `stored-definition.ts`). */
   #definitionOf(task: TaskRecord): AgentTaskDefinition {
-    const definition = task.definition;
-    const endpointOk = (value: unknown) =>
-      typeof value === 'object' && value !== null && typeof (value as { connector?: unknown }).connector === 'string';
-    if (
-      typeof definition !== 'object' ||
-      definition === null ||
-      Array.isArray(definition) ||
-      !endpointOk(definition.source) ||
-      !endpointOk(definition.target)
-    ) {
-      throw new ConfigError(
-        `Task "${task.id}" has no runnable definition in store "${this.#store.name}": expected a TaskDefinition with source and target endpoints. Re-enqueue it from its spec.`,
-      );
-    }
-    return { ...(definition as unknown as AgentTaskDefinition), id: task.id };
+    return resolveStoredDefinition(
+      task,
+      {
+        connectors: this.#connectors,
+        ...(this.#env ? { env: this.#env } : {}),
+        ...(this.#baseDir ? { baseDir: this.#baseDir } : {}),
+      },
+      `store "${this.#store.name}"`,
+    );
   }
 
   #failureReport(taskId: string, error: unknown): TaskReport {
@@ -609,6 +613,7 @@ export class Agent {
   #loseLease(entry: InFlight): void {
     if (entry.leaseLost) return;
     entry.leaseLost = true;
+    entry.lostInPhase = entry.phase;
     entry.controller.abort(
       new TransientError(
         `Task "${entry.claim.task.id}" lost its lease (expired, cancelled or taken by another agent); the run stops without publishing.`,
@@ -635,7 +640,7 @@ export class Agent {
     const stats = report.stats ?? ZERO_STATS;
     try {
       if (entry.leaseLost) {
-        this.events.emit('task-lease-lost', { ...base, phase: entry.phase });
+        this.events.emit('task-lease-lost', { ...base, phase: entry.lostInPhase ?? entry.phase });
         return;
       }
       if (report.ok) {
@@ -671,7 +676,7 @@ export class Agent {
         }
       }
 
-      const delayMs = computeBackoff(task.attempts, this.#backoffFor(task));
+      const delayMs = computeBackoff(task.attempts, this.#backoffFor(entry));
       const retryAt = new Date(Date.now() + delayMs);
       const outcome = await this.#storeCall(() => this.#store.fail(task.id, token, taskError, { retryAt }));
       if (outcome === 'retrying') {
@@ -706,9 +711,8 @@ export class Agent {
     }
   }
 
-  #backoffFor(task: TaskRecord): Partial<BackoffPolicy> {
-    const definition = task.definition as { retry?: { backoff?: Partial<BackoffPolicy> } } | null;
-    return { ...this.#backoff, ...(definition?.retry?.backoff ?? {}) };
+  #backoffFor(entry: InFlight): Partial<BackoffPolicy> {
+    return { ...this.#backoff, ...(entry.backoff ?? {}) };
   }
 
   async #release(entry: InFlight, reason: ReleaseReason): Promise<void> {

@@ -3,3 +3,4 @@ export * from './backoff.ts';
 export * from './circuit-breaker.ts';
 export * from './dead-letter.ts';
 export * from './scheduler.ts';
+export * from './stored-definition.ts';

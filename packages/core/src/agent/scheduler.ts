@@ -7,9 +7,10 @@
  *
  * Runs. A *scheduled task* is a record whose definition has `schedule: { cron, timezone }`
  * and that is not cancelled (cancelling it turns the schedule off). At each cron tick the
- * leader enqueues a new task with id {@link scheduledRunId} `<taskId>@<tick ISO-8601 UTC>`,
- * e.g. `orders@2026-11-25T02:00:00.000Z`: the definition without `schedule`, with that id
- * (so each run stages apart), and the task's priority, window, connections and attempts.
+ * leader enqueues a new task with id {@link scheduledRunId} `<taskId>@<tick, ISO 8601 basic, UTC>`,
+ * e.g. `orders@20261125T020000Z`: the definition without `schedule` and `notBefore`, and the
+ * task's priority, window, connections and attempts; the agent runs it under the run id, so
+ * each run stages apart.
  * Every run has its own record, history and report; the id is deterministic per tick, so a
  * leader that took over mid-tick cannot enqueue a tick twice (`onConflict: 'keep'`).
  * A tick is skipped while the task's previous run (or the task itself) is still running or
@@ -23,7 +24,7 @@
  */
 import { Cron } from 'croner';
 import type { ZodType } from 'zod';
-import type { Json, Logger, SnapshotRef } from '../connector/connector.ts';
+import type { Logger, SnapshotRef } from '../connector/connector.ts';
 import type { ConnectorRegistry } from '../connector/connector-registry.ts';
 import { guardSnapshot } from '../connector/guard.ts';
 import { ConfigError } from '../errors/honk-error.ts';
@@ -31,13 +32,23 @@ import type { HonkEvents } from '../observe/events.ts';
 import { silentLogger } from '../observe/logger.ts';
 import type { TaskRecord, TaskStore } from '../queue/task-store.ts';
 import type { TaskDefinition } from '../run/task-definition.ts';
+import {
+  type DefinitionResolveOptions,
+  definitionForRun,
+  resolveStoredDefinition,
+  scheduleOfDefinition,
+} from './stored-definition.ts';
 
 /** The store role name the leading scheduler holds. */
 export const SCHEDULER_ROLE = 'scheduler';
 
 /** The id of the run of `taskId` for the cron tick at `tick`. */
 export function scheduledRunId(taskId: string, tick: Date): string {
-  return `${taskId}@${tick.toISOString()}`;
+  // ISO 8601 basic format: no ':' so the id is safe in staging file and object names.
+  return `${taskId}@${tick
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z')}`;
 }
 
 export interface SchedulerOptions {
@@ -48,6 +59,10 @@ export interface SchedulerOptions {
   agentId: string;
   events?: HonkEvents;
   logger?: Logger;
+  /** Environment for `${env:…}` when the sweep resolves stored spec tasks. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Base directory for stored spec tasks. Default `process.cwd()`. */
+  baseDir?: string;
   /** Role lease in ms; a dead leader is replaced after this. Default 30,000. */
   roleTtlMs?: number;
   /** How often the leader re-reads scheduled tasks from the store, in ms. Default 60,000. */
@@ -63,24 +78,10 @@ interface ScheduledTask {
   record: TaskRecord;
 }
 
-interface ScheduleSpec {
-  cron: string;
-  timezone?: string;
-}
-
 /** Largest delay setTimeout accepts. */
 const MAX_TIMEOUT = 2_147_483_647;
 /** States in which a run still occupies its schedule. */
 const BUSY_STATES = new Set(['pending', 'running', 'retrying']);
-
-function scheduleOf(record: TaskRecord): ScheduleSpec | undefined {
-  const definition = record.definition as { schedule?: unknown } | null;
-  const schedule = definition && typeof definition === 'object' ? definition.schedule : undefined;
-  if (!schedule || typeof schedule !== 'object') return undefined;
-  const { cron, timezone } = schedule as { cron?: unknown; timezone?: unknown };
-  if (typeof cron !== 'string') return undefined;
-  return typeof timezone === 'string' ? { cron, timezone } : { cron };
-}
 
 function isSnapshotRef(value: unknown): value is SnapshotRef {
   return (
@@ -101,6 +102,7 @@ export class Scheduler {
   readonly #connectors: ConnectorRegistry;
   readonly #events: HonkEvents | undefined;
   readonly #logger: Logger;
+  readonly #resolve: DefinitionResolveOptions;
   readonly #tasks = new Map<string, ScheduledTask>();
   /** Latest run enqueued per scheduled task (for the overlap check). */
   readonly #lastRun = new Map<string, string>();
@@ -122,6 +124,11 @@ export class Scheduler {
     this.agentId = options.agentId;
     this.#events = options.events;
     this.#logger = options.logger ?? silentLogger;
+    this.#resolve = {
+      connectors: options.connectors,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+    };
     this.roleTtlMs = options.roleTtlMs ?? 30_000;
     this.refreshMs = options.refreshMs ?? 60_000;
     this.sweepMs = options.sweepMs ?? 600_000;
@@ -174,10 +181,10 @@ export class Scheduler {
     if (!this.isLeader()) return;
     const seen = new Set<string>();
     for (const record of await this.#store.list()) {
-      const schedule = scheduleOf(record);
+      const schedule = scheduleOfDefinition(record.definition);
       if (!schedule || record.state === 'cancelled') continue;
       seen.add(record.id);
-      const key = `${schedule.cron}\u0000${schedule.timezone ?? 'UTC'}`;
+      const key = `${schedule.cron}\u0000${schedule.timezone}`;
       const existing = this.#tasks.get(record.id);
       if (existing && existing.key === key) {
         existing.record = record;
@@ -187,7 +194,7 @@ export class Scheduler {
       let cron: Cron;
       try {
         // No callback: the scheduler keeps one timer of its own and asks croner for the next tick.
-        cron = new Cron(schedule.cron, { timezone: schedule.timezone ?? 'UTC', paused: true });
+        cron = new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
       } catch (error) {
         this.#logger.error(
           { agentId: this.agentId, taskId: record.id, err: error },
@@ -228,16 +235,7 @@ export class Scheduler {
     const runId = scheduledRunId(record.id, tick);
     if (this.#ownRuns.size > 1000) this.#ownRuns.clear();
     this.#ownRuns.add(runId);
-    const { schedule: _schedule, ...rest } = record.definition as Record<string, Json>;
-    const meta = (rest.meta && typeof rest.meta === 'object' && !Array.isArray(rest.meta) ? rest.meta : {}) as Record<
-      string,
-      Json
-    >;
-    const definition: Json = {
-      ...rest,
-      id: runId,
-      meta: { ...meta, scheduledFrom: record.id, tick: tick.toISOString() },
-    };
+    const definition = definitionForRun(record.definition, runId, record.id, tick.toISOString());
     const [result] = await this.#store.enqueue(
       [
         {
@@ -275,16 +273,26 @@ export class Scheduler {
     let discarded = 0;
     const records = await this.#store.list({ states: ['pending', 'succeeded', 'retrying', 'dead', 'cancelled'] });
     for (const record of records) {
-      const definition = record.definition as unknown as TaskDefinition | null;
-      const keepForMs = definition?.snapshot?.keepForMs;
-      if (typeof keepForMs !== 'number') continue;
       const report = record.report as { snapshot?: unknown } | undefined;
       const refs = [record.snapshotRef, report?.snapshot].filter(isSnapshotRef);
+      if (refs.length === 0) continue;
+      let definition: TaskDefinition;
+      try {
+        definition = resolveStoredDefinition(record, this.#resolve);
+      } catch (error) {
+        this.#logger.warn(
+          { agentId: this.agentId, taskId: record.id, err: error },
+          'sweep cannot read the task definition',
+        );
+        continue;
+      }
+      const keepForMs = definition.snapshot?.keepForMs;
+      if (typeof keepForMs !== 'number') continue;
       for (const ref of refs) {
         const key = `${record.id}\u0000${JSON.stringify(ref)}`;
         if (this.#discarded.has(key) || Date.parse(ref.takenAt) + keepForMs > now) continue;
         try {
-          await this.#discard(record, definition as TaskDefinition, ref);
+          await this.#discard(record, definition, ref);
           this.#discarded.add(key);
           discarded += 1;
           this.#events?.emit('snapshot-discarded', {
