@@ -1,0 +1,427 @@
+/**
+ * Text encodings of Arrow values shared by text formats (CSV, NDJSON) and messages: parsing
+ * straight from bytes into typed-array slots, and formatting typed-array slots as text.
+ * Parsers return `false` when the text is not a valid value, so callers can name the
+ * column and row in their error.
+ *
+ * 64-bit and 128-bit values are written as 32-bit words (little-endian, like Arrow's
+ * buffers) through a Uint32Array view; the Number fast path covers |v| < 2^53 and BigInt is
+ * used only beyond it, so the common case allocates nothing.
+ */
+import { TimeUnit } from 'apache-arrow';
+
+const TWO_32 = 4294967296;
+const SAFE_DIGITS = 15;
+
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+const CHAR_MINUS = 45;
+const CHAR_PLUS = 43;
+const CHAR_DOT = 46;
+
+/** Writes an integral Number (|v| < 2^53) into a two-word slot of a Uint32Array. */
+export function writeInt64Number(words: Uint32Array, index: number, value: number): void {
+  words[index * 2] = value >>> 0;
+  words[index * 2 + 1] = Math.floor(value / TWO_32) >>> 0;
+}
+
+/** Writes a BigInt into a two-word slot of a Uint32Array (two's complement). */
+export function writeInt64BigInt(words: Uint32Array, index: number, value: bigint): void {
+  const unsigned = BigInt.asUintN(64, value);
+  words[index * 2] = Number(unsigned & 0xffffffffn);
+  words[index * 2 + 1] = Number(unsigned >> 32n);
+}
+
+function isDigit(code: number): boolean {
+  return code >= CHAR_0 && code <= CHAR_9;
+}
+
+/**
+ * Parses an optionally signed decimal integer in `bytes[start, end)` into slot `index` of a
+ * 64-bit column viewed as words. Returns false if the text is not an integer or overflows
+ * (`unsigned` selects the uint64 range).
+ */
+export function parseInt64Into(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  words: Uint32Array,
+  index: number,
+  unsigned = false,
+): boolean {
+  let position = start;
+  let negative = false;
+  if (position < end && (bytes[position] === CHAR_MINUS || bytes[position] === CHAR_PLUS)) {
+    negative = bytes[position] === CHAR_MINUS;
+    position++;
+  }
+  const digits = end - position;
+  if (digits <= 0) return false;
+  if (digits <= SAFE_DIGITS) {
+    let value = 0;
+    for (let at = position; at < end; at++) {
+      const code = bytes[at] as number;
+      if (!isDigit(code)) return false;
+      value = value * 10 + (code - CHAR_0);
+    }
+    if (negative && unsigned && value !== 0) return false;
+    writeInt64Number(words, index, negative ? -value : value);
+    return true;
+  }
+  for (let at = position; at < end; at++) if (!isDigit(bytes[at] as number)) return false;
+  let value = BigInt(latin1(bytes, position, end));
+  if (negative) value = -value;
+  if (unsigned ? value < 0n || value > 0xffffffffffffffffn : value < -(2n ** 63n) || value > 2n ** 63n - 1n) {
+    return false;
+  }
+  writeInt64BigInt(words, index, value);
+  return true;
+}
+
+/** Parses a small integer (int8..int32, uint8..uint32) or returns NaN. */
+export function parseSmallInt(bytes: Uint8Array, start: number, end: number): number {
+  let position = start;
+  let negative = false;
+  if (position < end && (bytes[position] === CHAR_MINUS || bytes[position] === CHAR_PLUS)) {
+    negative = bytes[position] === CHAR_MINUS;
+    position++;
+  }
+  if (position >= end || end - position > 10) return Number.NaN;
+  let value = 0;
+  for (let at = position; at < end; at++) {
+    const code = bytes[at] as number;
+    if (!isDigit(code)) return Number.NaN;
+    value = value * 10 + (code - CHAR_0);
+  }
+  return negative ? -value : value;
+}
+
+/** Decodes `bytes[start, end)` as Latin-1 (exact for the ASCII text numbers are made of). */
+export function latin1(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start < 24) {
+    let text = '';
+    for (let at = start; at < end; at++) text += String.fromCharCode(bytes[at] as number);
+    return text;
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+}
+
+/** Parses a float; accepts what `Number()` accepts plus NaN/Infinity spellings. */
+export function parseFloatText(bytes: Uint8Array, start: number, end: number): number {
+  const text = latin1(bytes, start, end).trim();
+  if (text === '') return Number.NaN;
+  const value = Number(text);
+  if (Number.isNaN(value) && text !== 'NaN') return Number.NaN;
+  return value;
+}
+
+/**
+ * Parses a decimal number (`-123.45`, no exponent) with at most `scale` fractional digits
+ * into a 128-bit slot (four words) holding the unscaled integer. Returns false when the text
+ * is not a decimal, needs more fractional digits than `scale` (which would lose digits), or
+ * exceeds `precision` digits.
+ */
+export function parseDecimalInto(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  words: Uint32Array,
+  index: number,
+  precision: number,
+  scale: number,
+): boolean {
+  let position = start;
+  let negative = false;
+  if (position < end && (bytes[position] === CHAR_MINUS || bytes[position] === CHAR_PLUS)) {
+    negative = bytes[position] === CHAR_MINUS;
+    position++;
+  }
+  let fractionDigits = 0;
+  let seenDot = false;
+  let seenDigit = false;
+  let small = 0;
+  let significant = 0;
+  for (let at = position; at < end; at++) {
+    const code = bytes[at] as number;
+    if (code === CHAR_DOT) {
+      if (seenDot) return false;
+      seenDot = true;
+      continue;
+    }
+    if (!isDigit(code)) return false;
+    seenDigit = true;
+    if (seenDot) {
+      fractionDigits++;
+      if (fractionDigits > scale) {
+        if (code !== CHAR_0) return false;
+        continue;
+      }
+    }
+    if (significant > 0 || code !== CHAR_0) significant++;
+    small = small * 10 + (code - CHAR_0);
+  }
+  if (!seenDigit) return false;
+  const usedFraction = Math.min(fractionDigits, scale);
+  // Digits before the point (leading zeros aside) plus the scale must fit the precision.
+  if (significant - usedFraction > precision - scale && significant > usedFraction) return false;
+  const padding = scale - usedFraction;
+  const base = index * 4;
+  if (significant + padding <= SAFE_DIGITS) {
+    let value = small * 10 ** padding;
+    if (negative) value = -value;
+    words[base] = value >>> 0;
+    const high = Math.floor(value / TWO_32);
+    words[base + 1] = high >>> 0;
+    const extension = value < 0 ? 0xffffffff : 0;
+    words[base + 2] = extension;
+    words[base + 3] = extension;
+    return true;
+  }
+  // Slow path: rebuild the digit string without the point and let BigInt do the arithmetic.
+  let digits = '';
+  let fractionSeen = 0;
+  let dot = false;
+  for (let at = position; at < end; at++) {
+    const code = bytes[at] as number;
+    if (code === CHAR_DOT) {
+      dot = true;
+      continue;
+    }
+    if (dot) {
+      fractionSeen++;
+      if (fractionSeen > scale) continue;
+    }
+    digits += String.fromCharCode(code);
+  }
+  let value = BigInt(digits) * 10n ** BigInt(padding);
+  if (negative) value = -value;
+  writeDecimalBigInt(words, index, value);
+  return true;
+}
+
+/** Writes a BigInt into a four-word (128-bit) slot. */
+export function writeDecimalBigInt(words: Uint32Array, index: number, value: bigint): void {
+  let unsigned = BigInt.asUintN(128, value);
+  const base = index * 4;
+  for (let word = 0; word < 4; word++) {
+    words[base + word] = Number(unsigned & 0xffffffffn);
+    unsigned >>= 32n;
+  }
+}
+
+/** Reads a 128-bit slot as a BigInt. */
+export function readDecimalBigInt(words: Uint32Array, index: number): bigint {
+  const base = index * 4;
+  let value = 0n;
+  for (let word = 3; word >= 0; word--) value = (value << 32n) | BigInt(words[base + word] as number);
+  return BigInt.asIntN(128, value);
+}
+
+/** Formats a 128-bit slot holding an unscaled integer as a decimal string with `scale` digits after the point. */
+export function formatDecimal(words: Uint32Array, index: number, scale: number): string {
+  const base = index * 4;
+  const low = words[base] as number;
+  const high = words[base + 1] as number;
+  const word2 = words[base + 2] as number;
+  const word3 = words[base + 3] as number;
+  let digits: string;
+  let negative = false;
+  // Fast path: the value fits in 53 bits (words 2 and 3 are pure sign extension).
+  if (word2 === 0 && word3 === 0 && high < 0x200000) {
+    digits = String(high * TWO_32 + low);
+  } else if (word2 === 0xffffffff && word3 === 0xffffffff && high >= 0xffe00000) {
+    const value = (high - TWO_32) * TWO_32 + low;
+    negative = true;
+    digits = String(-value);
+  } else {
+    const value = readDecimalBigInt(words, index);
+    negative = value < 0n;
+    digits = (negative ? -value : value).toString();
+  }
+  if (scale > 0) {
+    if (digits.length <= scale) digits = '0'.repeat(scale - digits.length + 1) + digits;
+    digits = `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;
+  }
+  return negative ? `-${digits}` : digits;
+}
+
+/** Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146097 + dayOfEra - 719468;
+}
+
+/** The inverse of {@link daysFromCivil}: `[year, month, day]`. */
+export function civilFromDays(days: number): [number, number, number] {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const dayOfEra = z - era * 146097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthPrime = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthPrime + 2) / 5) + 1;
+  const month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9;
+  return [yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day];
+}
+
+function digitsAt(bytes: Uint8Array, start: number, count: number): number {
+  let value = 0;
+  for (let at = start; at < start + count; at++) {
+    const code = bytes[at] as number;
+    if (!isDigit(code)) return -1;
+    value = value * 10 + (code - CHAR_0);
+  }
+  return value;
+}
+
+/** Parses `YYYY-MM-DD` into days since the epoch, or NaN. */
+export function parseDateText(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start !== 10 || bytes[start + 4] !== CHAR_MINUS || bytes[start + 7] !== CHAR_MINUS) return Number.NaN;
+  const year = digitsAt(bytes, start, 4);
+  const month = digitsAt(bytes, start + 5, 2);
+  const day = digitsAt(bytes, start + 8, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31) return Number.NaN;
+  return daysFromCivil(year, month, day);
+}
+
+/** Formats days since the epoch as `YYYY-MM-DD`. */
+export function formatDate(days: number): string {
+  const [year, month, day] = civilFromDays(days);
+  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
+}
+
+function pad(value: number, width: number): string {
+  const text = String(Math.abs(value)).padStart(width, '0');
+  return value < 0 ? `-${text}` : text;
+}
+
+const unitPerSecond: Record<number, number> = {
+  [TimeUnit.SECOND]: 1,
+  [TimeUnit.MILLISECOND]: 1e3,
+  [TimeUnit.MICROSECOND]: 1e6,
+  [TimeUnit.NANOSECOND]: 1e9,
+};
+const unitDigits: Record<number, number> = {
+  [TimeUnit.SECOND]: 0,
+  [TimeUnit.MILLISECOND]: 3,
+  [TimeUnit.MICROSECOND]: 6,
+  [TimeUnit.NANOSECOND]: 9,
+};
+
+/** What {@link parseTimestampInto} found: 0 invalid, 1 no zone designator, 2 with `Z` or an offset. */
+export type TimestampParse = 0 | 1 | 2;
+
+/**
+ * Parses ISO 8601 `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][Z|±HH[:]MM]` (or a bare date) into
+ * slot `index` of a 64-bit column in `unit`. An offset is applied, so the stored value is the
+ * UTC instant; without one the wall time is stored as is. Fraction digits beyond the unit
+ * must be zero (no silent truncation).
+ */
+export function parseTimestampInto(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  words: Uint32Array,
+  index: number,
+  unit: TimeUnit,
+): TimestampParse {
+  const length = end - start;
+  if (length < 10) return 0;
+  const days = parseDateText(bytes, start, start + 10);
+  if (Number.isNaN(days)) return 0;
+  let position = start + 10;
+  let seconds = days * 86400;
+  let fraction = 0;
+  let zoned: TimestampParse = 1;
+  if (position < end) {
+    const separator = bytes[position];
+    if (separator !== 84 /* T */ && separator !== 32 /* space */) return 0;
+    position++;
+    if (end - position < 5 || bytes[position + 2] !== 58 /* : */) return 0;
+    const hours = digitsAt(bytes, position, 2);
+    const minutes = digitsAt(bytes, position + 3, 2);
+    if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59) return 0;
+    seconds += hours * 3600 + minutes * 60;
+    position += 5;
+    if (position < end && bytes[position] === 58) {
+      const secs = digitsAt(bytes, position + 1, 2);
+      if (secs < 0 || secs > 60 || position + 3 > end) return 0;
+      seconds += secs;
+      position += 3;
+      if (position < end && bytes[position] === CHAR_DOT) {
+        position++;
+        const wanted = unitDigits[unit] as number;
+        let count = 0;
+        while (position < end && isDigit(bytes[position] as number)) {
+          const digit = (bytes[position] as number) - CHAR_0;
+          if (count < wanted) fraction = fraction * 10 + digit;
+          else if (digit !== 0) return 0;
+          count++;
+          position++;
+        }
+        if (count === 0) return 0;
+        for (let pad = Math.min(count, wanted); pad < wanted; pad++) fraction *= 10;
+      }
+    }
+    if (position < end) {
+      const zone = bytes[position];
+      if (zone === 90 /* Z */ || zone === 122 /* z */) {
+        if (position + 1 !== end) return 0;
+        zoned = 2;
+      } else if (zone === CHAR_PLUS || zone === CHAR_MINUS) {
+        const sign = zone === CHAR_MINUS ? -1 : 1;
+        const rest = end - position - 1;
+        let offsetHours: number;
+        let offsetMinutes: number;
+        if (rest === 5 && bytes[position + 3] === 58) {
+          offsetHours = digitsAt(bytes, position + 1, 2);
+          offsetMinutes = digitsAt(bytes, position + 4, 2);
+        } else if (rest === 4) {
+          offsetHours = digitsAt(bytes, position + 1, 2);
+          offsetMinutes = digitsAt(bytes, position + 3, 2);
+        } else if (rest === 2) {
+          offsetHours = digitsAt(bytes, position + 1, 2);
+          offsetMinutes = 0;
+        } else return 0;
+        if (offsetHours < 0 || offsetMinutes < 0) return 0;
+        seconds -= sign * (offsetHours * 3600 + offsetMinutes * 60);
+        zoned = 2;
+      } else return 0;
+    }
+  }
+  const perSecond = unitPerSecond[unit] as number;
+  const value = seconds * perSecond + fraction;
+  if (Math.abs(value) < Number.MAX_SAFE_INTEGER) writeInt64Number(words, index, value);
+  else writeInt64BigInt(words, index, BigInt(seconds) * BigInt(perSecond) + BigInt(fraction));
+  return zoned;
+}
+
+/**
+ * Formats a timestamp slot as ISO 8601 with as many fraction digits as the unit has
+ * (`2024-05-01T12:00:00.000000`), appending `Z` when the column has a time zone (the stored
+ * value is then a UTC instant).
+ */
+export function formatTimestamp(value: bigint, unit: TimeUnit, zoned: boolean): string {
+  const perSecond = BigInt(unitPerSecond[unit] as number);
+  let seconds = value / perSecond;
+  let fraction = value % perSecond;
+  if (fraction < 0n) {
+    fraction += perSecond;
+    seconds -= 1n;
+  }
+  const totalSeconds = Number(seconds);
+  const days = Math.floor(totalSeconds / 86400);
+  const secondOfDay = totalSeconds - days * 86400;
+  const hours = Math.floor(secondOfDay / 3600);
+  const minutes = Math.floor((secondOfDay % 3600) / 60);
+  const secs = secondOfDay % 60;
+  const digits = unitDigits[unit] as number;
+  const fractionText = digits > 0 ? `.${fraction.toString().padStart(digits, '0')}` : '';
+  return `${formatDate(days)}T${pad(hours, 2)}:${pad(minutes, 2)}:${pad(secs, 2)}${fractionText}${zoned ? 'Z' : ''}`;
+}

@@ -1,0 +1,175 @@
+/**
+ * Options of the file connector: connection options (`root`) and endpoint options (`path`,
+ * `format`, per-format settings). Every option is documented here and in
+ * docs/file-connector.md.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../../errors/honk-error.ts';
+
+/** The file formats the connector reads and writes. */
+export const fileFormats = ['parquet', 'csv', 'ndjson', 'arrow'] as const;
+export type FileFormatName = (typeof fileFormats)[number];
+
+/** Connection options. */
+export const fileOptionsSchema = z
+  .object({
+    /**
+     * The directory every endpoint path resolves under. Relative roots resolve against the
+     * process working directory. A path that escapes the root (`../x`, an absolute path
+     * elsewhere) is a ConfigError; symbolic links inside the root are followed.
+     */
+    root: z.string().min(1),
+  })
+  .strict();
+export type FileOptions = z.infer<typeof fileOptionsSchema>;
+
+const singleCharacter = (what: string) =>
+  z
+    .string()
+    .refine((value) => value.length === 1 && value.charCodeAt(0) < 128, `${what} must be a single ASCII character`);
+
+/** CSV settings. */
+export const csvOptionsSchema = z
+  .object({
+    /** The first line holds column names (default true). Without a header, columns are `column_1` … or the keys of `schema` in order. Writers write a header when true. */
+    header: z.boolean().optional(),
+    /** Field separator, one ASCII character (default `,`; use `"\t"` for TSV). */
+    delimiter: singleCharacter('csv.delimiter').optional(),
+    /** Quote character, one ASCII character (default `"`); a quote inside a quoted field is doubled (RFC 4180). */
+    quote: singleCharacter('csv.quote').optional(),
+    /**
+     * The text that means NULL. Unset (the default): an unquoted empty field is NULL and a
+     * quoted empty field (`""`) is the empty string. Set (e.g. `\N`): an unquoted field equal
+     * to it is NULL and every other field, empty ones included, is a value; the writer quotes
+     * values that equal it.
+     */
+    nullValue: z.string().optional(),
+  })
+  .strict();
+export type CsvOptions = z.infer<typeof csvOptionsSchema>;
+
+/** Parquet writer settings (readers need none). */
+export const parquetOptionsSchema = z
+  .object({
+    /** Compression codec for written files (default `zstd`). */
+    compression: z.enum(['snappy', 'zstd', 'uncompressed']).optional(),
+    /**
+     * Dictionary encoding: `true` for every column (the default), `false` for none, or the
+     * list of columns to dictionary-encode (good for low-cardinality text).
+     */
+    dictionary: z.union([z.boolean(), z.array(z.string())]).optional(),
+    /** Maximum rows per row group (default 131072). Bounds writer memory and read granularity. */
+    rowGroupRows: z.number().int().positive().optional(),
+  })
+  .strict();
+export type ParquetOptions = z.infer<typeof parquetOptionsSchema>;
+
+/** Endpoint options: what a task's `source:` or `target:` says besides `connection`. */
+export const fileEndpointSchema = z
+  .object({
+    /**
+     * Relative to the connection root. As a source: a file, a directory of part files (not
+     * recursive; names starting with `.` or `_` are skipped) or a glob (`parts/*.parquet`;
+     * `*`, `?` and `[…]` inside path segments, no `**`); files are read in name order. As a
+     * target: a path with an extension (`orders.parquet`) is one file; a path without an
+     * extension or ending in `/` is a directory of part files.
+     */
+    path: z.string().min(1),
+    /** The format; inferred from the extension (.parquet/.pq, .csv, .ndjson/.jsonl, .arrow/.arrows/.ipc) when missing. */
+    format: z.enum(fileFormats).optional(),
+    /** CSV settings, see {@link csvOptionsSchema}. */
+    csv: csvOptionsSchema.optional(),
+    /**
+     * Explicit column types for CSV and NDJSON, by column name, using the names of
+     * `parseTypeName` (`int64`, `decimal(12,2)`, `timestamp[us, UTC]`, `list<int32>` …).
+     * Columns not listed are inferred from a sample. Parquet and Arrow carry their own schema
+     * and reject this option.
+     */
+    schema: z.record(z.string(), z.string()).optional(),
+    /** Parquet writer settings, see {@link parquetOptionsSchema}. */
+    parquet: parquetOptionsSchema.optional(),
+    /**
+     * Directory targets: roll to a new part file once the current one reaches this many bytes
+     * (default 256 MiB). Single-file targets are always one file and ignore it.
+     */
+    partFileBytes: z.number().int().positive().optional(),
+  })
+  .strict();
+export type FileEndpoint = z.infer<typeof fileEndpointSchema>;
+
+/** The default part size for directory targets. */
+export const DEFAULT_PART_FILE_BYTES = 256 * 1024 * 1024;
+/** Default Parquet row group size. */
+export const DEFAULT_ROW_GROUP_ROWS = 131_072;
+
+const extensions: Record<string, FileFormatName> = {
+  '.parquet': 'parquet',
+  '.pq': 'parquet',
+  '.csv': 'csv',
+  '.ndjson': 'ndjson',
+  '.jsonl': 'ndjson',
+  '.arrow': 'arrow',
+  '.arrows': 'arrow',
+  '.ipc': 'arrow',
+};
+
+/** The canonical extension written for each format. */
+export const formatExtension: Record<FileFormatName, string> = {
+  parquet: '.parquet',
+  csv: '.csv',
+  ndjson: '.ndjson',
+  arrow: '.arrows',
+};
+
+/** The format a file name implies, or undefined. */
+export function formatOfName(name: string): FileFormatName | undefined {
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  return extensions[name.slice(dot).toLowerCase()];
+}
+
+/**
+ * The endpoint's format: explicit, else from `path`, else from the given file names (which
+ * must agree). Throws a ConfigError saying how to fix it.
+ */
+export function resolveFormat(endpoint: FileEndpoint, fileNames: readonly string[] = []): FileFormatName {
+  if (endpoint.format) return endpoint.format;
+  const fromPath = formatOfName(endpoint.path.replace(/\/+$/, ''));
+  if (fromPath) return fromPath;
+  const found = new Set(fileNames.map((name) => formatOfName(name)));
+  if (found.size === 1) {
+    const only = [...found][0];
+    if (only) return only;
+  }
+  const known = Object.keys(extensions).join(', ');
+  throw new ConfigError(
+    found.size > 1
+      ? `File connector: path "${endpoint.path}" holds files of several formats; set \`format:\` (one of ${fileFormats.join(', ')}) and keep one format per dataset.`
+      : `File connector: cannot tell the format of "${endpoint.path}" from its name (known extensions: ${known}); set \`format:\` to one of ${fileFormats.join(', ')}.`,
+    { details: { option: 'format', path: endpoint.path } },
+  );
+}
+
+/** Rejects option combinations that make no sense for the format. */
+export function checkEndpointForFormat(endpoint: FileEndpoint, format: FileFormatName): void {
+  if (endpoint.schema && (format === 'parquet' || format === 'arrow')) {
+    throw new ConfigError(
+      `File connector: \`schema:\` is for csv and ndjson; ${format} files carry their own schema. Remove \`schema:\` from the endpoint "${endpoint.path}" (use a cast transform to change types).`,
+      { details: { option: 'schema' } },
+    );
+  }
+  if (endpoint.csv && format !== 'csv') {
+    throw new ConfigError(
+      `File connector: \`csv:\` options are set but the format of "${endpoint.path}" is ${format}.`,
+      {
+        details: { option: 'csv' },
+      },
+    );
+  }
+  if (endpoint.parquet && format !== 'parquet') {
+    throw new ConfigError(
+      `File connector: \`parquet:\` options are set but the format of "${endpoint.path}" is ${format}.`,
+      { details: { option: 'parquet' } },
+    );
+  }
+}

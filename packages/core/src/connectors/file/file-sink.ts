@@ -1,0 +1,226 @@
+/**
+ * The file sink. Data is written as part files into a staging directory beside the target
+ * (same directory, so the final rename never crosses a file system), named from the task
+ * id so the next attempt of the same task finds and removes what a crashed attempt left.
+ *
+ * Publishing is a rename:
+ * - single-file target (`orders.parquet`): `rename(staging/part-00000.parquet, orders.parquet)`,
+ *   atomic on POSIX; readers see the old file or the new one, never a mix;
+ * - directory target (`orders/`): rename the old directory aside, rename staging into place,
+ *   remove the old one. Between the two renames (microseconds) the target path does not
+ *   exist; a reader then gets NotFound and retries, it never sees a partial directory. If the
+ *   process dies in that window, the next `open()` of the same task renames the aside copy
+ *   back (or removes it when the new target is already in place).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import type {
+  ConnectorContext,
+  PublishMode,
+  PublishResult,
+  Sink,
+  SinkWriter,
+  StagedTarget,
+  TargetDescription,
+  WriteOptions,
+} from '../../connector/connector.ts';
+import { ConfigError, HonkError, throwIfAborted } from '../../errors/honk-error.ts';
+import {
+  checkEndpointForFormat,
+  DEFAULT_PART_FILE_BYTES,
+  type FileEndpoint,
+  type FileFormatName,
+  type FileOptions,
+  formatExtension,
+  resolveFormat,
+} from './file-options.ts';
+import { exists, listSourceFiles, syncDirectory, type TargetPlaces, targetPlaces } from './file-paths.ts';
+import { FileSource } from './file-source.ts';
+import type { FormatWriter } from './formats/file-format.ts';
+import { openFormatWriter } from './formats/formats.ts';
+import { checkTextWritable } from './formats/text-values.ts';
+
+/** Publish modes the file sink supports: a file or directory is replaced as a whole. */
+export const filePublishModes: readonly PublishMode[] = ['replace'];
+
+function checkMode(mode: PublishMode): void {
+  if (mode !== 'replace') {
+    throw new HonkError(
+      'CAPABILITY_MISSING',
+      `File connector: publish mode "${mode}" is not supported; the file sink replaces its target as a whole (mode "replace").`,
+      { details: { mode } },
+    );
+  }
+}
+
+/** Brings a target back to a consistent state after a crash between the two renames of a directory publish. */
+export async function recoverAside(places: Pick<TargetPlaces, 'target' | 'aside'>): Promise<void> {
+  if (!(await exists(places.aside))) return;
+  if (await exists(places.target)) await fs.rm(places.aside, { recursive: true, force: true });
+  else await fs.rename(places.aside, places.target);
+}
+
+/** Atomically puts `ready` (a complete file or directory) at `places.target`. */
+export async function swapInto(ready: string, places: TargetPlaces): Promise<void> {
+  if (!places.directory) {
+    await fs.rename(ready, places.target);
+  } else {
+    await fs.rm(places.aside, { recursive: true, force: true });
+    const hadTarget = await exists(places.target);
+    if (hadTarget) await fs.rename(places.target, places.aside);
+    await fs.rename(ready, places.target);
+    await syncDirectory(places.parent);
+    if (hadTarget) await fs.rm(places.aside, { recursive: true, force: true });
+  }
+  await syncDirectory(places.parent);
+}
+
+/** The sink over one target path. */
+export class FileSink implements Sink {
+  readonly #root: string;
+  readonly #endpoint: FileEndpoint;
+  readonly #places: TargetPlaces;
+  readonly #format: FileFormatName;
+
+  constructor(options: FileOptions, endpoint: FileEndpoint, context: Pick<ConnectorContext, 'taskId'>) {
+    this.#root = options.root;
+    this.#endpoint = endpoint;
+    this.#places = targetPlaces(options.root, endpoint.path, context.taskId);
+    this.#format = resolveFormat(endpoint);
+    checkEndpointForFormat(endpoint, this.#format);
+  }
+
+  /** Where this sink stages and publishes (for tests and reports). */
+  get places(): TargetPlaces {
+    return this.#places;
+  }
+
+  async describe(): Promise<TargetDescription> {
+    if (!(await exists(this.#places.target))) return { exists: false };
+    const source = new FileSource({
+      endpoint: this.#endpoint,
+      format: this.#format,
+      list: () => listSourceFiles(this.#root, this.#endpoint.path),
+    });
+    try {
+      return { exists: true, schema: await source.schema() };
+    } catch (error) {
+      // An existing but empty directory has no schema; anything else is worth reporting.
+      if ((error as HonkError).code === 'NOT_FOUND') return { exists: true };
+      throw error;
+    } finally {
+      await source.close();
+    }
+  }
+
+  async check(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void> {
+    checkMode(options.mode);
+    if (this.#format === 'csv' || this.#format === 'ndjson') checkTextWritable(schema.fields, this.#format);
+    // Replace may change the schema: the old target goes as a whole. What must line up is the
+    // kind of target, since a file cannot be renamed over a directory or the other way round.
+    const stat = await fs.stat(this.#places.target).catch(() => undefined);
+    if (stat && stat.isDirectory() !== this.#places.directory) {
+      throw new ConfigError(
+        `File connector: target "${this.#places.target}" exists as a ${stat.isDirectory() ? 'directory' : 'file'}, but path "${this.#endpoint.path}" names a ${this.#places.directory ? 'directory (no extension)' : 'single file (has an extension)'}. Change the path or remove the existing target.`,
+        { details: { option: 'path' } },
+      );
+    }
+  }
+
+  async open(schema: Schema, options: WriteOptions): Promise<SinkWriter> {
+    await this.check(schema, options);
+    await recoverAside(this.#places);
+    await fs.rm(this.#places.staging, { recursive: true, force: true });
+    await fs.mkdir(this.#places.staging, { recursive: true });
+    return new FileWriter(this.#places, this.#format, schema, this.#endpoint, options.signal);
+  }
+}
+
+/** One attempt's writer; see the module comment for staging and publishing. */
+class FileWriter implements SinkWriter {
+  readonly #places: TargetPlaces;
+  readonly #format: FileFormatName;
+  readonly #schema: Schema;
+  readonly #endpoint: FileEndpoint;
+  readonly #signal: AbortSignal;
+  readonly #partBytes: number;
+  #current: FormatWriter | undefined;
+  #parts: string[] = [];
+  #rows = 0;
+  #bytes = 0;
+
+  constructor(
+    places: TargetPlaces,
+    format: FileFormatName,
+    schema: Schema,
+    endpoint: FileEndpoint,
+    signal: AbortSignal,
+  ) {
+    this.#places = places;
+    this.#format = format;
+    this.#schema = schema;
+    this.#endpoint = endpoint;
+    this.#signal = signal;
+    // A single-file target is one file by definition, so it never rolls.
+    this.#partBytes = places.directory ? (endpoint.partFileBytes ?? DEFAULT_PART_FILE_BYTES) : Number.POSITIVE_INFINITY;
+  }
+
+  async #startPart(): Promise<FormatWriter> {
+    const name = `part-${String(this.#parts.length).padStart(5, '0')}${formatExtension[this.#format]}`;
+    const file = path.join(this.#places.staging, name);
+    this.#parts.push(file);
+    this.#current = await openFormatWriter(this.#format, file, this.#schema, this.#endpoint);
+    return this.#current;
+  }
+
+  async #finishPart(): Promise<void> {
+    const current = this.#current;
+    if (!current) return;
+    this.#current = undefined;
+    this.#bytes += await current.finish();
+  }
+
+  async write(batch: RecordBatch): Promise<void> {
+    throwIfAborted(this.#signal);
+    const writer = this.#current ?? (await this.#startPart());
+    await writer.write(batch);
+    this.#rows += batch.numRows;
+    if (writer.bytes >= this.#partBytes) await this.#finishPart();
+  }
+
+  async stage(): Promise<StagedTarget> {
+    // No rows still makes one (empty) part, so the target exists and carries its schema.
+    if (this.#parts.length === 0) await this.#startPart();
+    await this.#finishPart();
+    await syncDirectory(this.#places.staging);
+    const staging = this.#places.staging;
+    const parts = [...this.#parts];
+    return {
+      ref: { staging, files: parts.map((part) => path.basename(part)) },
+      rows: this.#rows,
+      bytes: this.#bytes,
+      reader: () =>
+        new FileSource({
+          endpoint: this.#endpoint,
+          format: this.#format,
+          fixedSchema: this.#schema,
+          list: async () => parts,
+        }),
+    };
+  }
+
+  async publish(): Promise<PublishResult> {
+    const ready = this.#places.directory ? this.#places.staging : (this.#parts[0] as string);
+    await swapInto(ready, this.#places);
+    if (!this.#places.directory) await fs.rm(this.#places.staging, { recursive: true, force: true });
+    return { ref: { path: this.#places.target, files: this.#parts.length, rows: this.#rows } };
+  }
+
+  async abort(): Promise<void> {
+    const current = this.#current;
+    this.#current = undefined;
+    await current?.destroy();
+    await fs.rm(this.#places.staging, { recursive: true, force: true });
+  }
+}

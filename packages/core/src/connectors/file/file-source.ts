@@ -1,0 +1,185 @@
+/**
+ * The file source: one file, a directory of part files or a glob, read in name order at one
+ * point in time. The listing, sizes and mtimes are pinned on first use (`schema()` or
+ * `read()`); each file is checked before and after it is read, and the listing once more
+ * at the end, so a source that changes mid-read fails the attempt with a retryable
+ * `SOURCE_CHANGED` instead of yielding a silent mix of old and new data.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { typeName } from '../../arrow/type-names.ts';
+import type { ReadOptions, Source } from '../../connector/connector.ts';
+import { SchemaMismatchError, TransientError, throwIfAborted } from '../../errors/honk-error.ts';
+import {
+  checkEndpointForFormat,
+  type FileEndpoint,
+  type FileFormatName,
+  formatOfName,
+  resolveFormat,
+} from './file-options.ts';
+import type { FormatReader } from './formats/file-format.ts';
+import { createFormatReader } from './formats/formats.ts';
+
+/** A file as it was when the read began. */
+export interface PinnedFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+interface Pin {
+  files: PinnedFile[];
+  format: FileFormatName;
+  reader: FormatReader;
+}
+
+/** Where a FileSource finds its files. */
+export interface FileSourceInit {
+  endpoint: FileEndpoint;
+  /** Lists the files (absolute, sorted); throws NotFoundError when there are none. */
+  list(): Promise<string[]>;
+  /** For text formats: read with exactly these types (staged read-back). */
+  fixedSchema?: Schema;
+  /** Known format (staged read-back), else resolved from the endpoint and file names. */
+  format?: FileFormatName;
+}
+
+function changed(file: string, why: string): TransientError {
+  return new TransientError(
+    `File connector: source file "${file}" changed during the read (${why}). The attempt is retried; if the file is still being written, schedule the task after the writer finishes.`,
+    { code: 'SOURCE_CHANGED', details: { file } },
+  );
+}
+
+async function verify(file: PinnedFile): Promise<void> {
+  let stat: import('node:fs').Stats;
+  try {
+    stat = await fs.stat(file.path);
+  } catch {
+    throw changed(file.path, 'it disappeared');
+  }
+  if (stat.size !== file.size) throw changed(file.path, `size ${file.size} → ${stat.size}`);
+  if (stat.mtimeMs !== file.mtimeMs) throw changed(file.path, 'its modification time moved');
+}
+
+function sameSchema(a: Schema, b: Schema): boolean {
+  if (a.fields.length !== b.fields.length) return false;
+  return a.fields.every((field, index) => {
+    const other = b.fields[index];
+    return other !== undefined && other.name === field.name && typeName(other.type) === typeName(field.type);
+  });
+}
+
+/** The format an endpoint has without listing files, when it can be known statically. */
+export function staticFormat(endpoint: FileEndpoint): FileFormatName | undefined {
+  return endpoint.format ?? formatOfName(endpoint.path.replace(/\/+$/, ''));
+}
+
+/** A Source over local files; see the module comment for the point-in-time rules. */
+export class FileSource implements Source {
+  readonly #init: FileSourceInit;
+  #pin: Promise<Pin> | undefined;
+  #schema: Promise<Schema> | undefined;
+  count?: () => Promise<number>;
+
+  constructor(init: FileSourceInit) {
+    this.#init = init;
+    // countPushdown is honest only for Parquet: its footer holds the row count. Other formats
+    // would need a full scan, so their sources have no count() at all.
+    if ((init.format ?? staticFormat(init.endpoint)) === 'parquet') {
+      this.count = () => this.#count();
+    }
+  }
+
+  #pinned(): Promise<Pin> {
+    this.#pin ??= (async () => {
+      const names = await this.#init.list();
+      const format =
+        this.#init.format ??
+        resolveFormat(
+          this.#init.endpoint,
+          names.map((name) => path.basename(name)),
+        );
+      checkEndpointForFormat(this.#init.endpoint, format);
+      const files: PinnedFile[] = [];
+      for (const name of names) {
+        const stat = await fs.stat(name);
+        files.push({ path: name, size: stat.size, mtimeMs: stat.mtimeMs });
+      }
+      return { files, format, reader: createFormatReader(format, this.#init.endpoint, this.#init.fixedSchema) };
+    })();
+    this.#pin.catch(() => {
+      this.#pin = undefined; // a failed listing may succeed on the next call (after a retry)
+    });
+    return this.#pin;
+  }
+
+  schema(): Promise<Schema> {
+    this.#schema ??= (async () => {
+      const pin = await this.#pinned();
+      const first = pin.files[0] as PinnedFile;
+      await verify(first);
+      const schema = await pin.reader.schema(first.path);
+      await verify(first);
+      return schema;
+    })();
+    this.#schema.catch(() => {
+      this.#schema = undefined;
+    });
+    return this.#schema;
+  }
+
+  async *read(options: ReadOptions): AsyncGenerator<RecordBatch> {
+    const pin = await this.#pinned();
+    const schema = await this.schema();
+    for (const [index, file] of pin.files.entries()) {
+      throwIfAborted(options.signal);
+      await verify(file);
+      if (index > 0 && (pin.format === 'parquet' || pin.format === 'arrow')) {
+        const own = await pin.reader.schema(file.path);
+        if (!sameSchema(own, schema)) {
+          throw new SchemaMismatchError(
+            `File connector: part file "${file.path}" has columns (${own.fields.map((f) => `${f.name} ${typeName(f.type)}`).join(', ')}) but the first file has (${schema.fields.map((f) => `${f.name} ${typeName(f.type)}`).join(', ')}). All part files of a dataset must share one schema.`,
+            { details: { file: file.path } },
+          );
+        }
+      }
+      try {
+        yield* pin.reader.read(file.path, schema, {
+          signal: options.signal,
+          batchRows: options.batchRows,
+          size: file.size,
+        });
+      } catch (error) {
+        await verify(file); // a read error on a changed file is reported as the change
+        throw error;
+      }
+      await verify(file);
+    }
+    const now = await this.#init.list().catch(() => [] as string[]);
+    const before = pin.files.map((file) => file.path);
+    if (now.length !== before.length || now.some((name, index) => name !== before[index])) {
+      const added = now.find((name) => !before.includes(name));
+      const removed = before.find((name) => !now.includes(name));
+      throw changed(added ?? removed ?? before[0] ?? '', added ? `"${added}" appeared` : 'a file disappeared');
+    }
+  }
+
+  async #count(): Promise<number> {
+    const pin = await this.#pinned();
+    const reader = pin.reader;
+    if (!reader.count) throw new Error('count() is only available for Parquet sources');
+    let rows = 0;
+    for (const file of pin.files) {
+      await verify(file);
+      rows += await reader.count(file.path);
+    }
+    return rows;
+  }
+
+  async close(): Promise<void> {
+    this.#pin = undefined;
+    this.#schema = undefined;
+  }
+}

@@ -1,0 +1,474 @@
+/**
+ * CSV (RFC 4180): a byte-level state machine records cell ranges, text-columns turns them
+ * into typed arrays. Quoted fields may hold delimiters, doubled quotes and newlines.
+ *
+ * NULL versus empty string (also in docs/file-connector.md): without `nullValue`, an
+ * unquoted empty field is NULL and `""` is the empty string; the writer writes NULL as
+ * nothing and the empty string as `""`. With `nullValue`, only that unquoted text is NULL.
+ */
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { type DataType, Field, type RecordBatch, Schema } from 'apache-arrow';
+import { makeRecordBatch } from '../../../arrow/column-data.ts';
+import { ConfigError, HonkError, SchemaMismatchError, throwIfAborted } from '../../../errors/honk-error.ts';
+import type { CsvOptions } from '../file-options.ts';
+import { ByteWindow } from './byte-window.ts';
+import type { FormatReader, FormatReadOptions, FormatWriter } from './file-format.ts';
+import { writeAll } from './file-format.ts';
+import {
+  buildColumn,
+  CELL_ESCAPED,
+  CELL_NULL,
+  CELL_QUOTED,
+  CELL_RAW,
+  CellColumn,
+  type CellDecoder,
+} from './text-columns.ts';
+import { inferColumnType } from './text-inference.ts';
+import { cellFormatter, checkTextWritable } from './text-values.ts';
+
+/** Rows sampled from the first file to infer column types. */
+export const CSV_SAMPLE_ROWS = 1000;
+
+const LF = 10;
+const CR = 13;
+const INCOMPLETE = -1;
+
+interface CsvSettings {
+  header: boolean;
+  delimiter: number;
+  quote: number;
+  nullValue: Uint8Array | undefined;
+}
+
+function settingsOf(options: CsvOptions | undefined): CsvSettings {
+  return {
+    header: options?.header ?? true,
+    delimiter: (options?.delimiter ?? ',').charCodeAt(0),
+    quote: (options?.quote ?? '"').charCodeAt(0),
+    nullValue: options?.nullValue === undefined ? undefined : Buffer.from(options.nullValue, 'utf8'),
+  };
+}
+
+function corrupt(file: string, row: number, message: string): HonkError {
+  return new HonkError('DATA_CORRUPT', `File connector: ${file} row ${row}: ${message}`, { details: { file, row } });
+}
+
+/** The CSV row scanner; `columns` receive the cells of row `row`. */
+class CsvScanner implements CellDecoder {
+  columns: CellColumn[] = [];
+  /** Add columns on demand (header and first-row scans). */
+  growable = false;
+  #settings: CsvSettings;
+  readonly #quote: number;
+
+  constructor(settings: CsvSettings) {
+    this.#settings = settings;
+    this.#quote = settings.quote;
+  }
+
+  unescape(bytes: Uint8Array, start: number, end: number): Uint8Array {
+    const out = new Uint8Array(end - start);
+    let length = 0;
+    const quote = this.#quote;
+    for (let at = start; at < end; at++) {
+      const code = bytes[at] as number;
+      out[length++] = code;
+      if (code === quote && bytes[at + 1] === quote) at++;
+    }
+    return out.subarray(0, length);
+  }
+
+  /**
+   * Scans one row starting at `position`. Returns the position after it, or INCOMPLETE when
+   * the row continues past `end` and more bytes may come. Throws on malformed rows.
+   */
+  scanRow(
+    bytes: Uint8Array,
+    position: number,
+    end: number,
+    eof: boolean,
+    row: number,
+    file: string,
+    rowNumber: number,
+  ): number {
+    const { delimiter, nullValue } = this.#settings;
+    const quote = this.#quote;
+    let at = position;
+    let column = 0;
+    const columns = this.columns;
+    while (true) {
+      let start: number;
+      let stop: number;
+      let kind: number;
+      if (at < end && bytes[at] === quote) {
+        start = at + 1;
+        let scan = start;
+        let escaped = false;
+        while (true) {
+          if (scan >= end) {
+            if (eof) throw corrupt(file, rowNumber, 'a quoted field is not closed before the end of the file');
+            return INCOMPLETE;
+          }
+          if (bytes[scan] === quote) {
+            if (scan + 1 >= end && !eof) return INCOMPLETE;
+            if (bytes[scan + 1] === quote) {
+              escaped = true;
+              scan += 2;
+              continue;
+            }
+            break;
+          }
+          scan++;
+        }
+        stop = scan;
+        kind = escaped ? CELL_ESCAPED : CELL_QUOTED;
+        at = scan + 1;
+        if (at < end) {
+          const next = bytes[at];
+          if (next !== delimiter && next !== LF && next !== CR) {
+            throw corrupt(file, rowNumber, `unexpected text after a closing quote (byte ${at - position} of the row)`);
+          }
+        }
+      } else {
+        start = at;
+        while (at < end) {
+          const code = bytes[at];
+          if (code === delimiter || code === LF) break;
+          at++;
+        }
+        if (at >= end && !eof) return INCOMPLETE;
+        stop = at;
+        if (stop > start && bytes[stop - 1] === CR) stop--;
+        if (nullValue === undefined) kind = stop === start ? CELL_NULL : CELL_RAW;
+        else kind = matches(bytes, start, stop, nullValue) ? CELL_NULL : CELL_RAW;
+      }
+      if (column >= columns.length) {
+        if (!this.growable) {
+          throw corrupt(file, rowNumber, `more fields than the ${columns.length} columns of the header/schema`);
+        }
+        columns.push(new CellColumn(16));
+      }
+      const cells = columns[column] as CellColumn;
+      if (row >= cells.start.length) cells.ensure(row + 1);
+      cells.start[row] = start;
+      cells.end[row] = stop;
+      cells.kind[row] = kind;
+      column++;
+      if (at >= end) break;
+      const code = bytes[at];
+      if (code === delimiter) {
+        at++;
+        continue;
+      }
+      if (code === CR) {
+        at++;
+        if (at < end && bytes[at] === LF) at++;
+        else if (at >= end && !eof) return INCOMPLETE;
+        break;
+      }
+      at++; // LF
+      break;
+    }
+    if (column < columns.length) {
+      throw corrupt(file, rowNumber, `${column} fields, expected ${columns.length}`);
+    }
+    return at;
+  }
+}
+
+function matches(bytes: Uint8Array, start: number, end: number, text: Uint8Array): boolean {
+  if (end - start !== text.length) return false;
+  for (let index = 0; index < text.length; index++) if (bytes[start + index] !== text[index]) return false;
+  return true;
+}
+
+function isBlankLine(bytes: Uint8Array, position: number, end: number): number {
+  if (bytes[position] === LF) return 1;
+  if (bytes[position] === CR && position + 1 < end && bytes[position + 1] === LF) return 2;
+  return 0;
+}
+
+/** Reads the header (if any) and up to `sampleRows` rows into the scanner. */
+async function scanStart(
+  window: ByteWindow,
+  scanner: CsvScanner,
+  settings: CsvSettings,
+  file: string,
+  sampleRows: number,
+): Promise<{ names: string[] | undefined; position: number; rows: number }> {
+  let position = 0;
+  let names: string[] | undefined;
+  // Skip a UTF-8 byte order mark.
+  if (window.length === 0) await window.fill();
+  if (window.bytes[0] === 0xef && window.bytes[1] === 0xbb && window.bytes[2] === 0xbf) position = 3;
+  if (settings.header) {
+    scanner.growable = true;
+    while (true) {
+      if (position >= window.length && window.eof) break;
+      const next = scanner.scanRow(window.bytes, position, window.length, window.eof, 0, file, 0);
+      if (next !== INCOMPLETE) {
+        names = scanner.columns.map((cells) => {
+          const start = cells.start[0] as number;
+          const end = cells.end[0] as number;
+          const raw =
+            cells.kind[0] === CELL_ESCAPED
+              ? scanner.unescape(window.bytes, start, end)
+              : window.bytes.subarray(start, end);
+          return Buffer.from(raw).toString('utf8');
+        });
+        position = next;
+        break;
+      }
+      if (!(await window.fill())) continue;
+    }
+    scanner.growable = false;
+    if (!names) return { names: [], position, rows: 0 };
+  } else scanner.growable = true;
+  let rows = 0;
+  while (rows < sampleRows) {
+    if (position >= window.length) {
+      if (window.eof) break;
+      await window.fill();
+      continue;
+    }
+    // Blank lines are skipped, except in a one-column file where they are NULL rows.
+    if (scanner.growable || scanner.columns.length !== 1) {
+      const blank = isBlankLine(window.bytes, position, window.length);
+      if (blank > 0) {
+        position += blank;
+        continue;
+      }
+    }
+    const next = scanner.scanRow(window.bytes, position, window.length, window.eof, rows, file, rows + 1);
+    if (next === INCOMPLETE) {
+      await window.fill();
+      continue;
+    }
+    scanner.growable = false;
+    position = next;
+    rows++;
+  }
+  return { names, position, rows };
+}
+
+/** Reads CSV files with one endpoint's options. */
+export class CsvReader implements FormatReader {
+  readonly #settings: CsvSettings;
+  readonly #explicit: Map<string, DataType>;
+
+  constructor(options: CsvOptions | undefined, explicit: Map<string, DataType>) {
+    this.#settings = settingsOf(options);
+    this.#explicit = explicit;
+  }
+
+  async schema(file: string): Promise<Schema> {
+    const stat = await fs.stat(file);
+    const window = await ByteWindow.open(file, stat.size);
+    try {
+      const scanner = new CsvScanner(this.#settings);
+      const { names: headerNames, rows } = await scanStart(window, scanner, this.#settings, file, CSV_SAMPLE_ROWS);
+      const explicitNames = [...this.#explicit.keys()];
+      const count = scanner.columns.length;
+      const names =
+        headerNames ??
+        (explicitNames.length === count
+          ? explicitNames
+          : Array.from({ length: count }, (_, index) => `column_${index + 1}`));
+      const seen = new Set<string>();
+      for (const [index, name] of names.entries()) {
+        if (name === '') names[index] = `column_${index + 1}`;
+        if (seen.has(names[index] as string)) {
+          throw new HonkError(
+            'DATA_CORRUPT',
+            `File connector: ${file} has the column name "${name}" twice in its header.`,
+          );
+        }
+        seen.add(names[index] as string);
+      }
+      for (const name of explicitNames) {
+        if (!seen.has(name)) {
+          throw new ConfigError(
+            `File connector: \`schema:\` names column "${name}", but ${file} has columns ${names.map((n) => `"${n}"`).join(', ')}.`,
+            { details: { option: `schema.${name}` } },
+          );
+        }
+      }
+      const fields = names.map((name, index) => {
+        const type =
+          this.#explicit.get(name) ??
+          inferColumnType(window.bytes, scanner.columns[index] ?? new CellColumn(1), rows, scanner, false);
+        return new Field(name, type, true);
+      });
+      return new Schema(fields);
+    } finally {
+      await window.close();
+    }
+  }
+
+  async *read(file: string, schema: Schema, options: FormatReadOptions): AsyncGenerator<RecordBatch> {
+    const window = await ByteWindow.open(file, options.size, options.signal);
+    try {
+      const scanner = new CsvScanner(this.#settings);
+      const start = await scanStart(window, scanner, this.#settings, file, 0);
+      const names = schema.fields.map((field) => field.name);
+      if (this.#settings.header) {
+        const found = start.names ?? [];
+        if (found.length !== names.length || found.some((name, index) => name !== names[index] && name !== '')) {
+          throw new SchemaMismatchError(
+            `File connector: the header of ${file} (${found.join(', ')}) differs from the dataset's columns (${names.join(', ')}). All part files must share one header.`,
+            { details: { file } },
+          );
+        }
+      } else {
+        scanner.columns = [];
+      }
+      while (scanner.columns.length < names.length) scanner.columns.push(new CellColumn(16));
+      scanner.growable = false;
+      for (const cells of scanner.columns) cells.ensure(options.batchRows);
+      let position = start.position;
+      let rows = 0;
+      let firstRow = 1;
+      const single = names.length === 1;
+      while (true) {
+        let finished = false;
+        while (rows < options.batchRows) {
+          if (position >= window.length) {
+            if (window.eof) {
+              finished = true;
+              break;
+            }
+            await window.fill();
+            continue;
+          }
+          if (!single) {
+            const blank = isBlankLine(window.bytes, position, window.length);
+            if (blank > 0) {
+              position += blank;
+              continue;
+            }
+          }
+          const next = scanner.scanRow(window.bytes, position, window.length, window.eof, rows, file, firstRow + rows);
+          if (next === INCOMPLETE) {
+            await window.fill();
+            continue;
+          }
+          position = next;
+          rows++;
+        }
+        if (rows > 0) {
+          throwIfAborted(options.signal);
+          const columns = schema.fields.map((field, index) =>
+            buildColumn(field, window.bytes, scanner.columns[index] as CellColumn, rows, scanner, { file, firstRow }),
+          );
+          yield makeRecordBatch(schema, columns, rows);
+          firstRow += rows;
+          rows = 0;
+          position -= window.compact(position);
+        }
+        if (finished) return;
+      }
+    } finally {
+      await window.close();
+    }
+  }
+}
+
+/** Writes one CSV file. */
+export class CsvWriter implements FormatWriter {
+  #handle: FileHandle;
+  #bytes = 0;
+  readonly #schema: Schema;
+  readonly #settings: CsvSettings;
+  readonly #nullText: string | undefined;
+  readonly #needsQuote: RegExp;
+  readonly #quote: string;
+  readonly #delimiter: string;
+  #headerWritten = false;
+
+  private constructor(handle: FileHandle, schema: Schema, options: CsvOptions | undefined) {
+    this.#handle = handle;
+    this.#schema = schema;
+    this.#settings = settingsOf(options);
+    this.#nullText = options?.nullValue;
+    this.#quote = options?.quote ?? '"';
+    this.#delimiter = options?.delimiter ?? ',';
+    const special = `[${escapeClass(this.#delimiter)}${escapeClass(this.#quote)}\\r\\n]`;
+    this.#needsQuote = new RegExp(special);
+  }
+
+  static async open(file: string, schema: Schema, options: CsvOptions | undefined): Promise<CsvWriter> {
+    checkTextWritable(schema.fields, 'csv');
+    return new CsvWriter(await fs.open(file, 'wx'), schema, options);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  #field(text: string): string {
+    const quote = this.#quote;
+    if (text === '' && this.#nullText === undefined) return `${quote}${quote}`;
+    if (
+      this.#needsQuote.test(text) ||
+      text === this.#nullText ||
+      (text.length > 0 && (text[0] === ' ' || text.at(-1) === ' '))
+    ) {
+      return `${quote}${text.split(quote).join(quote + quote)}${quote}`;
+    }
+    return text;
+  }
+
+  async #emit(text: string): Promise<void> {
+    const chunk = Buffer.from(text, 'utf8');
+    await writeAll(this.#handle, chunk);
+    this.#bytes += chunk.length;
+  }
+
+  async #writeHeader(): Promise<void> {
+    this.#headerWritten = true;
+    if (!this.#settings.header) return;
+    await this.#emit(`${this.#schema.fields.map((field) => this.#field(field.name)).join(this.#delimiter)}\n`);
+  }
+
+  async write(batch: RecordBatch): Promise<void> {
+    if (!this.#headerWritten) await this.#writeHeader();
+    const rows = batch.numRows;
+    if (rows === 0) return;
+    const formatters = batch.data.children.map((data) => cellFormatter(data, false));
+    const nullText = this.#nullText ?? '';
+    const columns = formatters.length;
+    const lines = new Array<string>(rows);
+    // Format column by column (monomorphic loops), then join rows.
+    const texts = formatters.map((format) => {
+      const out = new Array<string>(rows);
+      for (let row = 0; row < rows; row++) {
+        const text = format(row);
+        out[row] = text === null ? nullText : this.#field(text);
+      }
+      return out;
+    });
+    for (let row = 0; row < rows; row++) {
+      let line = (texts[0] as string[])[row] as string;
+      for (let column = 1; column < columns; column++) line += this.#delimiter + (texts[column] as string[])[row];
+      lines[row] = line;
+    }
+    // A single-column CSV would turn a NULL into a blank line; blank lines are rows there, so that is safe.
+    await this.#emit(`${lines.join('\n')}\n`);
+  }
+
+  async finish(): Promise<number> {
+    if (!this.#headerWritten) await this.#writeHeader();
+    await this.#handle.sync();
+    await this.#handle.close();
+    return this.#bytes;
+  }
+
+  async destroy(): Promise<void> {
+    await this.#handle.close().catch(() => undefined);
+  }
+}
+
+function escapeClass(char: string): string {
+  return char.replace(/[\\\]^[-]/g, '\\$&');
+}

@@ -1,0 +1,428 @@
+/**
+ * The shared back half of the CSV and NDJSON readers: a parser records, per column, byte
+ * ranges into its read buffer ("cells"); this module turns those ranges into Arrow columns
+ * with typed arrays and `makeData`. No per-row objects: a batch of a million cells costs a
+ * few typed arrays.
+ */
+import {
+  type Data,
+  type DataType,
+  type Decimal,
+  type Field,
+  type List,
+  makeData,
+  type Timestamp,
+  Type,
+} from 'apache-arrow';
+import { ByteBuffer, makeVariableWidthData, ValidityBuilder } from '../../../arrow/column-data.ts';
+import { typeName } from '../../../arrow/type-names.ts';
+import {
+  latin1,
+  parseDateText,
+  parseDecimalInto,
+  parseFloatText,
+  parseInt64Into,
+  parseSmallInt,
+  parseTimestampInto,
+} from '../../../arrow/value-text.ts';
+import { ConfigError, HonkError } from '../../../errors/honk-error.ts';
+
+/** No value (CSV: unquoted empty or `nullValue`; NDJSON: `null` or a missing key). */
+export const CELL_NULL = 0;
+/** Unquoted text (CSV) or a JSON number / true / false. */
+export const CELL_RAW = 1;
+/** Quoted text whose bytes need no unescaping. */
+export const CELL_QUOTED = 2;
+/** Quoted text with escapes (CSV doubled quotes, JSON backslashes): decode with the format's unescape. */
+export const CELL_ESCAPED = 3;
+/** A JSON array or object, kept as raw text (NDJSON only). */
+export const CELL_JSON = 4;
+
+/** Byte ranges of one column's cells for the rows of a batch; capacity grows as needed. */
+export class CellColumn {
+  start: Int32Array;
+  end: Int32Array;
+  kind: Uint8Array;
+
+  constructor(capacity: number) {
+    this.start = new Int32Array(capacity);
+    this.end = new Int32Array(capacity);
+    this.kind = new Uint8Array(capacity);
+  }
+
+  ensure(capacity: number): void {
+    if (capacity <= this.start.length) return;
+    const size = Math.max(capacity, this.start.length * 2);
+    const start = new Int32Array(size);
+    start.set(this.start);
+    const end = new Int32Array(size);
+    end.set(this.end);
+    const kind = new Uint8Array(size);
+    kind.set(this.kind);
+    this.start = start;
+    this.end = end;
+    this.kind = kind;
+  }
+}
+
+/** How a format decodes its escaped cells and nested values. */
+export interface CellDecoder {
+  /** Bytes of an escaped text cell, unescaped. */
+  unescape(bytes: Uint8Array, start: number, end: number): Uint8Array;
+  /** Splits a JSON array cell into element cells (NDJSON); absent for CSV. */
+  splitArray?(bytes: Uint8Array, start: number, end: number, into: CellColumn, at: number): number;
+}
+
+/** Where the cells came from, for error messages. */
+export interface CellOrigin {
+  file: string;
+  /** 1-based row number (data rows, header excluded) of the batch's first row. */
+  firstRow: number;
+}
+
+function badValue(field: Field, origin: CellOrigin, row: number, text: string, why?: string): HonkError {
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return new HonkError(
+    'DATA_CORRUPT',
+    `File connector: cannot read ${JSON.stringify(shown)} in column "${field.name}" (row ${origin.firstRow + row} of ${origin.file}) as ${typeName(field.type)}${why ? `: ${why}` : ''}. Fix the data, or declare the column's type with the endpoint option \`schema: { ${field.name}: utf8 }\`.`,
+    { details: { file: origin.file, column: field.name, row: origin.firstRow + row } },
+  );
+}
+
+/** The text of a non-string cell; escaped cells are rare there, so the slow path is fine. */
+function cellBytes(
+  bytes: Uint8Array,
+  cells: CellColumn,
+  row: number,
+  decoder: CellDecoder,
+): [Uint8Array, number, number] {
+  const start = cells.start[row] as number;
+  const end = cells.end[row] as number;
+  if (cells.kind[row] === CELL_ESCAPED) {
+    const decoded = decoder.unescape(bytes, start, end);
+    return [decoded, 0, decoded.length];
+  }
+  return [bytes, start, end];
+}
+
+function trimRange(bytes: Uint8Array, start: number, end: number): [number, number] {
+  let from = start;
+  let to = end;
+  while (from < to && (bytes[from] === 32 || bytes[from] === 9)) from++;
+  while (to > from && (bytes[to - 1] === 32 || bytes[to - 1] === 9)) to--;
+  return [from, to];
+}
+
+/**
+ * Builds one Arrow column of `rows` rows from its cells. Text cells that are empty count as
+ * NULL for every non-string type; for utf8 only CELL_NULL is NULL.
+ */
+export function buildColumn(
+  field: Field,
+  bytes: Uint8Array,
+  cells: CellColumn,
+  rows: number,
+  decoder: CellDecoder,
+  origin: CellOrigin,
+): Data {
+  const type = field.type as DataType;
+  const validity = new ValidityBuilder(rows);
+  const kinds = cells.kind;
+  switch (type.typeId) {
+    case Type.Utf8:
+    case Type.LargeUtf8: {
+      const offsets = type.typeId === Type.Utf8 ? new Int32Array(rows + 1) : new BigInt64Array(rows + 1);
+      const data = new ByteBuffer(Math.max(1024, rows * 8));
+      for (let row = 0; row < rows; row++) {
+        const kind = kinds[row];
+        if (kind === CELL_NULL) validity.setNull(row);
+        else if (kind === CELL_ESCAPED)
+          data.append(decoder.unescape(bytes, cells.start[row] as number, cells.end[row] as number));
+        else data.appendRange(bytes, cells.start[row] as number, cells.end[row] as number);
+        if (offsets instanceof Int32Array) offsets[row + 1] = data.length;
+        else offsets[row + 1] = BigInt(data.length);
+      }
+      return makeData({
+        type,
+        length: rows,
+        valueOffsets: offsets,
+        data: data.take(),
+        nullBitmap: validity.bitmap(),
+        nullCount: validity.nullCount,
+      } as never);
+    }
+    case Type.Binary: {
+      const offsets = new Int32Array(rows + 1);
+      const data = new ByteBuffer(Math.max(1024, rows * 8));
+      for (let row = 0; row < rows; row++) {
+        if (kinds[row] === CELL_NULL) validity.setNull(row);
+        else {
+          const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+          const text = latin1(source, start, end);
+          if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw badValue(field, origin, row, text, 'not base64');
+          data.append(Buffer.from(text, 'base64'));
+        }
+        offsets[row + 1] = data.length;
+      }
+      return makeVariableWidthData(type, rows, offsets, data.take(), validity);
+    }
+    case Type.Int: {
+      const int = type as unknown as {
+        bitWidth: number;
+        isSigned: boolean;
+        ArrayType: new (n: number) => ArrayLike<number>;
+      };
+      if (int.bitWidth === 64) {
+        const words = new Uint32Array(rows * 2);
+        for (let row = 0; row < rows; row++) {
+          if (kinds[row] === CELL_NULL || cells.start[row] === cells.end[row]) {
+            validity.setNull(row);
+            continue;
+          }
+          const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+          const [from, to] = trimRange(source, start, end);
+          if (!parseInt64Into(source, from, to, words, row, !int.isSigned)) {
+            throw badValue(field, origin, row, latin1(source, start, end));
+          }
+        }
+        const values = int.isSigned ? new BigInt64Array(words.buffer) : new BigUint64Array(words.buffer);
+        return makeData({
+          type,
+          length: rows,
+          data: values,
+          nullBitmap: validity.bitmap(),
+          nullCount: validity.nullCount,
+        } as never);
+      }
+      const values = new int.ArrayType(rows) as unknown as Int32Array;
+      const max = int.isSigned ? 2 ** (int.bitWidth - 1) - 1 : 2 ** int.bitWidth - 1;
+      const min = int.isSigned ? -(2 ** (int.bitWidth - 1)) : 0;
+      for (let row = 0; row < rows; row++) {
+        if (kinds[row] === CELL_NULL || cells.start[row] === cells.end[row]) {
+          validity.setNull(row);
+          continue;
+        }
+        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+        const [from, to] = trimRange(source, start, end);
+        const value = parseSmallInt(source, from, to);
+        if (Number.isNaN(value) || value > max || value < min) {
+          throw badValue(
+            field,
+            origin,
+            row,
+            latin1(source, start, end),
+            Number.isNaN(value) ? undefined : 'out of range',
+          );
+        }
+        values[row] = value;
+      }
+      return makeData({
+        type,
+        length: rows,
+        data: values,
+        nullBitmap: validity.bitmap(),
+        nullCount: validity.nullCount,
+      } as never);
+    }
+    case Type.Float: {
+      const ArrayType = (type as unknown as { ArrayType: new (n: number) => Float64Array }).ArrayType;
+      if ((type as unknown as { precision: number }).precision === 0) {
+        throw new ConfigError(
+          `File connector: float16 columns ("${field.name}") are not supported in text formats; use float32.`,
+        );
+      }
+      const values = new ArrayType(rows);
+      for (let row = 0; row < rows; row++) {
+        if (kinds[row] === CELL_NULL || cells.start[row] === cells.end[row]) {
+          validity.setNull(row);
+          continue;
+        }
+        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+        const value = parseFloatText(source, start, end);
+        if (Number.isNaN(value) && latin1(source, start, end).trim() !== 'NaN') {
+          throw badValue(field, origin, row, latin1(source, start, end));
+        }
+        values[row] = value;
+      }
+      return makeData({
+        type,
+        length: rows,
+        data: values,
+        nullBitmap: validity.bitmap(),
+        nullCount: validity.nullCount,
+      } as never);
+    }
+    case Type.Bool: {
+      const values = new Uint8Array(((rows + 63) & ~63) >> 3);
+      for (let row = 0; row < rows; row++) {
+        if (kinds[row] === CELL_NULL || cells.start[row] === cells.end[row]) {
+          validity.setNull(row);
+          continue;
+        }
+        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+        const value = parseBool(source, start, end);
+        if (value === undefined)
+          throw badValue(field, origin, row, latin1(source, start, end), 'expected true/false, t/f or 1/0');
+        if (value) values[row >> 3] = (values[row >> 3] as number) | (1 << (row & 7));
+      }
+      return makeData({
+        type,
+        length: rows,
+        data: values,
+        nullBitmap: validity.bitmap(),
+        nullCount: validity.nullCount,
+      } as never);
+    }
+    case Type.Decimal: {
+      const decimal = type as unknown as Decimal;
+      if (decimal.bitWidth !== 128) {
+        throw new ConfigError(
+          `File connector: column "${field.name}" is decimal${decimal.bitWidth}; text formats read decimal128 only.`,
+        );
+      }
+      const words = new Uint32Array(rows * 4);
+      for (let row = 0; row < rows; row++) {
+        if (kinds[row] === CELL_NULL || cells.start[row] === cells.end[row]) {
+          validity.setNull(row);
+          continue;
+        }
+        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+        const [from, to] = trimRange(source, start, end);
+        if (!parseDecimalInto(source, from, to, words, row, decimal.precision, decimal.scale)) {
+          throw badValue(
+            field,
+            origin,
+            row,
+            latin1(source, start, end),
+            `needs at most ${decimal.precision} digits, ${decimal.scale} after the point`,
+          );
+        }
+      }
+      return makeData({
+        type,
+        length: rows,
+        data: words,
+        nullBitmap: validity.bitmap(),
+        nullCount: validity.nullCount,
+      } as never);
+    }
+    case Type.Date: {
+      if ((type as unknown as { unit: number }).unit !== 0) {
+        throw new ConfigError(`File connector: column "${field.name}" is date64; text formats read date32 only.`);
+      }
+      const values = new Int32Array(rows);
+      for (let row = 0; row < rows; row++) {
+        if (kinds[row] === CELL_NULL || cells.start[row] === cells.end[row]) {
+          validity.setNull(row);
+          continue;
+        }
+        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+        const [from, to] = trimRange(source, start, end);
+        const days = parseDateText(source, from, to);
+        if (Number.isNaN(days)) throw badValue(field, origin, row, latin1(source, start, end), 'expected YYYY-MM-DD');
+        values[row] = days;
+      }
+      return makeData({
+        type,
+        length: rows,
+        data: values,
+        nullBitmap: validity.bitmap(),
+        nullCount: validity.nullCount,
+      } as never);
+    }
+    case Type.Timestamp: {
+      const timestamp = type as unknown as Timestamp;
+      const words = new Uint32Array(rows * 2);
+      for (let row = 0; row < rows; row++) {
+        if (kinds[row] === CELL_NULL || cells.start[row] === cells.end[row]) {
+          validity.setNull(row);
+          continue;
+        }
+        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+        const [from, to] = trimRange(source, start, end);
+        if (kinds[row] === CELL_RAW && isInteger(source, from, to)) {
+          // A bare integer is a count of units since the epoch (NDJSON writers often do this).
+          parseInt64Into(source, from, to, words, row);
+          continue;
+        }
+        if (parseTimestampInto(source, from, to, words, row, timestamp.unit) === 0) {
+          throw badValue(
+            field,
+            origin,
+            row,
+            latin1(source, start, end),
+            'expected ISO 8601, e.g. 2024-05-01T12:00:00.123456Z',
+          );
+        }
+      }
+      return makeData({
+        type,
+        length: rows,
+        data: new BigInt64Array(words.buffer),
+        nullBitmap: validity.bitmap(),
+        nullCount: validity.nullCount,
+      } as never);
+    }
+    case Type.List: {
+      const list = type as unknown as List;
+      if (!decoder.splitArray) {
+        throw new ConfigError(
+          `File connector: column "${field.name}" is ${typeName(type)}; CSV cannot hold lists. Use parquet, arrow or ndjson.`,
+        );
+      }
+      const offsets = new Int32Array(rows + 1);
+      const child = new CellColumn(Math.max(16, rows));
+      let count = 0;
+      for (let row = 0; row < rows; row++) {
+        const kind = kinds[row];
+        if (kind === CELL_NULL) validity.setNull(row);
+        else if (kind !== CELL_JSON) {
+          const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+          throw badValue(field, origin, row, latin1(source, start, end), 'expected a JSON array');
+        } else {
+          count = decoder.splitArray(bytes, cells.start[row] as number, cells.end[row] as number, child, count);
+        }
+        offsets[row + 1] = count;
+      }
+      const values = buildColumn(list.valueField, bytes, child, count, decoder, origin);
+      return makeData({
+        type,
+        length: rows,
+        valueOffsets: offsets,
+        child: values,
+        nullBitmap: validity.bitmap(),
+        nullCount: validity.nullCount,
+      } as never);
+    }
+    default:
+      throw new ConfigError(
+        `File connector: column "${field.name}" has type ${typeName(type)}, which text formats cannot read. Use parquet or arrow, or declare a supported type in \`schema:\`.`,
+      );
+  }
+}
+
+function isInteger(bytes: Uint8Array, start: number, end: number): boolean {
+  let position = start;
+  if (position < end && bytes[position] === 45) position++;
+  if (position >= end) return false;
+  for (; position < end; position++) {
+    const code = bytes[position] as number;
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+}
+
+/** true/false (any case), t/f, 1/0; undefined when the text is none of them. */
+export function parseBool(bytes: Uint8Array, start: number, end: number): boolean | undefined {
+  const length = end - start;
+  const first = (bytes[start] as number) | 0x20;
+  if (length === 1) {
+    if (first === 0x74 || bytes[start] === 49) return true;
+    if (first === 0x66 || bytes[start] === 48) return false;
+    return undefined;
+  }
+  const text = latin1(bytes, start, end).toLowerCase();
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  return undefined;
+}

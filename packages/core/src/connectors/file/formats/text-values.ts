@@ -1,0 +1,146 @@
+/**
+ * Formatting Arrow values as text for the CSV and NDJSON writers, reading the typed arrays
+ * directly (Vector.get() is slow and lossy for int64/decimal). Each formatter handles sliced
+ * data. The encodings match what the readers parse, so an explicit schema round-trips.
+ */
+import { type Data, type DataType, type Decimal, type List, type Timestamp, Type } from 'apache-arrow';
+import { isValid } from '../../../arrow/column-data.ts';
+import { typeName } from '../../../arrow/type-names.ts';
+import { formatDate, formatDecimal, formatTimestamp } from '../../../arrow/value-text.ts';
+import { SchemaMismatchError } from '../../../errors/honk-error.ts';
+
+/** Returns the text of row `index`, or null for NULL. */
+export type CellFormatter = (index: number) => string | null;
+
+/** How a value is spelled in JSON: bare (numbers, booleans, arrays) or as a JSON string. */
+export type JsonSpelling = 'bare' | 'string';
+
+/** Whether a type is written bare in NDJSON. */
+export function jsonSpelling(type: DataType): JsonSpelling {
+  switch (type.typeId) {
+    case Type.Int:
+    case Type.Float:
+    case Type.Bool:
+    case Type.List:
+      return 'bare';
+    default:
+      return 'string';
+  }
+}
+
+/** True when text formats can write this type (`lists` for NDJSON). */
+export function textWritable(type: DataType, lists: boolean): boolean {
+  switch (type.typeId) {
+    case Type.Int:
+    case Type.Bool:
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Binary:
+    case Type.Timestamp:
+      return true;
+    case Type.Float:
+      return (type as unknown as { precision: number }).precision !== 0;
+    case Type.Date:
+      return (type as unknown as { unit: number }).unit === 0;
+    case Type.Decimal:
+      return (type as unknown as Decimal).bitWidth === 128;
+    case Type.List:
+      return lists && textWritable((type as unknown as List).valueType, lists);
+    default:
+      return false;
+  }
+}
+
+/** Throws a SchemaMismatchError naming the first column the format cannot hold. */
+export function checkTextWritable(fields: readonly { name: string; type: DataType }[], format: 'csv' | 'ndjson'): void {
+  for (const field of fields) {
+    if (!textWritable(field.type, format === 'ndjson')) {
+      throw new SchemaMismatchError(
+        `File connector: column "${field.name}" has type ${typeName(field.type)}, which ${format} cannot hold. Write parquet or arrow instead, or cast the column (e.g. to utf8).`,
+        { details: { column: field.name, type: typeName(field.type), format } },
+      );
+    }
+  }
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A formatter for one column. `json` selects NDJSON spellings: list values become JSON
+ * arrays and non-finite floats are spelled as strings by the caller.
+ */
+export function cellFormatter(data: Data, json: boolean): CellFormatter {
+  const type = data.type as DataType;
+  const valid = (index: number) => isValid(data, index);
+  switch (type.typeId) {
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Binary: {
+      const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+      const bytes = data.values as Uint8Array;
+      const binary = type.typeId === Type.Binary;
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return (index) => {
+        if (!valid(index)) return null;
+        const start = Number(offsets[index]);
+        const end = Number(offsets[index + 1]);
+        return binary ? buffer.toString('base64', start, end) : buffer.toString('utf8', start, end);
+      };
+    }
+    case Type.Int: {
+      const values = data.values as ArrayLike<number | bigint>;
+      return (index) => (valid(index) ? String(values[index]) : null);
+    }
+    case Type.Float: {
+      const values = data.values as Float64Array;
+      return (index) => (valid(index) ? String(values[index]) : null);
+    }
+    case Type.Bool: {
+      const bits = data.values as Uint8Array;
+      return (index) => {
+        if (!valid(index)) return null;
+        const position = data.offset + index;
+        return (bits[position >> 3] as number) & (1 << (position & 7)) ? 'true' : 'false';
+      };
+    }
+    case Type.Decimal: {
+      const words = data.values as Uint32Array;
+      const scale = (type as unknown as Decimal).scale;
+      return (index) => (valid(index) ? formatDecimal(words, index, scale) : null);
+    }
+    case Type.Date: {
+      const days = data.values as Int32Array;
+      return (index) => (valid(index) ? formatDate(days[index] as number) : null);
+    }
+    case Type.Timestamp: {
+      const values = data.values as BigInt64Array;
+      const timestamp = type as unknown as Timestamp;
+      const zoned = Boolean(timestamp.timezone);
+      return (index) => (valid(index) ? formatTimestamp(values[index] as bigint, timestamp.unit, zoned) : null);
+    }
+    case Type.List: {
+      const offsets = data.valueOffsets as Int32Array;
+      const child = data.children[0] as Data;
+      const childFormat = cellFormatter(child, json);
+      const spelling = jsonSpelling(child.type as DataType);
+      return (index) => {
+        if (!valid(index)) return null;
+        const parts: string[] = [];
+        for (let at = offsets[index] as number; at < (offsets[index + 1] as number); at++) {
+          const text = childFormat(at);
+          parts.push(text === null ? 'null' : spelling === 'bare' ? bareJson(text) : JSON.stringify(text));
+        }
+        return `[${parts.join(',')}]`;
+      };
+    }
+    default:
+      throw new SchemaMismatchError(`File connector: cannot write type ${typeName(type)} as text.`);
+  }
+}
+
+/** Numbers that JSON cannot spell bare (NaN, ±Infinity) become strings. */
+export function bareJson(text: string): string {
+  return text === 'NaN' || text === 'Infinity' || text === '-Infinity' ? `"${text}"` : text;
+}
+
+export { decoder as utf8Decoder };
