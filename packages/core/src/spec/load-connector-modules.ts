@@ -39,7 +39,7 @@ export async function loadConnectorModules(loaded: LoadedSpec, baseDir: string =
     const exportName = hash > 0 ? entry.slice(hash + 1) : undefined;
     let namespace: Record<string, unknown>;
     try {
-      namespace = await importModule(specifier, baseDir);
+      namespace = interopNamespace(await importModule(specifier, baseDir));
     } catch (error) {
       throw new ConfigError(
         `${where}: cannot load connector module "${specifier}" (resolved against ${baseDir}): ${(error as Error).message}`,
@@ -68,6 +68,18 @@ export async function loadConnectorModules(loaded: LoadedSpec, baseDir: string =
     found.push(...fromModule);
   }
   return found;
+}
+
+/**
+ * A module compiled as CommonJS (a `.ts` file outside a `"type": "module"` package) arrives
+ * with its exports object as `default`; lift those exports up so both shapes look alike.
+ */
+function interopNamespace(namespace: Record<string, unknown>): Record<string, unknown> {
+  const inner = namespace.default;
+  if (inner === null || typeof inner !== 'object' || looksLikeConnector(inner)) return namespace;
+  const lifted: Record<string, unknown> = { ...(inner as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(namespace)) if (key !== 'default' && !(key in lifted)) lifted[key] = value;
+  return lifted;
 }
 
 function connectorExportNames(namespace: Record<string, unknown>): string[] {
