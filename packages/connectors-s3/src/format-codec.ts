@@ -27,18 +27,25 @@ export interface ByteInput {
   name: string;
 }
 
-/** Encodes batches into bytes, synchronously, so the caller controls backpressure. */
+/**
+ * Where a format writer puts its bytes: a multipart upload here, a file handle in the file
+ * connector. `write` resolves when the chunk is accepted, which is the writer's backpressure.
+ */
+export interface ByteSink {
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/** Encodes batches into one object (the file connector's FormatWriter, over a ByteSink). */
 export interface FormatWriter {
-  /** Bytes ready after this batch (possibly none: a Parquet row group is still filling). */
-  write(batch: RecordBatch): Uint8Array[];
-  /** The remaining bytes (footer, flushed row group). */
-  finish(): Uint8Array[];
+  write(batch: RecordBatch): Promise<void>;
+  /** Writes what remains (footer, last row group, end-of-stream marker). */
+  finish(): Promise<void>;
 }
 
 export interface FormatCodec {
   readSchema(input: ByteInput, options: FormatOptions): Promise<Schema>;
   read(input: ByteInput, options: FormatOptions & { batchRows: number }): AsyncIterable<RecordBatch>;
-  createWriter(schema: Schema, options: FormatOptions): FormatWriter;
+  createWriter(sink: ByteSink, schema: Schema, options: FormatOptions): FormatWriter;
   /** Content-Type for uploaded objects. */
   contentType: string;
 }
@@ -89,19 +96,19 @@ export const arrowIpcCodec: FormatCodec = {
       await reader?.cancel();
     }
   },
-  createWriter(schema) {
+  createWriter(sink, schema) {
     const queue = new CapturingQueue();
     const writer = new RecordBatchStreamWriter({ autoDestroy: false });
     writer.reset(queue, schema);
     return {
-      write(batch) {
+      async write(batch) {
         writer.write(batch);
-        return queue.takeAll();
+        for (const chunk of queue.takeAll()) await sink.write(chunk);
       },
-      finish() {
+      async finish() {
         // finish() writes the end-of-stream marker (and the schema, for an empty stream).
         writer.finish();
-        return queue.takeAll();
+        for (const chunk of queue.takeAll()) await sink.write(chunk);
       },
     };
   },

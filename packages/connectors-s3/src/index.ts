@@ -6,6 +6,7 @@ export { createS3Client } from './create-s3-client.ts';
 export {
   arrowIpcCodec,
   type ByteInput,
+  type ByteSink,
   codecFor,
   type FormatCodec,
   type FormatOptions,
@@ -17,7 +18,7 @@ export { copyObject, copyObjects, deleteKeys } from './s3-copy.ts';
 export { type S3CallContext, s3ErrorCode, toS3Error, withS3Retry } from './s3-errors.ts';
 export { globToRegExp, headPinned, listPinned, type PinnedObject, type S3Location } from './s3-listing.ts';
 export { buildManifest, MANIFEST_NAME, readManifest, type S3Manifest, s3ManifestSchema } from './s3-manifest.ts';
-export { createS3RangeReader, type RandomAccessReader, streamS3Object } from './s3-object-reader.ts';
+export { createS3RangeReader, RandomAccessBlob, type RandomAccessReader, streamS3Object } from './s3-object-reader.ts';
 export { createS3ObjectWriter, type S3ObjectWriter, type WrittenObject } from './s3-object-writer.ts';
 export {
   type S3ConnectionInput,

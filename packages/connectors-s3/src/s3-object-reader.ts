@@ -109,3 +109,38 @@ export async function* streamS3Object(location: S3Location, object: PinnedObject
     }
   }
 }
+
+/**
+ * A `Blob` whose bytes come from a {@link RandomAccessReader}, fetched only when sliced and
+ * read. parquet-wasm's `ParquetFile.fromFile(blob)` reads the footer through a few small
+ * slices and then one slice per row group it decodes, so handing it this Blob reads a
+ * Parquet object by ranged GETs, never whole (measured: 3 small reads to open, then one per
+ * row group).
+ */
+export class RandomAccessBlob extends Blob {
+  readonly #reader: RandomAccessReader;
+  readonly #start: number;
+  readonly #end: number;
+
+  constructor(reader: RandomAccessReader, start = 0, end = reader.size) {
+    super([]);
+    this.#reader = reader;
+    this.#start = start;
+    this.#end = end;
+    // Blob's `size` is a prototype getter over its own (empty) bytes; shadow it.
+    Object.defineProperty(this, 'size', { value: end - start });
+  }
+
+  override slice(start = 0, end = this.size): Blob {
+    const from = Math.max(0, start < 0 ? this.size + start : start);
+    const to = Math.min(this.size, end < 0 ? this.size + end : end);
+    return new RandomAccessBlob(this.#reader, this.#start + from, this.#start + Math.max(from, to));
+  }
+
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.#reader.read(this.#start, this.size);
+    return bytes.buffer.byteLength === bytes.byteLength && bytes.byteOffset === 0
+      ? (bytes.buffer as ArrayBuffer)
+      : (bytes.slice().buffer as ArrayBuffer);
+  }
+}

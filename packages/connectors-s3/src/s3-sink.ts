@@ -109,23 +109,19 @@ export function createS3Sink(args: S3SinkArgs): Sink {
 
       const startPart = () => {
         const index = parts.length;
-        current = {
-          index,
-          object: createS3ObjectWriter(location, `${staging}part-${String(index).padStart(5, '0')}.${extension}`, {
-            partSizeBytes: options.partSizeBytes,
-            uploadConcurrency: options.uploadConcurrency,
-            contentType: codec.contentType,
-          }),
-          encoder: codec.createWriter(schema, formatOptions),
-          rows: 0,
-        };
+        const object = createS3ObjectWriter(location, `${staging}part-${String(index).padStart(5, '0')}.${extension}`, {
+          partSizeBytes: options.partSizeBytes,
+          uploadConcurrency: options.uploadConcurrency,
+          contentType: codec.contentType,
+        });
+        current = { index, object, encoder: codec.createWriter(object, schema, formatOptions), rows: 0 };
         return current;
       };
       const finishPart = async () => {
         if (!current) return;
         const part = current;
         current = undefined;
-        for (const chunk of part.encoder.finish()) await part.object.write(chunk);
+        await part.encoder.finish();
         const written = await part.object.finish();
         parts.push({ index: part.index, size: written.size, rows: part.rows, sha256: written.sha256 });
       };
@@ -134,7 +130,7 @@ export function createS3Sink(args: S3SinkArgs): Sink {
       const writer: SinkWriter = {
         async write(batch: RecordBatch) {
           const part = current ?? startPart();
-          for (const chunk of part.encoder.write(batch)) await part.object.write(chunk);
+          await part.encoder.write(batch);
           part.rows += batch.numRows;
           rows += batch.numRows;
           if (prefix !== undefined && part.object.bytesWritten >= options.partFileBytes) await finishPart();

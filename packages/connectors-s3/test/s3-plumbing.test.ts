@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { isHonkError } from '@honk/core';
+import { makeVector, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../src/create-s3-client.ts';
 import { globToRegExp, headPinned, listPinned, type S3Location } from '../src/s3-listing.ts';
-import { createS3RangeReader, streamS3Object } from '../src/s3-object-reader.ts';
+import { createS3RangeReader, RandomAccessBlob, streamS3Object } from '../src/s3-object-reader.ts';
 import { createS3ObjectWriter } from '../src/s3-object-writer.ts';
 import { s3ConnectionSchema } from '../src/s3-options.ts';
 import { type S3ServerKind, type S3TestServer, startS3TestServer } from './helpers/s3-test-servers.ts';
@@ -63,6 +65,45 @@ describe.each<S3ServerKind>(['s3rver', 'fauxqs'])('S3 plumbing on %s', (kind) =>
     const streamed = createHash('sha256');
     for await (const chunk of streamS3Object(location, pinned)) streamed.update(chunk);
     expect(streamed.digest('hex')).toBe(written.sha256);
+  });
+
+  it('Parquet reads through ranged GETs: footer first, then one range per row group', async () => {
+    const rows = 200_000;
+    const ids = new BigInt64Array(rows).map((_, i) => BigInt(i));
+    const props = new parquet.WriterPropertiesBuilder().setMaxRowGroupSize(50_000).build();
+    const bytes = parquet.writeParquet(
+      parquet.Table.fromIPCStream(tableToIPC(new Table({ id: makeVector(ids) }), 'stream')),
+      props,
+    );
+    await location.client.send(new PutObjectCommand({ Bucket: 'plumbing', Key: 'pq/data.parquet', Body: bytes }));
+    const ranges: string[] = [];
+    location.client.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers?.range) ranges.push(request.headers.range);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'recordRanges' },
+    );
+    try {
+      const pinned = await headPinned(location, 'pq/data.parquet');
+      const file = await parquet.ParquetFile.fromFile(new RandomAccessBlob(createS3RangeReader(location, pinned)));
+      const opened = ranges.length;
+      expect(file.metadata().numRowGroups()).toBe(4);
+      // Opening touches only the tail of the object.
+      expect(
+        ranges.slice(0, opened).every((range) => Number(/bytes=(\d+)/.exec(range)?.[1]) > bytes.length - 64 * 1024),
+      ).toBe(true);
+      let seen = 0n;
+      for await (const batch of (await file.stream({ batchSize: 10_000 })) as AsyncIterable<parquet.RecordBatch>) {
+        for (const value of tableFromIPC(batch.intoIPCStream()).getChild('id') ?? []) seen += value as bigint;
+      }
+      file.free();
+      expect(seen).toBe(BigInt((rows * (rows - 1)) / 2));
+      expect(ranges.length - opened).toBe(4);
+    } finally {
+      location.client.middlewareStack.remove('recordRanges');
+    }
   });
 
   it('a small object goes up in one PutObject', async () => {
