@@ -71,6 +71,8 @@ export function createLogger(options: CreateLoggerOptions = {}): PinoLogger {
       level,
       base: options.base ?? null,
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Errors are already plain (and masked) by formatters.log; pino's serializer would re-type them.
+      serializers: { err: (value: unknown) => value },
       // `formatters.log` runs before serializers, so errors are made plain (and masked) here.
       formatters: {
         level: (label) => ({ level: label }),
