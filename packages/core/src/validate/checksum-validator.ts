@@ -1,0 +1,64 @@
+/** The `checksum` validator: order-independent 64-bit sum of canonical row hashes. */
+import type { Json } from '../connector/connector.ts';
+import { Checksum, ROW_HASH_VERSION } from './row-hash.ts';
+import type { ValidationCheck, Validator } from './validator.ts';
+
+/** Summary of one side; JSON so it can be stored in a report and compared later. */
+export interface ChecksumSummary {
+  [key: string]: Json;
+  /** {@link ROW_HASH_VERSION} the sum was computed with. */
+  version: number;
+  rows: number;
+  /** Sum of row hashes mod 2^64, 16 hex digits. */
+  sum: string;
+}
+
+/**
+ * Compares {@link Checksum}s: equal when both sides hold the same multiset of rows by value
+ * (row order, batch split and physical types such as int32 vs int64 do not matter; see
+ * `row-hash.ts` for the canonical encoding).
+ */
+export function checksumValidator(): Validator {
+  return {
+    specificationVersion: 'v1',
+    name: 'checksum',
+    accumulator() {
+      const checksum = new Checksum();
+      return {
+        observe(batch) {
+          checksum.add(batch);
+        },
+        result: (): ChecksumSummary => ({ version: ROW_HASH_VERSION, rows: checksum.rows, sum: checksum.sum }),
+      };
+    },
+    compare({ source, staged }): ValidationCheck[] {
+      const expected = source as ChecksumSummary;
+      const actual = staged as ChecksumSummary;
+      if (expected.version !== actual.version) {
+        return [
+          {
+            name: 'checksum',
+            expected: source,
+            actual: staged,
+            ok: false,
+            message: `The two sides were hashed with different row-hash versions (${expected.version} vs ${actual.version}); run the source and the staged read with the same Honk version.`,
+          },
+        ];
+      }
+      const ok = expected.sum === actual.sum && expected.rows === actual.rows;
+      return [
+        {
+          name: 'checksum',
+          expected: source,
+          actual: staged,
+          ok,
+          ...(ok
+            ? {}
+            : {
+                message: `The staged rows differ from the source rows by value (checksum ${actual.sum} over ${actual.rows} rows, expected ${expected.sum} over ${expected.rows}); see the sample check for an example row.`,
+              }),
+        },
+      ];
+    },
+  };
+}

@@ -1,0 +1,321 @@
+/**
+ * The `sample` validator: compares a few rows by key, so a failed checksum comes with an
+ * example the user can look up ("row with key {"id":42} differs in column amount").
+ *
+ * Each side keeps a bottom-k sketch: the k rows with the smallest key hash. Hashes are
+ * uniform, so the sketch is a uniform sample of keys, and both sides pick the SAME keys
+ * without coordinating — no second read of the source, memory O(k).
+ */
+import type { Schema } from 'apache-arrow';
+import type { Json } from '../connector/connector.ts';
+import { ConfigError } from '../errors/honk-error.ts';
+import { toJsonValue } from './json-value.ts';
+import { hashColumns, ROW_HASH_VERSION, type RowHashes, rowHashesOf, toHex64 } from './row-hash.ts';
+import type { ValidationAccumulator, ValidationCheck, Validator } from './validator.ts';
+
+export interface SampleValidatorOptions {
+  /** How many keys to keep per side (k). 0 turns the check into a no-op that always passes. */
+  rows: number;
+  /** Key columns; default: all columns (then a changed row looks like a missing one plus an extra one). */
+  key?: readonly string[];
+}
+
+/** One sampled key in a {@link SampleSummary}. */
+export interface SampleEntry {
+  [key: string]: Json;
+  /** Canonical hash of the key columns, 16 hex digits. */
+  keyHash: string;
+  /** Sum of the row hashes of every row with this key (mod 2^64), 16 hex digits. */
+  rowHash: string;
+  /** Rows with this key. */
+  count: number;
+  /** The key's values (first row seen), for messages. */
+  key: Json;
+  /** Per column (by position), the sum of the column-value hashes over the rows with this key. */
+  columnHashes: string[];
+}
+
+/** One side's sketch. */
+export interface SampleSummary {
+  [key: string]: Json;
+  version: number;
+  limit: number;
+  rows: number;
+  columns: string[];
+  key: string[] | null;
+  /** Key columns absent from this side's schema; the check fails when non-empty. */
+  missingKey: string[];
+  /** Sorted by keyHash ascending. */
+  entries: SampleEntry[];
+}
+
+interface Candidate {
+  keyHi: number;
+  keyLo: number;
+  rowHi: number;
+  rowLo: number;
+  count: number;
+  key: Json;
+  columnHi: number[];
+  columnLo: number[];
+}
+
+const TWO_32 = 4294967296;
+
+function greater(aHi: number, aLo: number, bHi: number, bLo: number): boolean {
+  return aHi > bHi || (aHi === bHi && aLo > bLo);
+}
+
+/** Adds (hi, lo) into index `i` of the hi/lo arrays mod 2^64. */
+function add64(his: number[], los: number[], i: number, hi: number, lo: number): void {
+  const sumLo = los[i]! + lo;
+  const carry = sumLo >= TWO_32 ? 1 : 0;
+  los[i] = sumLo - carry * TWO_32;
+  his[i] = (his[i]! + hi + carry) % TWO_32;
+}
+
+/** A max-heap on key hash, holding the k smallest keys seen. */
+class BottomK {
+  readonly heap: Candidate[] = [];
+  readonly byKey = new Map<string, Candidate>();
+
+  constructor(readonly limit: number) {}
+
+  /** The largest key kept, or null while fewer than `limit` keys are held. */
+  top(): Candidate | null {
+    return this.heap.length >= this.limit ? this.heap[0]! : null;
+  }
+
+  insert(candidate: Candidate, id: string): void {
+    this.byKey.set(id, candidate);
+    const heap = this.heap;
+    heap.push(candidate);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent]!;
+      if (!greater(candidate.keyHi, candidate.keyLo, p.keyHi, p.keyLo)) break;
+      heap[i] = p;
+      i = parent;
+    }
+    heap[i] = candidate;
+    if (heap.length > this.limit) this.popMax();
+  }
+
+  private popMax(): void {
+    const heap = this.heap;
+    const max = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= heap.length) break;
+        const right = left + 1;
+        const child =
+          right < heap.length && greater(heap[right]!.keyHi, heap[right]!.keyLo, heap[left]!.keyHi, heap[left]!.keyLo)
+            ? right
+            : left;
+        const c = heap[child]!;
+        if (!greater(c.keyHi, c.keyLo, last.keyHi, last.keyLo)) break;
+        heap[i] = c;
+        i = child;
+      }
+      heap[i] = last;
+    }
+    this.byKey.delete(toHex64(max.keyHi, max.keyLo));
+  }
+}
+
+/**
+ * Creates the `sample` validator. With `key`, rows are matched by those columns, and a
+ * changed row is reported as "differs" with the differing columns named; a key column
+ * missing from either side fails the check with a message naming it.
+ */
+export function sampleValidator(options: SampleValidatorOptions): Validator {
+  const limit = options.rows;
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new ConfigError(`validate.sample must be a whole number of rows ≥ 0 (0 turns it off), got ${String(limit)}.`);
+  }
+  const keyNames = options.key !== undefined && options.key.length > 0 ? [...options.key] : null;
+  return {
+    specificationVersion: 'v1',
+    name: 'sample',
+    accumulator: (schema) => sampleAccumulator(schema, limit, keyNames),
+    compare: ({ source, staged }) => compareSamples(source as SampleSummary, staged as SampleSummary),
+  };
+}
+
+function sampleAccumulator(schema: Schema, limit: number, keyNames: string[] | null): ValidationAccumulator {
+  const columns = schema.fields.map((field) => field.name);
+  const missingKey = keyNames === null ? [] : keyNames.filter((name) => !columns.includes(name));
+  const keyIndices = keyNames === null ? null : keyNames.map((name) => columns.indexOf(name));
+  const sketch = new BottomK(Math.max(1, limit));
+  const keyScratch: RowHashes = { hi: new Uint32Array(0), lo: new Uint32Array(0) };
+  let rows = 0;
+  return {
+    observe(batch) {
+      const n = batch.numRows;
+      rows += n;
+      if (limit === 0 || missingKey.length > 0 || n === 0) return;
+      const rowHashes = rowHashesOf(batch);
+      let keyHashes = rowHashes;
+      if (keyIndices !== null) {
+        if (keyScratch.hi.length < n) {
+          keyScratch.hi = new Uint32Array(n);
+          keyScratch.lo = new Uint32Array(n);
+        }
+        keyHashes = hashColumns(
+          keyIndices.map((j) => batch.data.children[j]!),
+          n,
+          keyScratch,
+        );
+      }
+      const { hi: keyHi, lo: keyLo } = keyHashes;
+      for (let i = 0; i < n; i++) {
+        const top = sketch.top();
+        const kh = keyHi[i]!;
+        const kl = keyLo[i]!;
+        // Hot path: almost every row is larger than the k-th smallest key and is skipped.
+        if (top !== null && greater(kh, kl, top.keyHi, top.keyLo)) continue;
+        const id = toHex64(kh, kl);
+        const existing = sketch.byKey.get(id);
+        const columnsOfRow = batch.data.children.map((column) => hashColumns([column.slice(i, 1)], 1));
+        if (existing !== undefined) {
+          existing.count++;
+          const his = [existing.rowHi];
+          const los = [existing.rowLo];
+          add64(his, los, 0, rowHashes.hi[i]!, rowHashes.lo[i]!);
+          existing.rowHi = his[0]!;
+          existing.rowLo = los[0]!;
+          columnsOfRow.forEach((h, j) => {
+            add64(existing.columnHi, existing.columnLo, j, h.hi[0]!, h.lo[0]!);
+          });
+          continue;
+        }
+        const keyColumns = keyIndices ?? columns.map((_, j) => j);
+        const key: Record<string, Json> = {};
+        for (const j of keyColumns) key[columns[j]!] = toJsonValue(batch.getChildAt(j)?.get(i));
+        sketch.insert(
+          {
+            keyHi: kh,
+            keyLo: kl,
+            rowHi: rowHashes.hi[i]!,
+            rowLo: rowHashes.lo[i]!,
+            count: 1,
+            key,
+            columnHi: columnsOfRow.map((h) => h.hi[0]!),
+            columnLo: columnsOfRow.map((h) => h.lo[0]!),
+          },
+          id,
+        );
+      }
+    },
+    result(): SampleSummary {
+      const entries = [...sketch.heap]
+        .sort((a, b) => (greater(a.keyHi, a.keyLo, b.keyHi, b.keyLo) ? 1 : -1))
+        .map(
+          (c): SampleEntry => ({
+            keyHash: toHex64(c.keyHi, c.keyLo),
+            rowHash: toHex64(c.rowHi, c.rowLo),
+            count: c.count,
+            key: c.key,
+            columnHashes: c.columnHi.map((hi, j) => toHex64(hi, c.columnLo[j]!)),
+          }),
+        );
+      return { version: ROW_HASH_VERSION, limit, rows, columns, key: keyNames, missingKey, entries };
+    },
+  };
+}
+
+/** Shown per failing key; more would bury the first, most useful line. */
+const MAX_REPORTED = 10;
+
+interface Mismatch {
+  [key: string]: Json;
+  key: Json;
+  problem: 'missing' | 'unexpected' | 'differs';
+  columns: string[];
+}
+
+function compareSamples(source: SampleSummary, staged: SampleSummary): ValidationCheck[] {
+  const fail = (message: string): ValidationCheck[] => [
+    { name: 'sample', expected: source, actual: staged, ok: false, message },
+  ];
+  if (source.version !== staged.version) {
+    return fail(
+      `The two sides were sampled with different row-hash versions (${source.version} vs ${staged.version}); run both with the same Honk version.`,
+    );
+  }
+  if (source.missingKey.length > 0) {
+    return fail(
+      `Sample key column(s) ${source.missingKey.join(', ')} are not in the source schema (columns: ${source.columns.join(', ')}); fix validate.key.`,
+    );
+  }
+  if (staged.missingKey.length > 0) {
+    return fail(
+      `Sample key column(s) ${staged.missingKey.join(', ')} are missing from the staged data (columns: ${staged.columns.join(', ')}); the sink dropped or renamed them.`,
+    );
+  }
+  if (source.limit === 0) {
+    return [{ name: 'sample', expected: { sampled: 0 }, actual: { sampled: 0 }, ok: true }];
+  }
+  // Each side holds all of its keys up to its own k-th smallest key hash; compare only the
+  // range both cover, so an extra staged key cannot masquerade as a missing source key.
+  const bound = (summary: SampleSummary): string =>
+    summary.entries.length >= summary.limit ? summary.entries[summary.entries.length - 1]!.keyHash : 'g';
+  const upTo = [bound(source), bound(staged)].sort()[0]!;
+  const stagedByKey = new Map(staged.entries.map((entry) => [entry.keyHash, entry]));
+  const sourceKeys = new Set(source.entries.map((entry) => entry.keyHash));
+  const mismatches: Mismatch[] = [];
+  let compared = 0;
+  for (const entry of source.entries) {
+    if (entry.keyHash > upTo) break;
+    compared++;
+    const other = stagedByKey.get(entry.keyHash);
+    if (other === undefined) {
+      mismatches.push({ key: entry.key, problem: 'missing', columns: [] });
+    } else if (other.rowHash !== entry.rowHash || other.count !== entry.count) {
+      const differing = entry.columnHashes
+        .map((hash, j) => (other.columnHashes[j] === hash ? null : (source.columns[j] ?? `#${j}`)))
+        .filter((name): name is string => name !== null);
+      mismatches.push({ key: entry.key, problem: 'differs', columns: differing });
+    }
+  }
+  for (const entry of staged.entries) {
+    if (entry.keyHash > upTo) break;
+    if (!sourceKeys.has(entry.keyHash)) mismatches.push({ key: entry.key, problem: 'unexpected', columns: [] });
+  }
+  const ok = mismatches.length === 0;
+  return [
+    {
+      name: 'sample',
+      expected: { sampled: compared },
+      actual: {
+        matching: compared - mismatches.filter((m) => m.problem !== 'unexpected').length,
+        mismatches: mismatches.slice(0, MAX_REPORTED),
+      },
+      ok,
+      ...(ok ? {} : { message: describeMismatches(mismatches, source.key !== null) }),
+    },
+  ];
+}
+
+function describeMismatches(mismatches: Mismatch[], byKey: boolean): string {
+  const what = byKey ? 'key' : 'values';
+  const lines = mismatches.slice(0, MAX_REPORTED).map((m) => {
+    const key = JSON.stringify(m.key);
+    switch (m.problem) {
+      case 'missing':
+        return `row with ${what} ${key} is missing from the staged data`;
+      case 'unexpected':
+        return `row with ${what} ${key} is in the staged data but not in the source`;
+      default:
+        return m.columns.length > 0
+          ? `row with ${what} ${key} differs in column(s) ${m.columns.join(', ')}`
+          : `row with ${what} ${key} differs (duplicate count changed)`;
+    }
+  });
+  const more = mismatches.length > MAX_REPORTED ? `; and ${mismatches.length - MAX_REPORTED} more` : '';
+  return `${mismatches.length} sampled row(s) do not match: ${lines.join('; ')}${more}.`;
+}
