@@ -1,8 +1,8 @@
 /**
  * `module:` runs user code over record batches: `./transforms/orders.ts#maskEmails` names a
  * file (relative to the spec's directory) and an export (`default` when omitted). TypeScript
- * files load through tsx at run time, so no build step is needed; JavaScript loads with
- * plain `import()`.
+ * files load through tsx's loader hooks at run time, so no build step is needed; JavaScript
+ * loads with plain `import()`.
  */
 import { existsSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { RecordBatch, type Schema } from 'apache-arrow';
 import { ConfigError, HonkError, isHonkError, SchemaMismatchError } from '../../errors/honk-error.ts';
 import type { BatchTransform, TransformContext } from '../transform.ts';
-import { sameType } from './schema-helpers.ts';
+import { emptyBatch, sameType } from './schema-helpers.ts';
 
 /** A module transform written as a plain function over batches. */
 export type ModuleTransformFunction = (
@@ -47,6 +47,22 @@ export interface ModuleTransformOptions {
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
 const JAVASCRIPT = new Set(['.js', '.mjs', '.cjs']);
 
+let typescriptHooks: Promise<void> | undefined;
+
+/**
+ * Registers tsx's TypeScript loader once per process, then modules load with plain
+ * `import()`. Not `tsImport`: it loads the module under a private namespace, so the module's
+ * own `apache-arrow` becomes a second copy whose classes fail Arrow's `instanceof`-based
+ * dispatch on the batches Honk passes in ("Unrecognized type 'NONE'"). A process-wide
+ * register keeps one copy of every package.
+ */
+function registerTypeScript(): Promise<void> {
+  typescriptHooks ??= import('tsx/esm/api').then(({ register }) => {
+    register();
+  });
+  return typescriptHooks;
+}
+
 function parseSpec(spec: string): { path: string; exportName: string } {
   const hash = spec.lastIndexOf('#');
   const path = (hash === -1 ? spec : spec.slice(0, hash)).trim();
@@ -80,12 +96,8 @@ async function loadExport(spec: string, baseDir: string): Promise<ModuleTransfor
   const url = pathToFileURL(file).href;
   let namespace: Record<string, unknown>;
   try {
-    if (TYPESCRIPT.has(extension)) {
-      const { tsImport } = await import('tsx/esm/api');
-      namespace = (await tsImport(url, { parentURL: import.meta.url })) as Record<string, unknown>;
-    } else {
-      namespace = (await import(url)) as Record<string, unknown>;
-    }
+    if (TYPESCRIPT.has(extension)) await registerTypeScript();
+    namespace = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new ConfigError(`transform.module "${spec}": loading ${file} failed: ${message}`, {
@@ -170,7 +182,7 @@ export function moduleTransform(spec: string, options: ModuleTransformOptions): 
       if (typeof transform !== 'function' && transform.outputSchema) {
         expected = await transform.outputSchema(input);
       } else {
-        const empty = new RecordBatch(input);
+        const empty = emptyBatch(input);
         expected = (await run(transform, empty, { rowOffset: 0, signal: new AbortController().signal })).schema;
       }
       return expected;

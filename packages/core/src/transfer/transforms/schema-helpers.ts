@@ -71,3 +71,40 @@ export function sameType(a: DataType, b: DataType): boolean {
   }
   return util.compareTypes(a, b);
 }
+
+/** A zero-row column of any type, nested children included. */
+function emptyData(type: DataType): Data {
+  const children = (type.children ?? []) as Field[];
+  switch (type.typeId) {
+    case Type.List:
+    case Type.LargeList:
+    case Type.FixedSizeList:
+    case Type.Map:
+      return makeData({
+        type,
+        length: 0,
+        nullCount: 0,
+        valueOffsets: new Int32Array(1),
+        child: emptyData((children[0] as Field).type),
+      } as never) as Data;
+    case Type.Struct:
+      return makeData({
+        type,
+        length: 0,
+        nullCount: 0,
+        children: children.map((field) => emptyData(field.type)),
+      } as never) as Data;
+    default:
+      return makeData({ type, length: 0, nullCount: 0 } as never) as Data;
+  }
+}
+
+/** A RecordBatch with `schema` and no rows: used to derive a module function's output schema. */
+export function emptyBatch(schema: Schema): RecordBatch {
+  return assembleBatch(
+    [...schema.fields],
+    schema.metadata,
+    0,
+    schema.fields.map((field) => emptyData(field.type)),
+  );
+}

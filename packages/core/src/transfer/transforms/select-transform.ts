@@ -2,7 +2,7 @@
  * `select:` keeps only the listed columns, in the listed order. The column Data is shared
  * with the input batch, not copied.
  */
-import type { RecordBatch, Schema } from 'apache-arrow';
+import { type RecordBatch, Schema } from 'apache-arrow';
 import { ConfigError } from '../../errors/honk-error.ts';
 import type { BatchTransform } from '../transform.ts';
 import { assembleBatch, fieldIndex, unknownColumnError } from './schema-helpers.ts';
@@ -37,7 +37,11 @@ export function selectTransform(columns: readonly string[]): BatchTransform {
     name: 'select',
     outputSchema(input: Schema): Schema {
       const positions = resolve(input);
-      return input.select(positions.map((position) => input.fields[position]?.name ?? ''));
+      // Not Schema.select(): that keeps the input order, and select promises the listed order.
+      return new Schema(
+        positions.map((position) => input.fields[position]!),
+        input.metadata,
+      );
     },
     apply(batch: RecordBatch): RecordBatch {
       const positions = resolve(batch.schema);
