@@ -157,9 +157,8 @@ function canonical(value: unknown, type: DataType, values: unknown, row: number,
   if (typeof value === 'bigint') return value.toString();
   if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
   if (value && typeof value === 'object' && 'toArray' in value) {
-    return Array.from((value as { toArray(): ArrayLike<unknown> }).toArray(), (item) =>
-      typeof item === 'bigint' ? item.toString() : item,
-    );
+    // Iterate (not toArray()): typed-array views drop NULLs.
+    return Array.from(value as Iterable<unknown>, (item) => (typeof item === 'bigint' ? item.toString() : item));
   }
   return value;
 }

@@ -20,7 +20,8 @@ const ALL = BOOL | INT | FLOAT | DATE | TS_NAIVE | TS_ZONED | LIST;
 
 const scratch = new Uint32Array(2);
 const integerPattern = /^[-+]?(0|[1-9]\d{0,17})$/;
-const floatPattern = /^[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|NaN|Infinity|-Infinity)$/;
+// No leading zeros (`007` is an identifier, not a number), like integerPattern.
+const floatPattern = /^[-+]?((0|[1-9]\d*)(\.\d*)?([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|NaN|Infinity)$/;
 
 /**
  * Infers the Arrow type of one column from `rows` sampled cells. `json` says the cells come
