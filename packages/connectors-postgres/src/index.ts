@@ -2,8 +2,10 @@
  * @honk/connectors-postgres — PostgreSQL source, sink and snapshot for Honk.
  * See README.md for options, the type mapping and publish semantics.
  */
+export { planColumns } from './arrow-to-postgres.ts';
 export { CopyBinaryDecoder } from './copy-binary-decoder.ts';
 export { CopyBinaryEncoder, encodable } from './copy-binary-encoder.ts';
+export { postgresConnector } from './postgres-connector.ts';
 export { toPostgresError } from './postgres-errors.ts';
 export {
   type PostgresEndpoint,
@@ -11,6 +13,8 @@ export {
   postgresEndpointSchema,
   postgresOptionsSchema,
 } from './postgres-options.ts';
+export { APPLIED_TABLE, PostgresSink, SNAPSHOTS_TABLE, stagingTableName } from './postgres-sink.ts';
+export { PostgresSnapshot } from './postgres-snapshot.ts';
 export { PostgresSource } from './postgres-source.ts';
 export { POSTGRES_TYPE_METADATA } from './postgres-types.ts';
 export { parseTableName, quoteIdentifier, quoteTable } from './table-name.ts';

@@ -1,0 +1,51 @@
+/**
+ * The `postgres` connector: source (table or query), sink (replace/append/merge) and
+ * snapshot. See README.md for options, type mapping and publish semantics.
+ */
+import { ConfigError, defineConnector } from '@honk/core';
+import {
+  type PostgresEndpoint,
+  type PostgresOptions,
+  postgresEndpointSchema,
+  postgresOptionsSchema,
+} from './postgres-options.ts';
+import { PostgresSink } from './postgres-sink.ts';
+import { PostgresSnapshot } from './postgres-snapshot.ts';
+import { PostgresSource } from './postgres-source.ts';
+import { parseTableName, type TableName } from './table-name.ts';
+
+function targetTable(options: PostgresOptions, endpoint: PostgresEndpoint, connection: string): TableName {
+  if (!('table' in endpoint)) {
+    throw new ConfigError(
+      `PostgreSQL connection "${connection}": a target needs "table:"; "query:" only works for sources.`,
+    );
+  }
+  return parseTableName(endpoint.table, options.defaultSchema);
+}
+
+export const postgresConnector = defineConnector<PostgresOptions, PostgresEndpoint>({
+  specificationVersion: 'v1',
+  name: 'postgres',
+  optionsSchema: postgresOptionsSchema,
+  endpointSchema: postgresEndpointSchema,
+  capabilities: {
+    snapshot: true,
+    readStaged: true,
+    countPushdown: true,
+    partitionedRead: false,
+    publishModes: ['replace', 'append', 'merge'],
+  },
+  createSource: ({ options, endpoint, context }) =>
+    new PostgresSource({
+      options,
+      target:
+        'table' in endpoint
+          ? { table: parseTableName(endpoint.table, options.defaultSchema) }
+          : { query: endpoint.query },
+      context,
+    }),
+  createSink: ({ options, endpoint, context }) =>
+    new PostgresSink({ options, table: targetTable(options, endpoint, context.connectionName), context }),
+  createSnapshot: ({ options, endpoint, context }) =>
+    new PostgresSnapshot({ options, table: targetTable(options, endpoint, context.connectionName), context }),
+});

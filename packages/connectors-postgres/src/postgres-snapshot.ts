@@ -1,0 +1,156 @@
+/**
+ * Snapshots of a PostgreSQL target, recorded in `_honk_snapshots` (in the target's schema)
+ * so any agent can restore or discard them.
+ *
+ * `take()` only records a pending marker (nothing is copied yet). The sink's `publish()`
+ * honours it in the same transaction as the publish:
+ * - replace: the old table is renamed to the snapshot name instead of dropped — free, no copy;
+ *   its indexes are renamed aside too (names are unique per schema) and remembered.
+ * - append/merge: the table is copied (`CREATE TABLE … AS TABLE …`) just before the rows go
+ *   in — this costs a full copy of the target; disable snapshots for huge append targets.
+ * `restore()` swaps the old table back (or truncates and refills from the copy) in one
+ * transaction; `discard()` drops the snapshot table. A marker whose publish never happened
+ * restores to a no-op: the target was never touched.
+ */
+import { type ConnectorContext, NotFoundError, type Snapshot, type SnapshotRef } from '@honk/core';
+import { connect, type PgClient, release } from './postgres-client.ts';
+import { toPostgresError } from './postgres-errors.ts';
+import type { PostgresOptions } from './postgres-options.ts';
+import { APPLIED_TABLE, ensureSnapshotsTable, SNAPSHOTS_TABLE, tableExists } from './postgres-sink.ts';
+import { quoteIdentifier, quoteTable, shortHash, type TableName } from './table-name.ts';
+
+export interface PostgresSnapshotArgs {
+  options: PostgresOptions;
+  table: TableName;
+  context: ConnectorContext;
+}
+
+interface Marker {
+  id: string;
+  task_id: string;
+  snapshot_table: string;
+  state: 'pending' | 'renamed' | 'copied';
+  indexes: Array<[string, string]>;
+  applied_hash: string | null;
+}
+
+export class PostgresSnapshot implements Snapshot {
+  constructor(private readonly args: PostgresSnapshotArgs) {}
+
+  private get markers(): string {
+    return quoteTable({ schema: this.args.table.schema, table: SNAPSHOTS_TABLE });
+  }
+
+  private async transaction<T>(operation: string, run: (client: PgClient) => Promise<T>): Promise<T> {
+    const client = await connect(
+      this.args.options,
+      this.args.context,
+      `connecting for ${operation} ${quoteTable(this.args.table)}`,
+    );
+    try {
+      await client.query('BEGIN');
+      const result = await run(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw toPostgresError(error, {
+        connection: this.args.context.connectionName,
+        operation: `${operation} ${quoteTable(this.args.table)}`,
+      });
+    } finally {
+      await release(client);
+    }
+  }
+
+  async take(): Promise<SnapshotRef | null> {
+    return this.transaction('snapshotting', async (client) => {
+      if (!(await tableExists(client, this.args.table))) return null;
+      await ensureSnapshotsTable(client, this.args.table.schema);
+      const takenAt = new Date().toISOString();
+      const id = `${shortHash(this.args.context.taskId, 12)}_${Date.now().toString(36)}`;
+      const snapshotTable = `_honk_snap_${id}`;
+      // Only the newest marker of a task counts; earlier unpublished ones are void.
+      await client.query(`DELETE FROM ${this.markers} WHERE task_id = $1 AND target = $2 AND state = 'pending'`, [
+        this.args.context.taskId,
+        quoteTable(this.args.table),
+      ]);
+      await client.query(
+        `INSERT INTO ${this.markers} (id, task_id, target, snapshot_table, state) VALUES ($1, $2, $3, $4, 'pending')`,
+        [id, this.args.context.taskId, quoteTable(this.args.table), snapshotTable],
+      );
+      return {
+        connector: 'postgres',
+        takenAt,
+        id,
+        schema: this.args.table.schema,
+        table: this.args.table.table,
+        snapshotTable,
+      };
+    });
+  }
+
+  private async marker(client: PgClient, ref: SnapshotRef): Promise<Marker | undefined> {
+    if (!(await tableExists(client, { schema: this.args.table.schema, table: SNAPSHOTS_TABLE }))) return undefined;
+    const result = await client.query<Marker>(
+      `SELECT id, task_id, snapshot_table, state, indexes, applied_hash FROM ${this.markers} WHERE id = $1 FOR UPDATE`,
+      [String(ref.id)],
+    );
+    return result.rows[0];
+  }
+
+  async restore(ref: SnapshotRef): Promise<void> {
+    await this.transaction('restoring the snapshot of', async (client) => {
+      const marker = await this.marker(client, ref);
+      if (!marker) {
+        throw new NotFoundError(
+          `Snapshot ${String(ref.id)} of ${quoteTable(this.args.table)} no longer exists (discarded or expired); cannot restore.`,
+        );
+      }
+      const target = this.args.table;
+      const snapshot: TableName = { schema: target.schema, table: marker.snapshot_table };
+      if (marker.state === 'renamed') {
+        await client.query(`DROP TABLE IF EXISTS ${quoteTable(target)}`);
+        await client.query(`ALTER TABLE ${quoteTable(snapshot)} RENAME TO ${quoteIdentifier(target.table)}`);
+        for (const [aside, original] of marker.indexes) {
+          await client.query(
+            `ALTER INDEX ${quoteTable({ schema: target.schema, table: aside })} RENAME TO ${quoteIdentifier(original)}`,
+          );
+        }
+      } else if (marker.state === 'copied') {
+        const columns = (
+          await client.query<{ name: string }>(
+            `SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+            [quoteTable(snapshot)],
+          )
+        ).rows.map((row) => quoteIdentifier(row.name));
+        await client.query(`LOCK TABLE ${quoteTable(target)} IN ACCESS EXCLUSIVE MODE`);
+        await client.query(`DELETE FROM ${quoteTable(target)}`);
+        await client.query(
+          `INSERT INTO ${quoteTable(target)} (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM ${quoteTable(snapshot)}`,
+        );
+        await client.query(`DROP TABLE ${quoteTable(snapshot)}`);
+        if (marker.applied_hash) {
+          // The append is undone, so a re-run must apply it again.
+          await client.query(
+            `DELETE FROM ${quoteTable({ schema: target.schema, table: APPLIED_TABLE })} WHERE task_id = $1 AND target = $2 AND stage_hash = $3`,
+            [marker.task_id, quoteTable(target), marker.applied_hash],
+          );
+        }
+      }
+      // 'pending': publish never happened, the target is as it was.
+      await client.query(`DELETE FROM ${this.markers} WHERE id = $1`, [marker.id]);
+    });
+  }
+
+  async discard(ref: SnapshotRef): Promise<void> {
+    await this.transaction('discarding the snapshot of', async (client) => {
+      const marker = await this.marker(client, ref);
+      if (!marker) return;
+      await client.query(
+        `DROP TABLE IF EXISTS ${quoteTable({ schema: this.args.table.schema, table: marker.snapshot_table })}`,
+      );
+      await client.query(`DELETE FROM ${this.markers} WHERE id = $1`, [marker.id]);
+    });
+  }
+}

@@ -1,0 +1,23 @@
+import { testSink, testSnapshot, testSource } from '@honk/core/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { postgresConnector } from '../src/index.ts';
+import { createTestDatabase, type TestDatabase } from './postgres-test-database.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => db.drop());
+
+const suite = {
+  connector: postgresConnector,
+  options: () => ({ url: db.url }),
+  endpoint: (caseName: string) => ({ table: `conformance.${caseName}` }),
+};
+beforeAll(async () => {
+  await db.sql('CREATE SCHEMA IF NOT EXISTS conformance');
+});
+
+testSource(suite);
+testSink(suite);
+testSnapshot(suite);
