@@ -139,7 +139,7 @@ describe('resolveSpec', () => {
   });
 });
 
-describe('${env:…} references', () => {
+describe('env references', () => {
   it('are not resolved at parse time, so a spec validates without secrets', () => {
     const loaded = parseSpec(exampleYaml, { env: {} });
     expect(loaded.spec.connections.warehouse!.url).toBe(ref('WAREHOUSE_URL'));

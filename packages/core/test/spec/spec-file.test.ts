@@ -93,7 +93,7 @@ describe('parseSpec', () => {
     expect(json.split('\n')[typo.line! - 1]).toContain('"sourc"');
   });
 
-  it('accepts $schema for editors, an escaped literal ${env:…} and 24:00 as a window end', () => {
+  it('accepts $schema for editors, an escaped literal env reference and 24:00 as a window end', () => {
     const loaded = parseSpec({
       $schema: './honk.schema.json',
       version: 1,
