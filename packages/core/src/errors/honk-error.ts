@@ -151,10 +151,13 @@ export function toHonkError(error: unknown): HonkError {
   return new HonkError('INTERNAL', `Unexpected error: ${message}`, { cause: error, retryable: true });
 }
 
-/** Throws an AbortedError (carrying the signal's reason) when the signal has fired. */
+/** The error an aborted signal stands for: its reason when that is a HonkError, else an AbortedError. */
+export function abortError(signal: AbortSignal): HonkError {
+  const reason: unknown = signal.reason;
+  return isHonkError(reason) ? reason : new AbortedError(undefined, { cause: reason });
+}
+
+/** Throws {@link abortError} when the signal has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    const reason: unknown = signal.reason;
-    throw isHonkError(reason) ? reason : new AbortedError(undefined, { cause: reason });
-  }
+  if (signal?.aborted) throw abortError(signal);
 }

@@ -1,2 +1,3 @@
+export * from './run-task.ts';
 export * from './task-definition.ts';
 export * from './task-report.ts';

@@ -86,7 +86,12 @@ function resolveEndpoint(
   return {
     connector,
     args: {
-      options: parseWith(connector.optionsSchema, endpoint.options, `connections.${endpoint.connection}`, connector.name),
+      options: parseWith(
+        connector.optionsSchema,
+        endpoint.options,
+        `connections.${endpoint.connection}`,
+        connector.name,
+      ),
       endpoint: parseWith(connector.endpointSchema, endpoint.endpoint, side, connector.name),
       context: { ...context, connectionName: endpoint.connection },
     },
@@ -242,7 +247,9 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
       enter('validate');
       const reader = staged.reader();
       try {
-        session.setStagedSchema(await reader.schema());
+        const stagedSchema = await reader.schema();
+        session.startStaged(stagedSchema);
+        schemas.target = stagedSchema.fields.map((field) => `${field.name}: ${field.type}`);
         for await (const batch of reader.read({ signal, batchRows: task.batchRows ?? DEFAULT_BATCH_ROWS })) {
           session.observeStaged(batch);
         }
@@ -250,7 +257,6 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
         await reader.close?.();
       }
       validation = session.report();
-      schemas.target = session.stagedSchemaText();
       assertValid(validation, { taskId: task.id });
     }
 

@@ -53,7 +53,12 @@ export interface ConformanceOptions<Options, Endpoint> {
 }
 
 const generatorEndpoint = z
-  .object({ rows: z.number().int().min(0), batchRows: z.number().int().min(1), lists: z.boolean(), binary: z.boolean() })
+  .object({
+    rows: z.number().int().min(0),
+    batchRows: z.number().int().min(1),
+    lists: z.boolean(),
+    binary: z.boolean(),
+  })
   .strict();
 
 /** A source connector that generates tricky rows lazily, so large cases use no memory to hold input. */
@@ -79,14 +84,21 @@ function faulty<O, E>(connector: Connector<O, E>, wrap: (writer: SinkWriter) => 
     name: `${connector.name}-faulty`,
     async createSink(args) {
       const sink = await connector.createSink!(args);
-      return { ...sink, describe: () => sink.describe(), open: async (schema, options) => wrap(await sink.open(schema, options)) };
+      return {
+        ...sink,
+        describe: () => sink.describe(),
+        open: async (schema, options) => wrap(await sink.open(schema, options)),
+      };
     },
   };
 }
 
 /** Order-independent summary of a dataset: row count + checksum (see the checksum validator). */
-export async function fingerprint(schema: Schema, batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>): Promise<Json> {
-  const accumulator = checksumValidator.accumulator(schema);
+export async function fingerprint(
+  schema: Schema,
+  batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
+): Promise<Json> {
+  const accumulator = checksumValidator().accumulator(schema);
   for await (const batch of batches) accumulator.observe(batch);
   return accumulator.result();
 }
@@ -129,8 +141,18 @@ async function harness<O, E>(suite: ConformanceOptions<O, E>, extra: Connector[]
     options,
     task: (id, from, to, rest = {}) => ({
       id,
-      source: { connector: from.connector, connection: from.connector, options: optionsFor(from.connector), endpoint: from.endpoint },
-      target: { connector: to.connector, connection: to.connector, options: optionsFor(to.connector), endpoint: to.endpoint },
+      source: {
+        connector: from.connector,
+        connection: from.connector,
+        options: optionsFor(from.connector),
+        endpoint: from.endpoint,
+      },
+      target: {
+        connector: to.connector,
+        connection: to.connector,
+        options: optionsFor(to.connector),
+        endpoint: to.endpoint,
+      },
       validate: { rowCount: true, checksum: true, sample: 50, schema: false },
       ...rest,
     }),
@@ -141,7 +163,10 @@ async function harness<O, E>(suite: ConformanceOptions<O, E>, extra: Connector[]
       const description = await sink.describe();
       await sink.close?.();
       if (!description.exists) return null;
-      const source = guardSource(suite.connector.name, await suite.connector.createSource!({ options, endpoint, context }));
+      const source = guardSource(
+        suite.connector.name,
+        await suite.connector.createSource!({ options, endpoint, context }),
+      );
       try {
         const schema = await source.schema();
         let rows = 0;
@@ -165,15 +190,25 @@ function expectOk(report: TaskReport): void {
 }
 
 /** Writes tricky rows into a fresh endpoint of the connector under test; returns what was sent. */
-async function seed<O, E>(h: Harness<O, E>, suite: ConformanceOptions<O, E>, caseName: string, rows: number, batchRows = 1000) {
+async function seed<O, E>(
+  h: Harness<O, E>,
+  suite: ConformanceOptions<O, E>,
+  caseName: string,
+  rows: number,
+  batchRows = 1000,
+) {
   const f = features(suite as ConformanceOptions<unknown, unknown>);
   const endpoint = await suite.endpoint(caseName);
   const generator = { rows, batchRows, lists: f.lists, binary: f.binary };
   const report = await runTask({
-    task: h.task(`seed-${caseName}`, { connector: 'conformance-generator', endpoint: generator }, {
-      connector: suite.connector.name,
-      endpoint: endpoint as Record<string, unknown>,
-    }),
+    task: h.task(
+      `seed-${caseName}`,
+      { connector: 'conformance-generator', endpoint: generator },
+      {
+        connector: suite.connector.name,
+        endpoint: endpoint as Record<string, unknown>,
+      },
+    ),
     connectors: h.registry,
   });
   expectOk(report);
@@ -198,7 +233,8 @@ export function testSource<O, E>(suite: ConformanceOptions<O, E>): void {
       );
       const schema = await source.schema();
       const batches: RecordBatch[] = [];
-      for await (const batch of source.read({ signal: new AbortController().signal, batchRows: 1000 })) batches.push(batch);
+      for await (const batch of source.read({ signal: new AbortController().signal, batchRows: 1000 }))
+        batches.push(batch);
       await source.close?.();
       expect(batches.reduce((sum, batch) => sum + batch.numRows, 0)).toBe(2_345);
       expect(batches.length).toBeGreaterThanOrEqual(2);
@@ -227,7 +263,10 @@ export function testSource<O, E>(suite: ConformanceOptions<O, E>): void {
       const h = await harness(suite);
       const { endpoint, expected } = await seed(h, suite, 'source-early-stop', 5_000, 500);
       const context = { taskId: 't', connectionName: 'c', signal: new AbortController().signal, logger: quiet };
-      const source = guardSource(suite.connector.name, await suite.connector.createSource!({ options: h.options, endpoint, context }));
+      const source = guardSource(
+        suite.connector.name,
+        await suite.connector.createSource!({ options: h.options, endpoint, context }),
+      );
       for await (const batch of source.read({ signal: context.signal, batchRows: 500 })) {
         expect(batch.numRows).toBeGreaterThan(0);
         break;
@@ -252,10 +291,14 @@ export function testSource<O, E>(suite: ConformanceOptions<O, E>): void {
       const h = await harness(suite);
       const endpoint = await suite.endpoint('source-missing');
       const report = await runTask({
-        task: h.task('missing', { connector: suite.connector.name, endpoint: endpoint as Record<string, unknown> }, {
-          connector: 'memory',
-          endpoint: { name: 'never' },
-        }),
+        task: h.task(
+          'missing',
+          { connector: suite.connector.name, endpoint: endpoint as Record<string, unknown> },
+          {
+            connector: 'memory',
+            endpoint: { name: 'never' },
+          },
+        ),
         connectors: h.registry,
       });
       expect(report.ok).toBe(false);
@@ -295,10 +338,14 @@ export function testSink<O, E>(suite: ConformanceOptions<O, E>): void {
       let peak = baseline;
       let arrowBytes = 0;
       const report = await runTask({
-        task: h.task('large', { connector: 'conformance-generator', endpoint: generator }, {
-          connector: suite.connector.name,
-          endpoint: endpoint as Record<string, unknown>,
-        }),
+        task: h.task(
+          'large',
+          { connector: 'conformance-generator', endpoint: generator },
+          {
+            connector: suite.connector.name,
+            endpoint: endpoint as Record<string, unknown>,
+          },
+        ),
         connectors: h.registry,
         progressIntervalMs: 0,
         onEvent: (event) => {
@@ -318,12 +365,21 @@ export function testSink<O, E>(suite: ConformanceOptions<O, E>): void {
       const h = await harness(suite);
       const { endpoint, expected } = await seed(h, suite, 'sink-abort', 1_000);
       const controller = new AbortController();
-      const generator = { rows: 200_000, batchRows: 1_000, lists: features(suite as never).lists, binary: features(suite as never).binary };
+      const generator = {
+        rows: 200_000,
+        batchRows: 1_000,
+        lists: features(suite as never).lists,
+        binary: features(suite as never).binary,
+      };
       const report = await runTask({
-        task: h.task('abort', { connector: 'conformance-generator', endpoint: generator }, {
-          connector: suite.connector.name,
-          endpoint: endpoint as Record<string, unknown>,
-        }),
+        task: h.task(
+          'abort',
+          { connector: 'conformance-generator', endpoint: generator },
+          {
+            connector: suite.connector.name,
+            endpoint: endpoint as Record<string, unknown>,
+          },
+        ),
         connectors: h.registry,
         signal: controller.signal,
         progressIntervalMs: 0,
@@ -368,7 +424,10 @@ export function testSink<O, E>(suite: ConformanceOptions<O, E>): void {
       const report = await runTask({
         task: h.task(
           'corrupt',
-          { connector: 'conformance-generator', endpoint: { rows: 3_000, batchRows: 1_000, lists: f.lists, binary: f.binary } },
+          {
+            connector: 'conformance-generator',
+            endpoint: { rows: 3_000, batchRows: 1_000, lists: f.lists, binary: f.binary },
+          },
           { connector: broken.name, endpoint: endpoint as Record<string, unknown> },
         ),
         connectors: h.registry,
@@ -393,12 +452,22 @@ export function testSnapshot<O, E>(suite: ConformanceOptions<O, E>): void {
     it('take() of a missing target is null', { timeout }, async () => {
       const h = await harness(suite);
       const endpoint = await suite.endpoint('snapshot-missing');
-      const context = { taskId: 'snap-missing', connectionName: 'c', signal: new AbortController().signal, logger: quiet };
-      const snapshot = guardSnapshot(suite.connector.name, await suite.connector.createSnapshot!({ options: h.options, endpoint, context }));
+      const context = {
+        taskId: 'snap-missing',
+        connectionName: 'c',
+        signal: new AbortController().signal,
+        logger: quiet,
+      };
+      const snapshot = guardSnapshot(
+        suite.connector.name,
+        await suite.connector.createSnapshot!({ options: h.options, endpoint, context }),
+      );
       expect(await snapshot.take()).toBeNull();
     });
 
-    it('restore brings the old target back after a newer publish; discard removes the snapshot', { timeout }, async () => {
+    it('restore brings the old target back after a newer publish; discard removes the snapshot', {
+      timeout,
+    }, async () => {
       const h = await harness(suite);
       const old = await seed(h, suite, 'snapshot-restore', 1_200);
       const context = { taskId: 'snap', connectionName: 'c', signal: new AbortController().signal, logger: quiet };
@@ -434,7 +503,10 @@ export function testSnapshot<O, E>(suite: ConformanceOptions<O, E>): void {
       const report = await runTask({
         task: h.task(
           'rollback',
-          { connector: 'conformance-generator', endpoint: { rows: 100, batchRows: 100, lists: f.lists, binary: f.binary } },
+          {
+            connector: 'conformance-generator',
+            endpoint: { rows: 100, batchRows: 100, lists: f.lists, binary: f.binary },
+          },
           { connector: broken.name, endpoint: old.endpoint as Record<string, unknown> },
           { snapshot: { enabled: true } },
         ),

@@ -52,7 +52,8 @@ export function createMemoryConnector(
 ) {
   const storageFor = (key: string): MemoryStorage => {
     const storage = storages[key];
-    if (!storage) throw new NotFoundError(`Memory storage "${key}" does not exist. Known: ${Object.keys(storages).join(', ')}.`);
+    if (!storage)
+      throw new NotFoundError(`Memory storage "${key}" does not exist. Known: ${Object.keys(storages).join(', ')}.`);
     return storage;
   };
   return defineConnector({

@@ -37,7 +37,16 @@ export interface TrickyDataOptions {
   nullEvery?: number;
 }
 
-const TEXTS = ['', 'plain', 'Grüße, Jürgen', 'emoji 🦆🚀', 'quote " and , comma', 'line\nbreak', '日本語テキスト', ' spaced '];
+const TEXTS = [
+  '',
+  'plain',
+  'Grüße, Jürgen',
+  'emoji 🦆🚀',
+  'quote " and , comma',
+  'line\nbreak',
+  '日本語テキスト',
+  ' spaced ',
+];
 
 function nullBitmap(length: number, column: number, every: number): { bitmap: Uint8Array; nulls: number } {
   const bitmap = new Uint8Array(Math.ceil(length / 8));
@@ -68,7 +77,7 @@ function concat(parts: Uint8Array[]): { offsets: Int32Array; bytes: Uint8Array }
   const offsets = new Int32Array(parts.length + 1);
   for (let i = 0; i < parts.length; i++) offsets[i + 1] = offsets[i]! + parts[i]!.length;
   const bytes = new Uint8Array(offsets[parts.length]!);
-  parts.forEach((part, i) => bytes.set(part, offsets[i]!));
+  for (let i = 0; i < parts.length; i++) bytes.set(parts[i]!, offsets[i]!);
   return { offsets, bytes };
 }
 
@@ -83,7 +92,7 @@ function setInt128(words: Uint32Array, index: number, value: bigint): void {
 
 /** The schema of {@link makeTrickyBatches} for the given options. */
 export function trickySchema(options: Pick<TrickyDataOptions, 'lists' | 'binary'> = {}): Schema {
-  const fields = [
+  const fields: Field[] = [
     new Field('id', new Int64(), false),
     new Field('big', new Int64(), true),
     new Field('amount', new Decimal(4, 38, 128), true),
@@ -100,7 +109,11 @@ export function trickySchema(options: Pick<TrickyDataOptions, 'lists' | 'binary'
 }
 
 /** One batch of tricky rows starting at absolute row `start`. */
-export function makeTrickyBatch(start: number, length: number, options: Omit<TrickyDataOptions, 'rows'> = {}): RecordBatch {
+export function makeTrickyBatch(
+  start: number,
+  length: number,
+  options: Omit<TrickyDataOptions, 'rows'> = {},
+): RecordBatch {
   const schema = trickySchema(options);
   const every = options.nullEvery ?? 7;
   const children: Data[] = [];
@@ -128,7 +141,8 @@ export function makeTrickyBatch(start: number, length: number, options: Omit<Tri
     ids[i] = BigInt(row);
     // Beyond 2^53, alternating sign: a float64 round trip would corrupt these.
     big[i] = (row % 2 === 0 ? 1n : -1n) * (2n ** 62n + BigInt(row) * 7919n);
-    const unscaled = (row % 3 === 0 ? -1n : 1n) * (row % 11 === 0 ? 10n ** 37n + BigInt(row) : BigInt(row) * 12345n + 1n);
+    const unscaled =
+      (row % 3 === 0 ? -1n : 1n) * (row % 11 === 0 ? 10n ** 37n + BigInt(row) : BigInt(row) * 12345n + 1n);
     setInt128(amounts, i, unscaled);
     ratios[i] = row % 13 === 0 ? specialFloats[(row / 13) % specialFloats.length]! : row / 3;
     utc[i] = 1_700_000_000_000_000n + BigInt(row) * 1_000_003n;
@@ -154,7 +168,9 @@ export function makeTrickyBatch(start: number, length: number, options: Omit<Tri
   children.push(makeData({ type: new Utf8(), length, data: label.bytes, valueOffsets: label.offsets, ...validity(8) }));
   if (options.binary ?? true) {
     const blob = concat(blobs);
-    children.push(makeData({ type: new Binary(), length, data: blob.bytes, valueOffsets: blob.offsets, ...validity(9) }));
+    children.push(
+      makeData({ type: new Binary(), length, data: blob.bytes, valueOffsets: blob.offsets, ...validity(9) }),
+    );
   }
   if (options.lists ?? true) {
     const item = makeData({ type: new Int32(), length: listValues.length, data: Int32Array.from(listValues) });

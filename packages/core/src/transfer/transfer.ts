@@ -5,10 +5,9 @@
  * bounded by batch size × depth no matter how large the dataset is, and a slow sink
  * applies backpressure to the source (the reader waits for room before pulling again).
  */
-import type { RecordBatch } from 'apache-arrow';
-import type { Data } from 'apache-arrow';
+import type { Data, RecordBatch } from 'apache-arrow';
 import type { SinkWriter, Source } from '../connector/connector.ts';
-import { AbortedError, throwIfAborted } from '../errors/honk-error.ts';
+import { abortError, throwIfAborted } from '../errors/honk-error.ts';
 import type { TransferStats } from '../run/task-report.ts';
 import type { BatchTransform } from './transform.ts';
 
@@ -143,7 +142,7 @@ export async function transfer(options: TransferOptions): Promise<TransferStats>
     return { ...stats, elapsedMs, rowsPerSecond: elapsedMs > 0 ? (stats.rows * 1000) / elapsedMs : 0 };
   };
 
-  const onAbort = () => channel.fail(signal.reason ?? new AbortedError());
+  const onAbort = () => channel.fail(abortError(signal));
   signal.addEventListener('abort', onAbort, { once: true });
 
   const produce = async () => {

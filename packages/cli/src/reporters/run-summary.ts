@@ -1,0 +1,59 @@
+/**
+ * The machine-readable outcome of `honk run`: one entry per task of the spec (after
+ * `--only`), written by `--json` to stdout and by `--report <file>`. Stable field names:
+ * CI jobs and dashboards parse it.
+ */
+import type { TaskRecord } from '@honk/core';
+
+export interface TaskOutcome {
+  id: string;
+  state: TaskRecord['state'];
+  /** `ran` this invocation, or `skipped` because an identical definition already succeeded. */
+  action: 'ran' | 'skipped' | 'waiting';
+  attempts: number;
+  rows?: number;
+  bytes?: number;
+  durationMs?: number;
+  error?: { code: string; message: string; retryable: boolean };
+  validation?: unknown;
+  snapshot?: unknown;
+}
+
+export interface RunSummary {
+  spec: string;
+  store: string;
+  ok: boolean;
+  startedAt: string;
+  endedAt: string;
+  counts: Record<string, number>;
+  tasks: TaskOutcome[];
+}
+
+interface ReportLike {
+  stats?: { rows?: number; bytes?: number; elapsedMs?: number };
+  validation?: unknown;
+  snapshot?: unknown;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+/** Builds the outcome of one task from its record after the run. */
+export function outcomeOf(record: TaskRecord, ranThisTime: boolean): TaskOutcome {
+  const report = (record.report ?? undefined) as ReportLike | undefined;
+  const outcome: TaskOutcome = {
+    id: record.id,
+    state: record.state,
+    action: ranThisTime ? 'ran' : record.state === 'succeeded' ? 'skipped' : 'waiting',
+    attempts: record.attempts,
+  };
+  if (report?.stats) {
+    if (report.stats.rows !== undefined) outcome.rows = report.stats.rows;
+    if (report.stats.bytes !== undefined) outcome.bytes = report.stats.bytes;
+  }
+  if (report?.startedAt && report.endedAt)
+    outcome.durationMs = Date.parse(report.endedAt) - Date.parse(report.startedAt);
+  if (report?.validation) outcome.validation = report.validation;
+  if (report?.snapshot) outcome.snapshot = report.snapshot;
+  if (record.state !== 'succeeded' && record.lastError) outcome.error = { ...record.lastError };
+  return outcome;
+}
