@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { type FileHandle, link, mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Json } from '../connector/connector.ts';
 import { HonkError } from '../errors/honk-error.ts';
@@ -429,6 +429,12 @@ export class JournalTaskStore extends TableTaskStore {
       }
     }
     this.journal = await open(journalPath, 'a');
+    // A new file's name must be durable too, or a crash could lose the whole journal.
+    if (buffer.length === 0) {
+      await this.journal.sync();
+      await syncDirectory(this.dir);
+      await syncDirectory(dirname(this.dir));
+    }
 
     // The lock proves the process that held these leases is gone: take them back now
     // instead of making a resumed run wait out their expiry.
