@@ -1,8 +1,16 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.ts';
+import { ConnectorRegistry } from '../../src/connector/connector-registry.ts';
+import { fileConnector } from '../../src/connectors/file/index.ts';
 import { HonkEvents } from '../../src/observe/events.ts';
+import { JournalTaskStore } from '../../src/queue/journal-task-store.ts';
 import { MemoryTaskStore } from '../../src/queue/memory-task-store.ts';
 import type { TaskStore } from '../../src/queue/task-store.ts';
+import { parseSpec } from '../../src/spec/load-spec.ts';
+import { resolveSpec } from '../../src/spec/resolve-spec.ts';
 import { createGate, createWorld, definition, eventually, makeBatch, record, schema, taskInput } from './fixtures.ts';
 
 const fastRetry = { initialMs: 5, factor: 2, maxMs: 40, jitter: 'none' as const };
@@ -10,7 +18,7 @@ const agents: Agent[] = [];
 
 function newAgent(
   store: TaskStore,
-  world: ReturnType<typeof createWorld>,
+  world: { connectors: ConnectorRegistry },
   options: Partial<ConstructorParameters<typeof Agent>[0]> = {},
 ) {
   const agent = new Agent({ store, connectors: world.connectors, pollMs: 20, retry: fastRetry, ...options });
@@ -280,5 +288,110 @@ describe('Agent', () => {
     const task = await store.get('garbage');
     expect(task?.state).toBe('dead');
     expect(task?.lastError?.code).toBe('CONFIG_INVALID');
+  });
+});
+
+describe('Agent with tasks stored from a spec', () => {
+  it('resolves the portable task with its own environment and uses the spec retry policy', async () => {
+    const world = createWorld();
+    world.storage.set('in', schema, [makeBatch(12)]);
+    world.faults.set('in', { transient: 1 });
+    const env = { STORAGE_NAME: 'default' };
+    const loaded = parseSpec({
+      version: 1,
+      connections: {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a spec env reference, not a template
+        src: { connector: 'faulty', storage: '${env:STORAGE_NAME}' },
+        dst: { connector: 'memory' },
+      },
+      tasks: [
+        {
+          id: 'from-spec',
+          source: { connection: 'src', name: 'in' },
+          target: { connection: 'dst', name: 'out-from-spec' },
+          retry: { attempts: 4, backoff: { initialMs: 7, factor: 1, maxMs: 7, jitter: false } },
+        },
+      ],
+    });
+    const [task] = resolveSpec(loaded, { registry: world.connectors, env }).tasks;
+    const store = new MemoryTaskStore();
+    await store.enqueue([
+      {
+        id: task!.id,
+        definition: task!.portable as never,
+        connections: task!.connections,
+        maxAttempts: task!.retry.attempts,
+      },
+    ]);
+    // The record keeps the unresolved reference, never the value.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a spec env reference, not a template
+    expect(JSON.stringify((await store.get('from-spec'))?.definition)).toContain('${env:STORAGE_NAME}');
+    const agent = newAgent(store, world, { env, retry: { initialMs: 10_000 } });
+    const retrying = record(agent.events, 'task-retrying');
+
+    await agent.runUntilIdle();
+
+    expect((await store.get('from-spec'))?.state).toBe('succeeded');
+    expect(world.storage.rows('out-from-spec')).toBe(12);
+    expect(retrying.map((event) => event.payload.delayMs)).toEqual([7]);
+  });
+});
+
+describe('Agent end to end with the file connector and the journal store', () => {
+  it('migrates CSV files to NDJSON from a spec, and a second run over the same journal skips them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'honk-agent-'));
+    try {
+      const lines = ['id,name'];
+      for (let index = 0; index < 500; index += 1) lines.push(`${index},name-${index}`);
+      await writeFile(join(dir, 'a.csv'), `${lines.join('\n')}\n`);
+      await writeFile(join(dir, 'b.csv'), `${lines.slice(0, 101).join('\n')}\n`);
+      const connectors = new ConnectorRegistry([fileConnector]);
+      const loaded = parseSpec({
+        version: 1,
+        connections: { files: { connector: 'file', root: dir } },
+        tasks: ['a', 'b'].map((name) => ({
+          id: `copy-${name}`,
+          source: { connection: 'files', path: `${name}.csv` },
+          target: { connection: 'files', path: `out/${name}.ndjson` },
+        })),
+      });
+      const tasks = resolveSpec(loaded, { registry: connectors }).tasks;
+      const inputs = tasks.map((task) => ({
+        id: task.id,
+        definition: task.portable as never,
+        definitionHash: task.definitionHash,
+        connections: task.connections,
+        maxAttempts: task.retry.attempts,
+      }));
+
+      const store = await JournalTaskStore.open(join(dir, '.honk'));
+      await store.enqueue(inputs);
+      const agent = newAgent(store, { connectors }, { concurrency: 2 });
+      const succeeded = record(agent.events, 'task-succeeded');
+      await agent.runUntilIdle();
+      await agent.stop();
+      await store.close();
+
+      expect(succeeded.map((event) => [event.payload.taskId, event.payload.stats.rows]).sort()).toEqual([
+        ['copy-a', 500],
+        ['copy-b', 100],
+      ]);
+      const written = (await readFile(join(dir, 'out/a.ndjson'), 'utf8')).trim().split('\n');
+      expect(written).toHaveLength(500);
+      expect(JSON.parse(written[499]!)).toMatchObject({ name: 'name-499' });
+
+      // Re-open the journal: what succeeded stays succeeded and nothing runs again.
+      const reopened = await JournalTaskStore.open(join(dir, '.honk'));
+      const results = await reopened.enqueue(inputs);
+      expect(results.map((result) => result.state)).toEqual(['succeeded', 'succeeded']);
+      const again = newAgent(reopened, { connectors });
+      const claimed = record(again.events, 'task-claimed');
+      await again.runUntilIdle();
+      await again.stop();
+      await reopened.close();
+      expect(claimed).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
