@@ -26,16 +26,17 @@ import type {
   SnapshotRef,
   Source,
   StagedTarget,
+  TargetDescription,
 } from '../connector/connector.ts';
 import { capabilitiesOf } from '../connector/connector.ts';
 import type { ConnectorRegistry } from '../connector/connector-registry.ts';
 import { guardSink, guardSnapshot, guardSource } from '../connector/guard.ts';
-import { ConfigError, HonkError, toHonkError } from '../errors/honk-error.ts';
+import { ConfigError, HonkError, type SerializedHonkError, toHonkError } from '../errors/honk-error.ts';
 import { DEFAULT_BATCH_ROWS, transfer } from '../transfer/transfer.ts';
 import type { BatchTransform } from '../transfer/transform.ts';
 import { createTransforms } from '../transfer/transforms/index.ts';
 import { assertValid, createValidationSession, createValidators } from '../validate/index.ts';
-import type { ValidationReport } from '../validate/validator.ts';
+import type { ValidationReport, Validator } from '../validate/validator.ts';
 import type { ResolvedEndpoint, TaskDefinition } from './task-definition.ts';
 import type { RunEvent, RunPhase, TaskReport, TransferStats } from './task-report.ts';
 
@@ -102,6 +103,158 @@ function missingCapability(connector: string, what: string, fix: string): HonkEr
   return new HonkError('CAPABILITY_MISSING', `Connector "${connector}" ${what}. ${fix}`);
 }
 
+/** Everything preflight established; the open source and sink must be closed by the caller. */
+export interface Prepared {
+  source: Source;
+  sink: Sink;
+  transforms: BatchTransform[];
+  /** The source schema as read. */
+  sourceSchema: Schema;
+  /** The schema the sink receives (after transforms). */
+  schema: Schema;
+  target: TargetDescription;
+  mode: PublishMode;
+  validators: Validator[];
+  /** Snapshot factory, when a snapshot will be taken of an existing target. */
+  snapshot?: () => Promise<Snapshot>;
+  close(): Promise<void>;
+}
+
+/**
+ * Preflight: resolve connectors, parse options, check capabilities, read the source schema,
+ * derive the output schema through the transforms and ask the sink whether it accepts it.
+ * Everything that can fail without moving data fails here. Reads schemas; writes nothing.
+ */
+export async function prepareTask(
+  task: TaskDefinition,
+  connectors: ConnectorRegistry,
+  context: { signal: AbortSignal; logger: Logger },
+): Promise<Prepared> {
+  const base = { taskId: task.id, signal: context.signal, logger: context.logger };
+  const from = resolveEndpoint(connectors, task.source, 'source', base);
+  const to = resolveEndpoint(connectors, task.target, 'target', base);
+  const targetCaps = capabilitiesOf(to.connector);
+  const mode: PublishMode = task.target.mode ?? 'replace';
+  const validators = createValidators(task.validate ?? {});
+  const key = task.target.key?.length ? { key: task.target.key } : {};
+
+  if (!from.connector.createSource) {
+    throw missingCapability(from.connector.name, 'cannot be a source', 'Use it only as a target.');
+  }
+  if (!to.connector.createSink) {
+    throw missingCapability(to.connector.name, 'cannot be a target', 'Use it only as a source.');
+  }
+  if (!targetCaps.publishModes.includes(mode)) {
+    throw missingCapability(
+      to.connector.name,
+      `does not support publish mode "${mode}"`,
+      `Supported modes: ${targetCaps.publishModes.join(', ')}. Set target.mode accordingly.`,
+    );
+  }
+  if (mode === 'merge' && !task.target.key?.length) {
+    throw new ConfigError(`Task "${task.id}": target.mode "merge" needs target.key (the key columns).`);
+  }
+  if (validators.length > 0 && !targetCaps.readStaged) {
+    throw missingCapability(
+      to.connector.name,
+      'cannot read staged data back, so the migration cannot be validated',
+      'Disable validation for this task explicitly (validate: { rowCount: false, checksum: false, sample: 0, schema: false }) if you accept an unverified copy.',
+    );
+  }
+  const createSnapshot = to.connector.createSnapshot;
+  if (task.snapshot?.enabled === true && !(targetCaps.snapshot && createSnapshot)) {
+    throw missingCapability(to.connector.name, 'cannot take snapshots', 'Set snapshot: false for this task.');
+  }
+
+  const source = guardSource(from.connector.name, await from.connector.createSource(from.args));
+  let sink: Sink | undefined;
+  const close = async () => {
+    await source.close?.().catch(() => {});
+    await sink?.close?.().catch(() => {});
+  };
+  try {
+    sink = guardSink(to.connector.name, await to.connector.createSink(to.args));
+    const transforms = createTransforms(task.transform ?? {}, { baseDir: task.baseDir ?? process.cwd() });
+    const sourceSchema = await source.schema();
+    let schema: Schema = sourceSchema;
+    for (const transform of transforms) schema = await transform.outputSchema(schema);
+    const target = await sink.describe();
+    await sink.check?.(schema, { mode, ...key });
+    const wantSnapshot = (task.snapshot?.enabled ?? targetCaps.snapshot) && target.exists && createSnapshot;
+    return {
+      source,
+      sink,
+      transforms,
+      sourceSchema,
+      schema,
+      target,
+      mode,
+      validators,
+      ...(wantSnapshot
+        ? { snapshot: async () => guardSnapshot(to.connector.name, await createSnapshot(to.args)) }
+        : {}),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Columns as `name: type` lines, for reports and plans. */
+export function describeSchema(schema: Schema): string[] {
+  return schema.fields.map((field) => `${field.name}: ${field.type}${field.nullable ? '' : ' not null'}`);
+}
+
+/** What `honk plan` shows for a task: schemas and what would happen, with no data moved. */
+export interface TaskPlan {
+  taskId: string;
+  ok: boolean;
+  source?: { connector: string; connection: string; schema: string[] };
+  /** The schema the target receives, after transforms. */
+  output?: string[];
+  target?: { connector: string; connection: string; exists: boolean; schema?: string[]; mode: PublishMode };
+  /** Snapshot of the existing target before publishing. */
+  snapshot?: boolean;
+  validation?: string[];
+  error?: SerializedHonkError;
+}
+
+/** Preflight only: validates a task against the real systems without moving data. */
+export async function planTask(
+  options: Pick<RunTaskOptions, 'task' | 'connectors' | 'signal' | 'logger'>,
+): Promise<TaskPlan> {
+  const { task } = options;
+  try {
+    const prepared = await prepareTask(task, options.connectors, {
+      signal: options.signal ?? new AbortController().signal,
+      logger: options.logger ?? silentLogger,
+    });
+    await prepared.close();
+    return {
+      taskId: task.id,
+      ok: true,
+      source: {
+        connector: task.source.connector,
+        connection: task.source.connection,
+        schema: describeSchema(prepared.sourceSchema),
+      },
+      output: describeSchema(prepared.schema),
+      target: {
+        connector: task.target.connector,
+        connection: task.target.connection,
+        exists: prepared.target.exists,
+        ...(prepared.target.schema ? { schema: describeSchema(prepared.target.schema) } : {}),
+        mode: prepared.mode,
+      },
+      snapshot: prepared.snapshot !== undefined,
+      validation: prepared.validators.map((validator) => validator.name),
+    };
+  } catch (error) {
+    return { taskId: task.id, ok: false, error: toHonkError(error).toJSON() };
+  }
+}
+
 /** Runs one task. Always resolves with a report: `report.ok` tells success. */
 export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   const { task } = options;
@@ -128,8 +281,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     emit({ type: 'task-phase', taskId: task.id, phase: next });
   };
 
-  let source: Source | undefined;
-  let sink: Sink | undefined;
+  let prepared: Prepared | undefined;
   let writer: SinkWriter | undefined;
   let snapshot: Snapshot | undefined;
   let snapshotRef: SnapshotRef | null = null;
@@ -163,62 +315,15 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   };
 
   try {
-    // ── preflight ────────────────────────────────────────────────────────────
     emit({ type: 'task-phase', taskId: task.id, phase: 'preflight' });
-    const context = { taskId: task.id, signal, logger };
-    const from = resolveEndpoint(options.connectors, task.source, 'source', context);
-    const to = resolveEndpoint(options.connectors, task.target, 'target', context);
-    const sourceCaps = capabilitiesOf(from.connector);
-    const targetCaps = capabilitiesOf(to.connector);
-    const mode: PublishMode = task.target.mode ?? 'replace';
-    const validate = task.validate ?? {};
-    const validators = createValidators(validate);
-
-    if (!from.connector.createSource) {
-      throw missingCapability(from.connector.name, 'cannot be a source', 'Use it only as a target.');
-    }
-    if (!to.connector.createSink) {
-      throw missingCapability(to.connector.name, 'cannot be a target', 'Use it only as a source.');
-    }
-    if (!targetCaps.publishModes.includes(mode)) {
-      throw missingCapability(
-        to.connector.name,
-        `does not support publish mode "${mode}"`,
-        `Supported modes: ${targetCaps.publishModes.join(', ')}. Set target.mode accordingly.`,
-      );
-    }
-    if (mode === 'merge' && !task.target.key?.length) {
-      throw new ConfigError(`Task "${task.id}": target.mode "merge" needs target.key (the key columns).`);
-    }
-    if (validators.length > 0 && !targetCaps.readStaged) {
-      throw missingCapability(
-        to.connector.name,
-        'cannot read staged data back, so the migration cannot be validated',
-        'Disable validation for this task explicitly (validate: { rowCount: false, checksum: false, sample: 0, schema: false }) if you accept an unverified copy.',
-      );
-    }
-    const wantSnapshot = task.snapshot?.enabled ?? targetCaps.snapshot;
-    if (task.snapshot?.enabled === true && !(targetCaps.snapshot && to.connector.createSnapshot)) {
-      throw missingCapability(to.connector.name, 'cannot take snapshots', 'Set snapshot: false for this task.');
-    }
-    void sourceCaps;
-
-    source = guardSource(from.connector.name, await from.connector.createSource(from.args));
-    sink = guardSink(to.connector.name, await to.connector.createSink(to.args));
-    const transforms: BatchTransform[] = createTransforms(task.transform ?? {}, {
-      baseDir: task.baseDir ?? process.cwd(),
-    });
-    const sourceSchema = await source.schema();
-    let schema: Schema = sourceSchema;
-    for (const transform of transforms) schema = await transform.outputSchema(schema);
-    const target = await sink.describe();
-    await sink.check?.(schema, { mode, ...(task.target.key ? { key: task.target.key } : {}) });
-    schemas = { source: schema.fields.map((field) => `${field.name}: ${field.type}`) };
+    prepared = await prepareTask(task, options.connectors, { signal, logger });
+    const { source, sink, transforms, schema, mode } = prepared;
+    schemas = { source: describeSchema(schema) };
 
     // ── snapshot ─────────────────────────────────────────────────────────────
-    if (wantSnapshot && target.exists && to.connector.createSnapshot) {
+    if (prepared.snapshot) {
       enter('snapshot');
-      snapshot = guardSnapshot(to.connector.name, await to.connector.createSnapshot(to.args));
+      snapshot = await prepared.snapshot();
       snapshotRef = await snapshot.take();
       if (snapshotRef) {
         emit({ type: 'task-snapshot-taken', taskId: task.id, ref: snapshotRef });
@@ -228,7 +333,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
 
     // ── transfer ─────────────────────────────────────────────────────────────
     enter('transfer');
-    const session = createValidationSession(validators, schema);
+    const session = createValidationSession(prepared.validators, schema);
     writer = await sink.open(schema, { signal, mode, ...(task.target.key ? { key: task.target.key } : {}) });
     stats = await transfer({
       source,
@@ -243,13 +348,13 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     const staged: StagedTarget = await writer.stage();
 
     // ── validate ─────────────────────────────────────────────────────────────
-    if (validators.length > 0) {
+    if (prepared.validators.length > 0) {
       enter('validate');
       const reader = staged.reader();
       try {
         const stagedSchema = await reader.schema();
         session.startStaged(stagedSchema);
-        schemas.target = stagedSchema.fields.map((field) => `${field.name}: ${field.type}`);
+        schemas.target = describeSchema(stagedSchema);
         for await (const batch of reader.read({ signal, batchRows: task.batchRows ?? DEFAULT_BATCH_ROWS })) {
           session.observeStaged(batch);
         }
@@ -286,7 +391,6 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     }
     return finish(error);
   } finally {
-    await source?.close?.().catch(() => {});
-    await sink?.close?.().catch(() => {});
+    await prepared?.close();
   }
 }

@@ -1,10 +1,53 @@
-export * from './define-spec.ts';
-export * from './env-reference.ts';
-export * from './json-schema.ts';
-export * from './load-connector-modules.ts';
-export * from './load-spec.ts';
-export * from './parse-duration.ts';
-export * from './resolve-spec.ts';
-export * from './spec-error.ts';
-export * from './spec-schema.ts';
-export * from './task-window.ts';
+/**
+ * The spec file (DESIGN §4): schemas, loading, `${env:…}` resolution, definitions in code,
+ * JSON Schema, and the daily-window helpers the queue uses. See docs/spec-file.md.
+ */
+export { defineSpec, defineTask } from './define-spec.ts';
+export type { EnvReference } from './env-reference.ts';
+export { SPEC_JSON_SCHEMA_ID, specJsonSchema } from './json-schema.ts';
+export { loadConnectorModules, looksLikeConnector } from './load-connector-modules.ts';
+export { type LoadedSpec, loadSpec, type ParseSpecOptions, parseSpec, type SpecPosition } from './load-spec.ts';
+export { isDuration, parseDuration } from './parse-duration.ts';
+export {
+  DEFAULT_RETRY_POLICY,
+  definitionHash,
+  describeConnections,
+  type PortableTask,
+  type ResolvedConnection,
+  type ResolvedSpec,
+  type ResolvedTask,
+  type ResolveSpecOptions,
+  type RetryPolicy,
+  resolveSpec,
+  resolveTaskRecord,
+} from './resolve-spec.ts';
+export { formatIssue, SpecError, type SpecIssue } from './spec-error.ts';
+export {
+  type ConnectionSpec,
+  connectionSchema,
+  type DefaultsSpec,
+  defaultsSchema,
+  type RetrySpec,
+  retrySchema,
+  type ScheduleSpec,
+  type SnapshotSpec,
+  type SourceSpec,
+  type Spec,
+  type SpecInput,
+  scheduleSchema,
+  snapshotSchema,
+  sourceSchema,
+  specSchema,
+  type TargetSpec,
+  type TaskSpec,
+  type TaskSpecInput,
+  type TransformSpec,
+  targetSchema,
+  taskSchema,
+  transformSchema,
+  type ValidateSpec,
+  validateSchema,
+  type WindowSpec,
+  windowSchema,
+} from './spec-schema.ts';
+export { isValidTimeZone, nextWindowStart, type TaskWindow, windowAllows } from './task-window.ts';

@@ -1,0 +1,40 @@
+/**
+ * From a resolved spec to what a task store takes: the bridge `honk run`, `honk enqueue`
+ * and services that enqueue spec files use.
+ */
+import type { Json } from '../connector/connector.ts';
+import type { TaskInput } from '../queue/task-store.ts';
+import type { ResolvedSpec, ResolvedTask } from './resolve-spec.ts';
+
+/**
+ * One store input per task. The stored definition is the task's portable form (defaults
+ * merged, `${env:…}` unresolved), so no secret is ever written to a store and every agent
+ * resolves it with its own environment.
+ */
+export function toTaskInput(task: ResolvedTask): TaskInput {
+  return {
+    id: task.id,
+    definition: task.portable as unknown as Json,
+    definitionHash: task.definitionHash,
+    priority: task.priority,
+    ...(task.notBefore ? { notBefore: task.notBefore } : {}),
+    ...(task.window ? { window: task.window } : {}),
+    connections: task.connections,
+    maxAttempts: task.retry.attempts,
+    labels: task.labels,
+    ...(task.entity ? { entity: task.entity } : {}),
+  };
+}
+
+export function toTaskInputs(resolved: ResolvedSpec): TaskInput[] {
+  return resolved.tasks.map(toTaskInput);
+}
+
+/** Fleet-wide `maxConcurrency` of the spec's connections, for `TaskStore.setConnectionLimits`. */
+export function connectionLimits(resolved: ResolvedSpec): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const connection of Object.values(resolved.connections)) {
+    if (connection.maxConcurrency !== undefined) limits[connection.name] = connection.maxConcurrency;
+  }
+  return limits;
+}
