@@ -142,6 +142,11 @@ function describer(data: Data): (i: number) => string {
   return (i) => String(vector.get(i));
 }
 
+/** Reports a loss at row `i` from a hot loop (no per-row closures); returns if tolerated. */
+function lossAt(data: Data, context: CastContext, i: number, reason: LossReason): void {
+  reportLoss(context, i, reason, () => describer(data)(i));
+}
+
 /**
  * Runs `convert` for every non-null row. `convert` returns false when the value must become
  * null (it has already called `loss`, which throws unless loss is allowed).
@@ -249,33 +254,36 @@ function toIntegerKernel(source: Kind, to: Int): CastKernel {
     const length = data.length;
     const out = new (to.ArrayType as unknown as new (n: number) => Int32Array | BigInt64Array)(length);
     const from = data.type as Int;
-    // Fast paths: plain typed-array loops for the common narrow-integer cases.
+    // Fast paths: plain typed-array loops (no per-row callbacks) for narrow integer sources.
     if (source === 'int' && from.bitWidth <= 32) {
       const values = data.values as Int32Array;
+      let bits = copyValidity(data);
       if (wide) {
         const words = wordsOf(out as BigInt64Array, 2);
-        const bits = eachRow(data, context, (i, loss) => {
-          const value = values[i] ?? 0;
+        for (let i = 0; i < length; i++) {
+          const value = values[i] as number;
           if (value < numberMin) {
-            loss('overflow');
-            return false;
+            if (bits !== null && (((bits[i >> 3] as number) >> (i & 7)) & 1) === 0) continue;
+            lossAt(data, context, i, 'overflow');
+            bits = setNull(bits, length, i);
+            continue;
           }
           words[2 * i] = value;
           words[2 * i + 1] = value < 0 ? -1 : 0;
-          return true;
-        });
+        }
         return fixedWidthData(to, length, out, bits);
       }
       const narrow = out as Int32Array;
-      const bits = eachRow(data, context, (i, loss) => {
-        const value = values[i] ?? 0;
+      for (let i = 0; i < length; i++) {
+        const value = values[i] as number;
         if (value < numberMin || value > numberMax) {
-          loss('overflow');
-          return false;
+          if (bits !== null && (((bits[i >> 3] as number) >> (i & 7)) & 1) === 0) continue;
+          lossAt(data, context, i, 'overflow');
+          bits = setNull(bits, length, i);
+          continue;
         }
         narrow[i] = value;
-        return true;
-      });
+      }
       return fixedWidthData(to, length, out, bits);
     }
     const read = scaledReader(data, source, 0);
@@ -553,10 +561,10 @@ function toTextKernel(source: Kind, to: DataType): CastKernel {
     const from = data.type;
     if (source === 'int' && (from as Int).bitWidth <= 32) {
       const values = data.values as Int32Array;
-      each((i) => {
-        writer.writeInteger(values[i] ?? 0);
-        return true;
-      });
+      for (let i = 0; i < length; i++) {
+        if (!isNull(out, i)) writer.writeInteger(values[i] as number);
+        writer.endValue();
+      }
     } else if (source === 'int' || source === 'decimal') {
       const read = source === 'int' ? integerReader(data) : decimalReader(data);
       const scale = source === 'int' ? 0 : (from as Decimal).scale;
@@ -805,51 +813,71 @@ function textToIntegerKernel(to: Int): CastKernel {
     const length = data.length;
     const { offsets, bytes } = readStrings(data);
     const out = new (to.ArrayType as unknown as new (n: number) => Int32Array | BigInt64Array)(length);
-    const words = wide ? wordsOf(out as BigInt64Array, 2) : undefined;
+    const words = wide ? wordsOf(out as BigInt64Array, 2) : new Int32Array(0);
     const narrow = out as Int32Array;
-    const bits = eachRow(data, context, (i, loss) => {
-      let p = offsets[i] ?? 0;
-      let end = offsets[i + 1] ?? 0;
+    let bits = copyValidity(data);
+    for (let i = 0; i < length; i++) {
+      if (bits !== null && (((bits[i >> 3] as number) >> (i & 7)) & 1) === 0) continue;
+      let p = offsets[i] as number;
+      let end = offsets[i + 1] as number;
       while (p < end && (bytes[p] === 32 || bytes[p] === 9)) p++;
       while (
         end > p &&
         (bytes[end - 1] === 32 || bytes[end - 1] === 9 || bytes[end - 1] === 13 || bytes[end - 1] === 10)
       )
         end--;
-      if (p === end) return false; // blank → null
+      if (p === end) {
+        bits = setNull(bits, length, i); // blank → null
+        continue;
+      }
       let negative = false;
-      if (bytes[p] === 45 || bytes[p] === 43) {
-        negative = bytes[p] === 45;
+      const sign = bytes[p];
+      if (sign === 45 || sign === 43) {
+        negative = sign === 45;
         p++;
       }
-      if (p === end) {
-        loss('unparseable');
-        return false;
-      }
-      let value: ExactInteger = 0;
       const digitsStart = p;
+      let value = 0;
+      let bad = p === end;
       for (; p < end; p++) {
-        const digit = (bytes[p] ?? 0) - 48;
+        const digit = (bytes[p] as number) - 48;
         if (digit < 0 || digit > 9) {
-          loss('unparseable');
-          return false;
+          bad = true;
+          break;
         }
         value = value * 10 + digit;
       }
+      if (bad) {
+        lossAt(data, context, i, 'unparseable');
+        bits = setNull(bits, length, i);
+        continue;
+      }
       if (end - digitsStart > 15) {
-        let text = '';
-        for (let q = digitsStart; q < end; q++) text += String.fromCharCode(bytes[q] ?? 48);
-        value = compact(BigInt(text));
+        // Beyond 15 digits a double may round: redo exactly (rare).
+        let text = negative ? '-' : '';
+        for (let q = digitsStart; q < end; q++) text += String.fromCharCode(bytes[q] as number);
+        const exact = compact(BigInt(text));
+        if (!inRange(exact, min, max)) {
+          lossAt(data, context, i, 'overflow');
+          bits = setNull(bits, length, i);
+          continue;
+        }
+        if (wide) writeWide(words, i, exact, out as BigInt64Array);
+        else narrow[i] = exact as number;
+        continue;
       }
       if (negative) value = -value;
-      if (typeof value === 'number' ? value < numberMin || value > numberMax : value < min || value > max) {
-        loss('overflow');
-        return false;
+      if (value < numberMin || value > numberMax) {
+        lossAt(data, context, i, 'overflow');
+        bits = setNull(bits, length, i);
+        continue;
       }
-      if (words) writeWide(words, i, value, out as BigInt64Array);
-      else narrow[i] = value as number;
-      return true;
-    });
+      if (wide) {
+        const high = Math.floor(value / 4_294_967_296);
+        words[2 * i] = (value - high * 4_294_967_296) | 0;
+        words[2 * i + 1] = high;
+      } else narrow[i] = value;
+    }
     return fixedWidthData(to, length, out, bits);
   };
 }
