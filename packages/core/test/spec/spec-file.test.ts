@@ -78,6 +78,22 @@ describe('parseSpec', () => {
     );
   });
 
+  it('reads unquoted times and date-times as text (YAML 1.2)', () => {
+    const loaded = parseSpec(
+      `version: 1
+connections: { a: { connector: files } }
+tasks:
+  - id: x
+    notBefore: 2026-11-25T00:00:00Z
+    window: { start: 00:00, end: 06:30 }
+    source: { connection: a }
+    target: { connection: a }
+`,
+    );
+    expect(loaded.spec.tasks[0]!.notBefore).toBe('2026-11-25T00:00:00Z');
+    expect(loaded.spec.tasks[0]!.window).toEqual({ start: '00:00', end: '06:30' });
+  });
+
   it('reports the line and column of a JSON syntax error', () => {
     const error = catchError(() => parseSpec('{\n  "version": 1,\n  "tasks": [\n}\n', { sourceName: 'honk.json' }));
     expect(error.issues[0]!.path).toBe('');
