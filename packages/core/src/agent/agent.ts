@@ -40,8 +40,6 @@ import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
 import { type AgentTaskDefinition, resolveStoredDefinition } from './stored-definition.ts';
 
-export type { AgentTaskDefinition };
-
 export interface AgentOptions {
   store: TaskStore;
   connectors: ConnectorRegistry;
