@@ -187,7 +187,13 @@ export class PostgresSink implements Sink {
       const { columns } = await this.plan(client, schema, options);
       const writer = new PostgresWriter(this.args, client, schema, columns, options);
       await writer.start();
-      return writer;
+      // A plain object with own methods: wrappers that spread a writer ({ ...writer }) keep working.
+      return {
+        write: (batch) => writer.write(batch),
+        stage: () => writer.stage(),
+        publish: () => writer.publish(),
+        abort: (reason) => writer.abort(reason),
+      };
     } catch (error) {
       await release(client, true);
       throw toPostgresError(error, this.where('opening a writer for'));
@@ -312,16 +318,34 @@ class PostgresWriter implements SinkWriter {
     return { ref: { schema: target.schema, table: target.table, mode: this.options.mode } };
   }
 
-  /** The pending snapshot marker of this task, if `take()` asked to keep the old table. */
+  /**
+   * The newest pending snapshot marker of the target, if a `take()` asked to keep the old
+   * table. Keyed by target, not task: whoever publishes next over the target honours it.
+   */
   private async pendingSnapshot(client: PgClient): Promise<{ id: string; snapshot_table: string } | undefined> {
     const snapshots = { schema: this.args.table.schema, table: SNAPSHOTS_TABLE };
     if (!(await tableExists(client, snapshots))) return undefined;
     const result = await client.query<{ id: string; snapshot_table: string }>(
       `SELECT id, snapshot_table FROM ${quoteTable(snapshots)}
-        WHERE task_id = $1 AND target = $2 AND state = 'pending' ORDER BY taken_at DESC LIMIT 1 FOR UPDATE`,
-      [this.args.context.taskId, quoteTable(this.args.table)],
+        WHERE target = $1 AND state = 'pending' ORDER BY taken_at DESC FOR UPDATE`,
+      [quoteTable(this.args.table)],
     );
     return result.rows[0];
+  }
+
+  /** Points every pending marker of the target at the snapshot table this publish made. */
+  private async settleSnapshots(
+    client: PgClient,
+    snapshotTable: string,
+    state: 'renamed' | 'copied',
+    extra: { indexes?: string; appliedHash?: string | null },
+  ): Promise<void> {
+    await client.query(
+      `UPDATE ${quoteTable({ schema: this.args.table.schema, table: SNAPSHOTS_TABLE })}
+          SET state = $2, snapshot_table = $3, indexes = COALESCE($4::jsonb, indexes), applied_hash = $5
+        WHERE target = $1 AND state = 'pending'`,
+      [quoteTable(this.args.table), state, snapshotTable, extra.indexes ?? null, extra.appliedHash ?? null],
+    );
   }
 
   private async publishReplace(client: PgClient, exists: boolean): Promise<void> {
@@ -385,10 +409,7 @@ class PostgresWriter implements SinkWriter {
           renamed.push([aside, index.name]);
         }
         await client.query(`ALTER TABLE ${quoted} RENAME TO ${quoteIdentifier(snapshot.snapshot_table)}`);
-        await client.query(
-          `UPDATE ${quoteTable({ schema: target.schema, table: SNAPSHOTS_TABLE })} SET state = 'renamed', indexes = $2 WHERE id = $1`,
-          [snapshot.id, JSON.stringify(renamed)],
-        );
+        await this.settleSnapshots(client, snapshot.snapshot_table, 'renamed', { indexes: JSON.stringify(renamed) });
       } else {
         await client.query(`DROP TABLE ${quoted}`);
       }
@@ -457,10 +478,7 @@ class PostgresWriter implements SinkWriter {
     await client.query(
       `CREATE TABLE ${quoteTable({ schema: target.schema, table: snapshot.snapshot_table })} AS TABLE ${quoteTable(target)}`,
     );
-    await client.query(
-      `UPDATE ${quoteTable({ schema: target.schema, table: SNAPSHOTS_TABLE })} SET state = 'copied', applied_hash = $2 WHERE id = $1`,
-      [snapshot.id, appliedHash],
-    );
+    await this.settleSnapshots(client, snapshot.snapshot_table, 'copied', { appliedHash });
   }
 
   private columnList(): string {
@@ -500,7 +518,7 @@ class PostgresWriter implements SinkWriter {
     await client.query(`DROP TABLE ${quoteTable(this.staging)}`);
   }
 
-  async abort(): Promise<void> {
+  async abort(_reason?: unknown): Promise<void> {
     const client = this.client;
     this.client = undefined;
     const midCopy = this.stream !== undefined;

@@ -70,11 +70,7 @@ export class PostgresSnapshot implements Snapshot {
       const takenAt = new Date().toISOString();
       const id = `${shortHash(this.args.context.taskId, 12)}_${Date.now().toString(36)}`;
       const snapshotTable = `_honk_snap_${id}`;
-      // Only the newest marker of a task counts; earlier unpublished ones are void.
-      await client.query(`DELETE FROM ${this.markers} WHERE task_id = $1 AND target = $2 AND state = 'pending'`, [
-        this.args.context.taskId,
-        quoteTable(this.args.table),
-      ]);
+      // Several pending markers may exist (tasks racing over a target); the next publish settles them all.
       await client.query(
         `INSERT INTO ${this.markers} (id, task_id, target, snapshot_table, state) VALUES ($1, $2, $3, $4, 'pending')`,
         [id, this.args.context.taskId, quoteTable(this.args.table), snapshotTable],
@@ -99,6 +95,17 @@ export class PostgresSnapshot implements Snapshot {
     return result.rows[0];
   }
 
+  /** Removes a marker, and every other marker sharing its (now restored or dropped) snapshot table. */
+  private async forget(client: PgClient, marker: Marker): Promise<void> {
+    if (marker.state === 'pending') await client.query(`DELETE FROM ${this.markers} WHERE id = $1`, [marker.id]);
+    else {
+      await client.query(`DELETE FROM ${this.markers} WHERE id = $1 OR (state <> 'pending' AND snapshot_table = $2)`, [
+        marker.id,
+        marker.snapshot_table,
+      ]);
+    }
+  }
+
   async restore(ref: SnapshotRef): Promise<void> {
     await this.transaction('restoring the snapshot of', async (client) => {
       const marker = await this.marker(client, ref);
@@ -109,6 +116,11 @@ export class PostgresSnapshot implements Snapshot {
       }
       const target = this.args.table;
       const snapshot: TableName = { schema: target.schema, table: marker.snapshot_table };
+      if (marker.state !== 'pending' && !(await tableExists(client, snapshot))) {
+        throw new NotFoundError(
+          `Snapshot table ${quoteTable(snapshot)} of ${quoteTable(target)} no longer exists (discarded through another ref); cannot restore.`,
+        );
+      }
       if (marker.state === 'renamed') {
         await client.query(`DROP TABLE IF EXISTS ${quoteTable(target)}`);
         await client.query(`ALTER TABLE ${quoteTable(snapshot)} RENAME TO ${quoteIdentifier(target.table)}`);
@@ -139,7 +151,7 @@ export class PostgresSnapshot implements Snapshot {
         }
       }
       // 'pending': publish never happened, the target is as it was.
-      await client.query(`DELETE FROM ${this.markers} WHERE id = $1`, [marker.id]);
+      await this.forget(client, marker);
     });
   }
 
@@ -147,10 +159,12 @@ export class PostgresSnapshot implements Snapshot {
     await this.transaction('discarding the snapshot of', async (client) => {
       const marker = await this.marker(client, ref);
       if (!marker) return;
-      await client.query(
-        `DROP TABLE IF EXISTS ${quoteTable({ schema: this.args.table.schema, table: marker.snapshot_table })}`,
-      );
-      await client.query(`DELETE FROM ${this.markers} WHERE id = $1`, [marker.id]);
+      if (marker.state !== 'pending') {
+        await client.query(
+          `DROP TABLE IF EXISTS ${quoteTable({ schema: this.args.table.schema, table: marker.snapshot_table })}`,
+        );
+      }
+      await this.forget(client, marker);
     });
   }
 }
