@@ -158,7 +158,9 @@ function canonical(value: unknown, type: DataType, values: unknown, row: number,
   if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
   if (value && typeof value === 'object' && 'toArray' in value) {
     // Iterate (not toArray()): typed-array views drop NULLs.
-    return Array.from(value as Iterable<unknown>, (item) => (typeof item === 'bigint' ? item.toString() : item));
+    return Array.from(value as unknown as Iterable<unknown>, (item) =>
+      typeof item === 'bigint' ? item.toString() : item,
+    );
   }
   return value;
 }
