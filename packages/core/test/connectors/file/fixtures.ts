@@ -181,4 +181,4 @@ export async function tempRoot(): Promise<{ root: string; cleanup: () => Promise
 }
 
 export const context = (taskId = 'task/orders#1') => ({ taskId });
-export const signal = () => new AbortController().signal;
+export const signal = (): AbortSignal => new AbortController().signal;
