@@ -13,20 +13,24 @@
  * reading the staged data back. ANY change to the rules below (tags, word order, mixing
  * constants, seeds) changes every hash and MUST bump {@link ROW_HASH_VERSION}.
  *
- * **Words.** Everything is a sequence of 32-bit words `w`. A *word hash* `H(w₁…wₙ; len)` runs
- * two lanes over the words: lane A starts at `0x2f0a1c5b`, lane B at `0x61c88647`; each word
- * `k` updates them as
- * - A: `k₁ = rotl(k·0xcc9e2d51, 15)·0x1b873593; A = rotl(A ^ k₁, 13)·5 + 0xe6546b64`
- * - B: `k₂ = rotl(k·0x27d4eb2f, 17)·0x165667b1; B = rotl(B ^ k₂, 15)·5 + 0x38495ab5`
+ * **Words.** Everything is a sequence of 32-bit words. A *word hash* `H(w₁…wₙ; len)` runs
+ * two lanes: A starts at `0x2f0a1c5b`, B at `0x61c88647`. Each word `k` is premixed,
+ * `m = rotl(k·0xcc9e2d51, 15)·0x1b873593`, then
+ * - `a(A, m) = rotl(A ^ m, 13)·5 + 0xe6546b64`
+ * - `b(B, m) = rotl(B + m, 17)·0x165667b1 + 0x27d4eb2f`
  *
- * (all mod 2³², `·` is `Math.imul`). Finalisation with a length `len`:
- * `A ^= len; B ^= len; A += B; B += A; A = f(A); B = f(B); A += B; B += A` where
+ * (all mod 2³², `·` is `Math.imul`). Finalisation with a tag lane `S` (the constant
+ * `0x3c6ef372` for plain word hashes) and a length `len`:
+ * `A ^= len; B ^= S; A += B; B += A; A = f(A); B = f(B); A += B; B += A` where
  * `f(h) = h ^= h>>>16; h·=0x85ebca6b; h ^= h>>>13; h·=0xc2b2ae35; h ^= h>>>16`.
  * The result is the 64-bit value `hi = B, lo = A`.
  *
  * **Entries.** Every value (a column cell, a list element, a struct field) becomes exactly
  * three words `(tag, p0, p1)`. A NULL of any type is `(1, 0, 0)`; tag 1 is used by nothing
- * else, so NULL differs from every value (empty string, 0, false, empty list). Where a
+ * else, so NULL differs from every value (empty string, 0, false, empty list).
+ * Absorbing an entry into a running hash: `m₀ = P(p0), m₁ = P(p1)` with
+ * `P(k) = rotl(k·0xcc9e2d51, 15)·0x1b873593`; `A = a(a(A, m₀), m₁)`, `B = b(b(B, m₀), m₁)`
+ * and the tag lane `S = (S ^ tag)·0x9e3779b1` (S starts at `0x3c6ef372`). Where a
  * payload is a 64-bit integer, `p0` is its low and `p1` its high word (two's complement).
  * Where the payload is "a hash", `(p0, p1) = (lo, hi)` of a word hash as described.
  *
@@ -44,18 +48,20 @@
  * | 11 | timestamp whose ns value overflows int64 | `H(r₀, r₁, r₂; 3)`: the 96-bit two's complement ns, low word first |
  * | 12 / 13 | time of day, any unit | ns since midnight, as tags 10 / 11 |
  * | 14 / 15 | duration, any unit | ns, as tags 10 / 11 |
- * | 16 | utf8, large_utf8, utf8_view | `H(bytes)` |
- * | 17 | binary, large_binary, binary_view, fixed_size_binary | `H(bytes)` |
- * | 18 | list, large_list, fixed_size_list | `H(entries of the elements; element count)` |
- * | 19 | struct | `H(entries of the fields in order; field count)` |
- * | 20 | map | `H(entries of the key/value structs; entry count)` |
+ * | 16 + 32·n | utf8, large_utf8, utf8_view of n bytes | `L(bytes)` |
+ * | 17 + 32·n | binary, large_binary, binary_view, fixed_size_binary of n bytes | `L(bytes)` |
+ * | 18 | list, large_list, fixed_size_list | lanes absorbing the elements' entries, finalised with length = element count |
+ * | 19 | struct | as a row (below) over the fields in order |
+ * | 20 | map | as a list over the key/value struct entries |
  * | 21 | interval year-month | months as int64 |
  * | 22 | interval day-time | `(days, milliseconds)` |
  * | 23 | interval month-day-nano | `H(months, days, ns lo, ns hi; 4)` |
  * | 24 | union (sparse or dense) | `H(type id, entry of the chosen child; 4)`; a NULL child gives a NULL entry |
  *
- * `H(bytes)` reads the bytes as little-endian 32-bit words; a final partial word is padded
- * with zero bytes; `len` is the byte count. UTF-8 is hashed as stored, never decoded.
+ * `L(bytes)` runs the two lanes over the bytes read as little-endian 32-bit words (a final
+ * partial word padded with zero bytes) WITHOUT finalisation: `(p0, p1) = (A, B)`. The
+ * byte count is in the tag (`(n << 5) | family`, mod 2³²), and the entry is finalised by
+ * whatever absorbs it (row, list, struct). UTF-8 is hashed as stored, never decoded.
  *
  * A **decimal** is normalised as sign and magnitude of its unscaled value, then trailing
  * zero digits are removed while the scale is above 0 (a negative scale is first multiplied
@@ -64,8 +70,8 @@
  *
  * Dictionary-encoded columns hash their decoded values. Column names play no part.
  *
- * **Rows.** A row hash is `H(entry of column 0, entry of column 1, …; column count)`: column
- * order matters, names do not.
+ * **Rows.** A row hash absorbs the entries of column 0, 1, … in order into fresh lanes
+ * (A, B, S) and finalises with `len` = column count: column order matters, names do not.
  *
  * **Checksum.** The sum of all row hashes mod 2⁶⁴ (the lanes carried as one 64-bit number),
  * printed as 16 lowercase hex digits, plus the row count. Sums commute, so row order and
@@ -128,6 +134,8 @@ const SEED_A = 0x2f0a1c5b;
 const SEED_B = 0x61c88647;
 const SEED_S = 0x3c6ef372;
 const TWO_32 = 4294967296;
+const INV_16 = 1 / 65536;
+const INV_32 = 1 / 4294967296;
 
 // ---------------------------------------------------------------------------------------
 // Mixing. Small functions: V8 inlines them into the column loops.
@@ -217,9 +225,9 @@ function allocateEntries(n: number): Entries {
 let topScratch: Entries & { s: Int32Array } = { ...allocateEntries(0), s: new Int32Array(0) };
 
 function topLevelScratch(n: number): Entries & { s: Int32Array } {
-  if (topScratch.tag.length < n) {
-    const size = Math.max(n, topScratch.tag.length * 2);
-    topScratch = { ...allocateEntries(size), s: new Int32Array(size) };
+  if (topScratch.s.length < n) {
+    const size = Math.max(n, topScratch.s.length * 2);
+    topScratch = { ...allocateEntries(CHUNK_ROWS), s: new Int32Array(size) };
   }
   return topScratch;
 }
@@ -591,58 +599,70 @@ function scaledInt64Entries(
   tagFits: number,
   tagWide: number,
 ): void {
-  const { tag, p0, p1 } = e;
   const wide = bitWidth === 64;
   const words = wide ? int32View(data.values as ArrayBufferView, 2 * n) : (data.values as Int32Array);
   for (let i = 0; i < n; i++) {
-    const lo = wide ? words[2 * i]! >>> 0 : words[i]! >>> 0;
+    const lo = wide ? words[2 * i]! : words[i]!;
     const hi = wide ? words[2 * i + 1]! : words[i]! >> 31;
-    if (factor === 1) {
-      tag[i] = tagFits;
-      p0[i] = lo;
-      p1[i] = hi;
-      continue;
-    }
-    // lo × factor = t1·2^16 + t0
-    const t0 = (lo & 0xffff) * factor;
-    const t1 = (lo >>> 16) * factor;
-    const t1Low = t1 % 65536;
-    const a = t0 + t1Low * 65536;
-    const r0 = a % TWO_32;
-    const carry = Math.floor(a / TWO_32) + (t1 - t1Low) / 65536;
-    // hi × factor + carry = u·2^16 + b, with u signed
-    const b = (hi & 0xffff) * factor + carry;
-    const u = (hi >> 16) * factor;
-    const uLow = ((u % 65536) + 65536) % 65536;
-    const uHigh = (u - uLow) / 65536;
-    const y = uLow * 65536 + b;
-    const r1 = y % TWO_32;
-    const r2 = uHigh + Math.floor(y / TWO_32);
-    if (r2 === (r1 >= 0x80000000 ? -1 : 0)) {
-      tag[i] = tagFits;
-      p0[i] = r0;
-      p1[i] = r1;
-    } else {
-      beginWords();
-      word(r0);
-      word(r1);
-      word(r2);
-      endWords(3);
-      tag[i] = tagWide;
-      p0[i] = resultLo;
-      p1[i] = resultHi;
-    }
+    scaleToNanos(lo, hi, factor, tagFits, tagWide);
+    putInt(e, i, resultTag, resultLo, resultHi);
   }
 }
 
+/** Tag chosen by {@link scaleToNanos}. */
+let resultTag = 0;
+
+/**
+ * `(hi·2^32 + lo) × factor` as an exact 96-bit product computed with doubles on 16-bit
+ * pieces (every intermediate stays below 2^53), so no BigInt is needed. Sets resultTag /
+ * resultLo / resultHi: the int64 when it fits, else a word hash of the 96 bits.
+ */
+function scaleToNanos(lo: number, hi: number, factor: number, tagFits: number, tagWide: number): void {
+  if (factor === 1) {
+    resultTag = tagFits;
+    resultLo = lo;
+    resultHi = hi;
+    return;
+  }
+  lo >>>= 0;
+  // Powers of two scale exactly and Math.floor is cheap; `%` on doubles is not.
+  // lo × factor = t1·2^16 + t0
+  const t0 = (lo & 0xffff) * factor;
+  const t1 = (lo >>> 16) * factor;
+  const t1High = Math.floor(t1 * INV_16);
+  const a = t0 + (t1 - t1High * 65536) * 65536;
+  const aHigh = Math.floor(a * INV_32);
+  const r0 = a - aHigh * TWO_32;
+  // hi × factor + carry = u·2^16 + b, with u signed
+  const b = (hi & 0xffff) * factor + aHigh + t1High;
+  const u = (hi >> 16) * factor;
+  const uHigh = Math.floor(u * INV_16);
+  const y = (u - uHigh * 65536) * 65536 + b;
+  const yHigh = Math.floor(y * INV_32);
+  const r1 = y - yHigh * TWO_32;
+  const r2 = uHigh + yHigh;
+  if (r2 === (r1 >= 0x80000000 ? -1 : 0)) {
+    resultTag = tagFits;
+    resultLo = r0 | 0;
+    resultHi = r1 | 0;
+    return;
+  }
+  beginWords();
+  word(r0);
+  word(r1);
+  word(r2);
+  endWords(3);
+  resultTag = tagWide;
+}
+
 /** Hashes bytes[start, end) into resultHi/resultLo. */
-function hashBytes(bytes: Uint8Array, start: number, end: number): void {
+function hashBytes(view: DataView, bytes: Uint8Array, start: number, end: number): void {
   let a = SEED_A;
   let b = SEED_B;
   let p = start;
   const whole = end - ((end - start) & 3);
   for (; p < whole; p += 4) {
-    const m = premix(bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24));
+    const m = premix(view.getInt32(p, true));
     a = stepA(a, m);
     b = stepB(b, m);
   }
@@ -653,11 +673,24 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): void {
     a = stepA(a, m);
     b = stepB(b, m);
   }
-  finish(a, b, SEED_S, end - start);
+  // Not finalised: the row (or list/struct) hash that absorbs these lanes finalises, and
+  // the byte length travels in the tag.
+  resultLo = a;
+  resultHi = b;
+}
+
+/** Tag of a byte-string entry: the family tag (< 32) with the byte length above it. */
+function bytesTag(valueTag: number, length: number): number {
+  return (length << 5) | valueTag;
+}
+
+function dataViewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function variableBytesEntries(data: Data, e: Entries, n: number, valueTag: number): void {
   const bytes = data.values as Uint8Array;
+  const view = dataViewOf(bytes);
   const large = data.valueOffsets instanceof BigInt64Array;
   const offsets = large
     ? int32View(data.valueOffsets as BigInt64Array, 2 * (n + 1))
@@ -675,8 +708,8 @@ function variableBytesEntries(data: Data, e: Entries, n: number, valueTag: numbe
     // Large offsets: the low word is enough, a JS buffer never exceeds 2^32 bytes here.
     const start = large ? offsets[2 * i]! >>> 0 : offsets[i]!;
     const end = large ? offsets[2 * i + 2]! >>> 0 : offsets[i + 1]!;
-    hashBytes(bytes, start, end);
-    tag[i] = valueTag;
+    hashBytes(view, bytes, start, end);
+    tag[i] = bytesTag(valueTag, end - start);
     p0[i] = resultLo;
     p1[i] = resultHi;
   }
@@ -684,8 +717,9 @@ function variableBytesEntries(data: Data, e: Entries, n: number, valueTag: numbe
 
 function viewBytesEntries(data: Data, e: Entries, n: number, valueTag: number): void {
   const views = data.values as Uint8Array;
-  const ints = new DataView(views.buffer, views.byteOffset, views.byteLength);
+  const ints = dataViewOf(views);
   const buffers = data.variadicBuffers;
+  const bufferViews = buffers.map(dataViewOf);
   const nulls = hasNulls(data);
   const bitmap = data.nullBitmap as Uint8Array;
   for (let i = 0; i < n; i++) {
@@ -694,23 +728,24 @@ function viewBytesEntries(data: Data, e: Entries, n: number, valueTag: number): 
       continue;
     }
     const base = 16 * i;
-    const size = ints.getInt32(base, true);
+    const size = Math.max(0, ints.getInt32(base, true));
     if (size <= 12) {
-      hashBytes(views, base + 4, base + 4 + Math.max(0, size));
+      hashBytes(ints, views, base + 4, base + 4 + size);
     } else {
-      const buffer = buffers[ints.getInt32(base + 8, true)]!;
+      const index = ints.getInt32(base + 8, true);
       const offset = ints.getInt32(base + 12, true);
-      hashBytes(buffer, offset, offset + size);
+      hashBytes(bufferViews[index]!, buffers[index]!, offset, offset + size);
     }
-    putInt(e, i, valueTag, resultLo, resultHi);
+    putInt(e, i, bytesTag(valueTag, size), resultLo, resultHi);
   }
 }
 
 function fixedBytesEntries(data: Data, e: Entries, n: number, width: number): void {
   const bytes = data.values as Uint8Array;
+  const view = dataViewOf(bytes);
   for (let i = 0; i < n; i++) {
-    hashBytes(bytes, i * width, (i + 1) * width);
-    putInt(e, i, TAG_BINARY, resultLo, resultHi);
+    hashBytes(view, bytes, i * width, (i + 1) * width);
+    putInt(e, i, bytesTag(TAG_BINARY, width), resultLo, resultHi);
   }
 }
 
@@ -771,7 +806,7 @@ function fixedListEntries(data: Data, e: Entries, n: number, size: number): void
 function structEntries(data: Data, e: Entries, n: number): void {
   const stateA = new Int32Array(n);
   const stateB = new Int32Array(n);
-  hashColumnsInto(data.children, n, stateA, stateB, new Int32Array(n), allocateEntries(n));
+  hashColumnsInto(data.children, n, stateA, stateB, new Int32Array(n), allocateEntries(Math.min(n, CHUNK_ROWS)));
   for (let i = 0; i < n; i++) putInt(e, i, TAG_STRUCT, stateA[i]!, stateB[i]!);
 }
 
@@ -867,6 +902,110 @@ function unionEntries(data: Data, e: Entries, n: number, type: any): void {
  * Core loop: absorbs each column's entries into per-row lane states and finalises them.
  * `stateA`/`stateB` receive lo/hi of each row hash as int32.
  */
+/**
+ * Rows are hashed in chunks so the lane states and entry scratch of a chunk stay in the
+ * CPU cache while every column passes over them (whole-batch passes spill to memory).
+ */
+const CHUNK_ROWS = 2048;
+
+/** Types whose entries are computed once for the whole column: slicing them per chunk would re-read their children. */
+const WHOLE_COLUMN_TYPES = new Set<Type>([Type.List, Type.LargeList, Type.Map, Type.FixedSizeList, Type.Union]);
+
+/** Absorbs one entry into row `i`'s lanes. */
+function absorb(
+  stateA: Int32Array,
+  stateB: Int32Array,
+  stateS: Int32Array,
+  i: number,
+  tag: number,
+  lo: number,
+  hi: number,
+): void {
+  const x = premix(lo);
+  const y = premix(hi);
+  stateA[i] = stepA(stepA(stateA[i]!, x), y);
+  stateB[i] = stepB(stepB(stateB[i]!, x), y);
+  stateS[i] = stepS(stateS[i]!, tag);
+}
+
+/**
+ * Fused fast paths for the commonest null-free columns: the same entries as
+ * {@link columnEntries}, absorbed straight into the lanes without the scratch round trip.
+ * Returns false when the column needs the general path.
+ */
+function absorbDirect(data: Data, at: number, stateA: Int32Array, stateB: Int32Array, stateS: Int32Array): boolean {
+  if (hasNulls(data)) return false;
+  const type = data.type as any;
+  const n = data.length;
+  switch (type.typeId as Type) {
+    case Type.Int: {
+      if (type.bitWidth === 64) {
+        const words = int32View(data.values as ArrayBufferView, 2 * n);
+        const signed = type.isSigned as boolean;
+        for (let k = 0; k < n; k++) {
+          const hi = words[2 * k + 1]!;
+          absorb(stateA, stateB, stateS, at + k, signed || hi >= 0 ? TAG_INT : TAG_UINT_HIGH, words[2 * k]!, hi);
+        }
+      } else {
+        const values = data.values as Int32Array;
+        for (let k = 0; k < n; k++) {
+          const v = values[k]!;
+          absorb(stateA, stateB, stateS, at + k, TAG_INT, v | 0, v < 0 ? -1 : 0);
+        }
+      }
+      return true;
+    }
+    case Type.Float: {
+      if (type.precision !== Precision.DOUBLE) return false;
+      const words = int32View(data.values as ArrayBufferView, 2 * n);
+      for (let k = 0; k < n; k++) {
+        let lo = words[2 * k]!;
+        let hi = words[2 * k + 1]!;
+        if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
+          lo = 0;
+          hi = 0x7ff80000;
+        } else if (lo === 0 && hi === (0x80000000 | 0)) {
+          hi = 0;
+        }
+        absorb(stateA, stateB, stateS, at + k, TAG_FLOAT, lo, hi);
+      }
+      return true;
+    }
+    case Type.Timestamp: {
+      const words = int32View(data.values as ArrayBufferView, 2 * n);
+      const factor = nanosPerUnit(type.unit);
+      for (let k = 0; k < n; k++) {
+        scaleToNanos(words[2 * k]!, words[2 * k + 1]!, factor, TAG_TIMESTAMP, TAG_TIMESTAMP_WIDE);
+        absorb(stateA, stateB, stateS, at + k, resultTag, resultLo, resultHi);
+      }
+      return true;
+    }
+    case Type.Bool: {
+      const bits = data.values as Uint8Array;
+      const offset = data.offset;
+      for (let k = 0; k < n; k++)
+        absorb(stateA, stateB, stateS, at + k, TAG_BOOL, isValid(bits, offset + k) ? 1 : 0, 0);
+      return true;
+    }
+    case Type.Utf8:
+    case Type.Binary: {
+      const bytes = data.values as Uint8Array;
+      const view = dataViewOf(bytes);
+      const offsets = data.valueOffsets as Int32Array;
+      const valueTag = type.typeId === Type.Utf8 ? TAG_STRING : TAG_BINARY;
+      for (let k = 0; k < n; k++) {
+        const start = offsets[k]!;
+        const end = offsets[k + 1]!;
+        hashBytes(view, bytes, start, end);
+        absorb(stateA, stateB, stateS, at + k, bytesTag(valueTag, end - start), resultLo, resultHi);
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 function hashColumnsInto(
   columns: readonly Data[],
   n: number,
@@ -878,20 +1017,38 @@ function hashColumnsInto(
   stateA.fill(SEED_A, 0, n);
   stateB.fill(SEED_B, 0, n);
   stateS.fill(SEED_S, 0, n);
-  for (const column of columns) {
+  const whole = columns.map((column) => {
     if (column.length < n) {
       throw new SchemaMismatchError(
         `A column holds ${column.length} values but the batch has ${n} rows; the batch is malformed.`,
       );
     }
-    columnEntries(column, scratch);
-    const { tag, p0, p1 } = scratch;
-    for (let i = 0; i < n; i++) {
-      const x = premix(p0[i]!);
-      const y = premix(p1[i]!);
-      stateA[i] = stepA(stepA(stateA[i]!, x), y);
-      stateB[i] = stepB(stepB(stateB[i]!, x), y);
-      stateS[i] = stepS(stateS[i]!, tag[i]!);
+    if (!WHOLE_COLUMN_TYPES.has(column.type.typeId)) return null;
+    const entries = allocateEntries(n);
+    columnEntries(column.length === n ? column : column.slice(0, n), entries);
+    return entries;
+  });
+  for (let start = 0; start < n; start += CHUNK_ROWS) {
+    const end = Math.min(n, start + CHUNK_ROWS);
+    for (let j = 0; j < columns.length; j++) {
+      let entries = whole[j]!;
+      let from = start;
+      if (entries === null) {
+        const column = columns[j]!;
+        const chunk = start === 0 && end === column.length ? column : column.slice(start, end - start);
+        if (absorbDirect(chunk, start, stateA, stateB, stateS)) continue;
+        columnEntries(chunk, scratch);
+        entries = scratch;
+        from = 0;
+      }
+      const { tag, p0, p1 } = entries;
+      for (let i = start, k = from; i < end; i++, k++) {
+        const x = premix(p0[k]!);
+        const y = premix(p1[k]!);
+        stateA[i] = stepA(stepA(stateA[i]!, x), y);
+        stateB[i] = stepB(stepB(stateB[i]!, x), y);
+        stateS[i] = stepS(stateS[i]!, tag[k]!);
+      }
     }
   }
   const count = columns.length;

@@ -55,12 +55,18 @@ function sourceBatch(o: Orders): RecordBatch {
 function stagedBatches(o: Orders, split: number): RecordBatch[] {
   const order = o.ids.map((_, i) => i).reverse();
   const batch = batchOf({
-    id: fixed(new Int64(), BigInt64Array.from(order, (i) => BigInt(o.ids[i]!))),
+    id: fixed(
+      new Int64(),
+      BigInt64Array.from(order, (i) => BigInt(o.ids[i]!)),
+    ),
     name: vectorFromArray(
       order.map((i) => o.names[i]!),
       new Dictionary(new Utf8(), new Int32()),
     ).data[0]!,
-    amount: fixed(new Float64(), Float64Array.from(order, (i) => o.amounts[i]!)),
+    amount: fixed(
+      new Float64(),
+      Float64Array.from(order, (i) => o.amounts[i]!),
+    ),
   });
   return [batch.slice(0, split), batch.slice(split)];
 }
@@ -82,11 +88,7 @@ function check(report: ValidationReport, name: string) {
 describe('validation session', () => {
   it('passes when a sink stores the same rows in other physical types, order and batches', () => {
     const o = orders(500);
-    const report = run(
-      createValidators({ key: ['id'] }),
-      [sourceBatch(o)],
-      stagedBatches(o, 123),
-    );
+    const report = run(createValidators({ key: ['id'] }), [sourceBatch(o)], stagedBatches(o, 123));
     expect(report.checks.map((c) => c.name)).toEqual(['schema', 'row-count', 'checksum', 'sample']);
     expect(report.ok, JSON.stringify(report, null, 2)).toBe(true);
     expect(check(report, 'row-count').expected).toEqual(500);
@@ -120,7 +122,9 @@ describe('validation session', () => {
     const sample = check(report, 'sample');
     expect(sample.ok).toBe(false);
     expect(sample.message).toContain('row with key {"id":1234} differs in column(s) amount');
-    expect(sample.actual).toMatchObject({ mismatches: [{ key: { id: 1234 }, problem: 'differs', columns: ['amount'] }] });
+    expect(sample.actual).toMatchObject({
+      mismatches: [{ key: { id: 1234 }, problem: 'differs', columns: ['amount'] }],
+    });
   });
 
   it('sample reports missing and unexpected keys, and keeps only k rows', () => {
@@ -149,7 +153,9 @@ describe('validation session', () => {
     const b = sampleValidator({ rows: 20, key: ['id'] }).accumulator(stagedBatches(o, 1)[0]!.schema);
     for (const batch of stagedBatches(o, 777)) b.observe(batch);
     const keys = (r: unknown) => (r as { entries: { keyHash: string; rowHash: string }[] }).entries;
-    expect(keys(b.result())).toEqual(keys(a.result()).map((e) => expect.objectContaining({ keyHash: e.keyHash, rowHash: e.rowHash })));
+    expect(keys(b.result())).toEqual(
+      keys(a.result()).map((e) => expect.objectContaining({ keyHash: e.keyHash, rowHash: e.rowHash })),
+    );
   });
 
   it('sample fails with a clear message when a key column is missing', () => {
@@ -199,7 +205,10 @@ describe('validation session', () => {
     expect(coarser.ok).toBe(false);
     expect(coarser.message).toContain('coarser unit');
     // Zone renamed: ok with a note; naive → zoned: fails.
-    const renamed = compare([f('t', new TimestampMicrosecond('Europe/Stockholm'))], [f('t', new TimestampMicrosecond('UTC'))]);
+    const renamed = compare(
+      [f('t', new TimestampMicrosecond('Europe/Stockholm'))],
+      [f('t', new TimestampMicrosecond('UTC'))],
+    );
     expect(renamed.ok).toBe(true);
     expect(renamed.message).toContain('zone annotation only');
     expect(compare([f('t', new TimestampMicrosecond())], [f('t', new TimestampMicrosecond('UTC'))]).ok).toBe(false);
