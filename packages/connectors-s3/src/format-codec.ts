@@ -13,6 +13,7 @@ import {
   RecordBatchReader,
   RecordBatchStreamWriter,
   type Schema,
+  Table,
 } from 'apache-arrow';
 import type { RandomAccessReader } from './s3-object-reader.ts';
 import type { S3EndpointOptions, S3Format } from './s3-options.ts';
@@ -100,13 +101,17 @@ export const arrowIpcCodec: FormatCodec = {
     const queue = new CapturingQueue();
     const writer = new RecordBatchStreamWriter({ autoDestroy: false });
     writer.reset(queue, schema);
+    let empty = true;
     return {
       async write(batch) {
+        empty = false;
         writer.write(batch);
         for (const chunk of queue.takeAll()) await sink.write(chunk);
       },
       async finish() {
-        // finish() writes the end-of-stream marker (and the schema, for an empty stream).
+        // An IPC stream without batches has no schema message either: write an empty table
+        // so a dataset of zero rows keeps its schema.
+        if (empty) writer.write(new Table(schema));
         writer.finish();
         for (const chunk of queue.takeAll()) await sink.write(chunk);
       },

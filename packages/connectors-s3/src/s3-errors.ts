@@ -154,6 +154,8 @@ export async function withS3Retry<T>(
       try {
         return await call();
       } catch (error) {
+        // A request cut short by the task's signal is an abort, whatever the socket says.
+        if (options.signal?.aborted) throw new AbortedError(undefined, { cause: options.signal.reason ?? error });
         throw toS3Error(error, context);
       }
     },

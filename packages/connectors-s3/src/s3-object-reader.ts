@@ -100,6 +100,7 @@ export async function* streamS3Object(location: S3Location, object: PinnedObject
         );
       }
     } catch (error) {
+      throwIfAborted(location.signal);
       const mapped = toS3Error(error, callContext(location, object));
       failures += 1;
       if (mapped.code !== 'TRANSIENT' || failures >= location.retries || location.signal?.aborted) throw mapped;
