@@ -899,10 +899,6 @@ function unionEntries(data: Data, e: Entries, n: number, type: any): void {
 // Rows.
 
 /**
- * Core loop: absorbs each column's entries into per-row lane states and finalises them.
- * `stateA`/`stateB` receive lo/hi of each row hash as int32.
- */
-/**
  * Rows are hashed in chunks so the lane states and entry scratch of a chunk stay in the
  * CPU cache while every column passes over them (whole-batch passes spill to memory).
  */
@@ -911,30 +907,17 @@ const CHUNK_ROWS = 2048;
 /** Types whose entries are computed once for the whole column: slicing them per chunk would re-read their children. */
 const WHOLE_COLUMN_TYPES = new Set<Type>([Type.List, Type.LargeList, Type.Map, Type.FixedSizeList, Type.Union]);
 
-/** Absorbs one entry into row `i`'s lanes. */
-function absorb(
-  stateA: Int32Array,
-  stateB: Int32Array,
-  stateS: Int32Array,
-  i: number,
-  tag: number,
-  lo: number,
-  hi: number,
-): void {
-  const x = premix(lo);
-  const y = premix(hi);
-  stateA[i] = stepA(stepA(stateA[i]!, x), y);
-  stateB[i] = stepB(stepB(stateB[i]!, x), y);
-  stateS[i] = stepS(stateS[i]!, tag);
-}
+/** Absorbs one null-free column's rows [start, end) straight into the lanes. */
+type ChunkAbsorber = (start: number, end: number) => void;
 
 /**
  * Fused fast paths for the commonest null-free columns: the same entries as
- * {@link columnEntries}, absorbed straight into the lanes without the scratch round trip.
- * Returns false when the column needs the general path.
+ * {@link columnEntries}, absorbed straight into the lanes without the scratch round trip
+ * or per-chunk slicing. One small function per type so V8 inlines the mixing into each.
+ * Returns null when the column needs the general path.
  */
-function absorbDirect(data: Data, at: number, stateA: Int32Array, stateB: Int32Array, stateS: Int32Array): boolean {
-  if (hasNulls(data)) return false;
+function directAbsorber(data: Data, stateA: Int32Array, stateB: Int32Array, stateS: Int32Array): ChunkAbsorber | null {
+  if (hasNulls(data)) return null;
   const type = data.type as any;
   const n = data.length;
   switch (type.typeId as Type) {
@@ -942,70 +925,226 @@ function absorbDirect(data: Data, at: number, stateA: Int32Array, stateB: Int32A
       if (type.bitWidth === 64) {
         const words = int32View(data.values as ArrayBufferView, 2 * n);
         const signed = type.isSigned as boolean;
-        for (let k = 0; k < n; k++) {
-          const hi = words[2 * k + 1]!;
-          absorb(stateA, stateB, stateS, at + k, signed || hi >= 0 ? TAG_INT : TAG_UINT_HIGH, words[2 * k]!, hi);
-        }
-      } else {
-        const values = data.values as Int32Array;
-        for (let k = 0; k < n; k++) {
-          const v = values[k]!;
-          absorb(stateA, stateB, stateS, at + k, TAG_INT, v | 0, v < 0 ? -1 : 0);
-        }
+        return (start, end) => absorbInt64(words, signed, TAG_INT, start, end, stateA, stateB, stateS);
       }
-      return true;
+      const values = data.values as Int32Array;
+      return (start, end) => absorbInt32(values, start, end, stateA, stateB, stateS);
     }
     case Type.Float: {
-      if (type.precision !== Precision.DOUBLE) return false;
+      if (type.precision !== Precision.DOUBLE) return null;
       const words = int32View(data.values as ArrayBufferView, 2 * n);
-      for (let k = 0; k < n; k++) {
-        let lo = words[2 * k]!;
-        let hi = words[2 * k + 1]!;
-        if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
-          lo = 0;
-          hi = 0x7ff80000;
-        } else if (lo === 0 && hi === (0x80000000 | 0)) {
-          hi = 0;
-        }
-        absorb(stateA, stateB, stateS, at + k, TAG_FLOAT, lo, hi);
-      }
-      return true;
+      return (start, end) => absorbFloat64(words, start, end, stateA, stateB, stateS);
     }
     case Type.Timestamp: {
       const words = int32View(data.values as ArrayBufferView, 2 * n);
       const factor = nanosPerUnit(type.unit);
-      for (let k = 0; k < n; k++) {
-        scaleToNanos(words[2 * k]!, words[2 * k + 1]!, factor, TAG_TIMESTAMP, TAG_TIMESTAMP_WIDE);
-        absorb(stateA, stateB, stateS, at + k, resultTag, resultLo, resultHi);
-      }
-      return true;
+      if (factor === 1)
+        return (start, end) => absorbInt64(words, true, TAG_TIMESTAMP, start, end, stateA, stateB, stateS);
+      return (start, end) => absorbScaled(words, factor, start, end, stateA, stateB, stateS);
     }
     case Type.Bool: {
       const bits = data.values as Uint8Array;
       const offset = data.offset;
-      for (let k = 0; k < n; k++)
-        absorb(stateA, stateB, stateS, at + k, TAG_BOOL, isValid(bits, offset + k) ? 1 : 0, 0);
-      return true;
+      return (start, end) => absorbBool(bits, offset, start, end, stateA, stateB, stateS);
     }
     case Type.Utf8:
     case Type.Binary: {
       const bytes = data.values as Uint8Array;
       const view = dataViewOf(bytes);
       const offsets = data.valueOffsets as Int32Array;
-      const valueTag = type.typeId === Type.Utf8 ? TAG_STRING : TAG_BINARY;
-      for (let k = 0; k < n; k++) {
-        const start = offsets[k]!;
-        const end = offsets[k + 1]!;
-        hashBytes(view, bytes, start, end);
-        absorb(stateA, stateB, stateS, at + k, bytesTag(valueTag, end - start), resultLo, resultHi);
-      }
-      return true;
+      const family = type.typeId === Type.Utf8 ? TAG_STRING : TAG_BINARY;
+      return (start, end) => absorbBytes(bytes, view, offsets, family, start, end, stateA, stateB, stateS);
     }
     default:
-      return false;
+      return null;
   }
 }
 
+function absorbInt64(
+  words: Int32Array,
+  signed: boolean,
+  tag: number,
+  start: number,
+  end: number,
+  stateA: Int32Array,
+  stateB: Int32Array,
+  stateS: Int32Array,
+): void {
+  for (let i = start; i < end; i++) {
+    const hi = words[2 * i + 1]!;
+    const x = premix(words[2 * i]!);
+    const y = premix(hi);
+    stateA[i] = stepA(stepA(stateA[i]!, x), y);
+    stateB[i] = stepB(stepB(stateB[i]!, x), y);
+    stateS[i] = stepS(stateS[i]!, signed || hi >= 0 ? tag : TAG_UINT_HIGH);
+  }
+}
+
+function absorbInt32(
+  values: Int32Array,
+  start: number,
+  end: number,
+  stateA: Int32Array,
+  stateB: Int32Array,
+  stateS: Int32Array,
+): void {
+  for (let i = start; i < end; i++) {
+    const v = values[i]!;
+    const x = premix(v | 0);
+    const y = premix(v < 0 ? -1 : 0);
+    stateA[i] = stepA(stepA(stateA[i]!, x), y);
+    stateB[i] = stepB(stepB(stateB[i]!, x), y);
+    stateS[i] = stepS(stateS[i]!, TAG_INT);
+  }
+}
+
+function absorbFloat64(
+  words: Int32Array,
+  start: number,
+  end: number,
+  stateA: Int32Array,
+  stateB: Int32Array,
+  stateS: Int32Array,
+): void {
+  for (let i = start; i < end; i++) {
+    let lo = words[2 * i]!;
+    let hi = words[2 * i + 1]!;
+    if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
+      lo = 0;
+      hi = 0x7ff80000;
+    } else if (lo === 0 && hi === (0x80000000 | 0)) {
+      hi = 0;
+    }
+    const x = premix(lo);
+    const y = premix(hi);
+    stateA[i] = stepA(stepA(stateA[i]!, x), y);
+    stateB[i] = stepB(stepB(stateB[i]!, x), y);
+    stateS[i] = stepS(stateS[i]!, TAG_FLOAT);
+  }
+}
+
+function absorbScaled(
+  words: Int32Array,
+  factor: number,
+  start: number,
+  end: number,
+  stateA: Int32Array,
+  stateB: Int32Array,
+  stateS: Int32Array,
+): void {
+  for (let i = start; i < end; i++) {
+    // scaleToNanos, inlined by hand for the common case (the product fits int64).
+    const lo = words[2 * i]! >>> 0;
+    const hi = words[2 * i + 1]!;
+    const t0 = (lo & 0xffff) * factor;
+    const t1 = (lo >>> 16) * factor;
+    const t1High = Math.floor(t1 * INV_16);
+    const a = t0 + (t1 - t1High * 65536) * 65536;
+    const aHigh = Math.floor(a * INV_32);
+    const b = (hi & 0xffff) * factor + aHigh + t1High;
+    const u = (hi >> 16) * factor;
+    const uHigh = Math.floor(u * INV_16);
+    const y1 = (u - uHigh * 65536) * 65536 + b;
+    const yHigh = Math.floor(y1 * INV_32);
+    const r1 = y1 - yHigh * TWO_32;
+    let tag = TAG_TIMESTAMP;
+    let p0 = (a - aHigh * TWO_32) | 0;
+    let p1 = r1 | 0;
+    if (uHigh + yHigh !== (r1 >= 0x80000000 ? -1 : 0)) {
+      scaleToNanos(lo, hi, factor, TAG_TIMESTAMP, TAG_TIMESTAMP_WIDE);
+      tag = resultTag;
+      p0 = resultLo;
+      p1 = resultHi;
+    }
+    const x = premix(p0);
+    const y = premix(p1);
+    stateA[i] = stepA(stepA(stateA[i]!, x), y);
+    stateB[i] = stepB(stepB(stateB[i]!, x), y);
+    stateS[i] = stepS(stateS[i]!, tag);
+  }
+}
+
+function absorbBool(
+  bits: Uint8Array,
+  offset: number,
+  start: number,
+  end: number,
+  stateA: Int32Array,
+  stateB: Int32Array,
+  stateS: Int32Array,
+): void {
+  const zero = premix(0);
+  const one = premix(1);
+  for (let i = start; i < end; i++) {
+    const x = isValid(bits, offset + i) ? one : zero;
+    stateA[i] = stepA(stepA(stateA[i]!, x), zero);
+    stateB[i] = stepB(stepB(stateB[i]!, x), zero);
+    stateS[i] = stepS(stateS[i]!, TAG_BOOL);
+  }
+}
+
+function absorbBytes(
+  bytes: Uint8Array,
+  view: DataView,
+  offsets: Int32Array,
+  family: number,
+  start: number,
+  end: number,
+  stateA: Int32Array,
+  stateB: Int32Array,
+  stateS: Int32Array,
+): void {
+  for (let i = start; i < end; i++) {
+    const from = offsets[i]!;
+    const to = offsets[i + 1]!;
+    // hashBytes, inlined by hand: the lanes stay in registers.
+    let a = SEED_A;
+    let b = SEED_B;
+    let p = from;
+    const whole = to - ((to - from) & 3);
+    for (; p < whole; p += 4) {
+      const m = premix(view.getInt32(p, true));
+      a = stepA(a, m);
+      b = stepB(b, m);
+    }
+    if (p < to) {
+      let k = 0;
+      for (let shift = 0; p < to; p++, shift += 8) k |= bytes[p]! << shift;
+      const m = premix(k);
+      a = stepA(a, m);
+      b = stepB(b, m);
+    }
+    const x = premix(a);
+    const y = premix(b);
+    stateA[i] = stepA(stepA(stateA[i]!, x), y);
+    stateB[i] = stepB(stepB(stateB[i]!, x), y);
+    stateS[i] = stepS(stateS[i]!, bytesTag(family, to - from));
+  }
+}
+
+function absorbEntries(
+  entries: Entries,
+  from: number,
+  start: number,
+  end: number,
+  stateA: Int32Array,
+  stateB: Int32Array,
+  stateS: Int32Array,
+): void {
+  const { tag, p0, p1 } = entries;
+  for (let i = start, k = from; i < end; i++, k++) {
+    const x = premix(p0[k]!);
+    const y = premix(p1[k]!);
+    stateA[i] = stepA(stepA(stateA[i]!, x), y);
+    stateB[i] = stepB(stepB(stateB[i]!, x), y);
+    stateS[i] = stepS(stateS[i]!, tag[k]!);
+  }
+}
+
+/**
+ * Core loop: absorbs each column's entries into per-row lane states and finalises them.
+ * `stateA`/`stateB` receive lo/hi of each row hash as int32.
+ */
 function hashColumnsInto(
   columns: readonly Data[],
   n: number,
@@ -1017,38 +1156,39 @@ function hashColumnsInto(
   stateA.fill(SEED_A, 0, n);
   stateB.fill(SEED_B, 0, n);
   stateS.fill(SEED_S, 0, n);
-  const whole = columns.map((column) => {
+  const whole: (Entries | null)[] = [];
+  const direct: (ChunkAbsorber | null)[] = [];
+  for (const column of columns) {
     if (column.length < n) {
       throw new SchemaMismatchError(
         `A column holds ${column.length} values but the batch has ${n} rows; the batch is malformed.`,
       );
     }
-    if (!WHOLE_COLUMN_TYPES.has(column.type.typeId)) return null;
-    const entries = allocateEntries(n);
-    columnEntries(column.length === n ? column : column.slice(0, n), entries);
-    return entries;
-  });
+    let entries: Entries | null = null;
+    if (WHOLE_COLUMN_TYPES.has(column.type.typeId)) {
+      entries = allocateEntries(n);
+      columnEntries(column.length === n ? column : column.slice(0, n), entries);
+    }
+    whole.push(entries);
+    direct.push(entries === null ? directAbsorber(column, stateA, stateB, stateS) : null);
+  }
   for (let start = 0; start < n; start += CHUNK_ROWS) {
     const end = Math.min(n, start + CHUNK_ROWS);
     for (let j = 0; j < columns.length; j++) {
+      const fast = direct[j];
+      if (fast) {
+        fast(start, end);
+        continue;
+      }
       let entries = whole[j]!;
       let from = start;
       if (entries === null) {
         const column = columns[j]!;
-        const chunk = start === 0 && end === column.length ? column : column.slice(start, end - start);
-        if (absorbDirect(chunk, start, stateA, stateB, stateS)) continue;
-        columnEntries(chunk, scratch);
+        columnEntries(start === 0 && end === column.length ? column : column.slice(start, end - start), scratch);
         entries = scratch;
         from = 0;
       }
-      const { tag, p0, p1 } = entries;
-      for (let i = start, k = from; i < end; i++, k++) {
-        const x = premix(p0[k]!);
-        const y = premix(p1[k]!);
-        stateA[i] = stepA(stepA(stateA[i]!, x), y);
-        stateB[i] = stepB(stepB(stateB[i]!, x), y);
-        stateS[i] = stepS(stateS[i]!, tag[k]!);
-      }
+      absorbEntries(entries, from, start, end, stateA, stateB, stateS);
     }
   }
   const count = columns.length;
