@@ -16,7 +16,7 @@ export {
 export { APPLIED_TABLE, PostgresSink, SNAPSHOTS_TABLE, stagingTableName } from './postgres-sink.ts';
 export { PostgresSnapshot } from './postgres-snapshot.ts';
 export { PostgresSource } from './postgres-source.ts';
+export { createPostgresTaskStore, PostgresTaskStore, type PostgresTaskStoreOptions } from './postgres-task-store.ts';
 export { POSTGRES_TYPE_METADATA } from './postgres-types.ts';
 export { parseTableName, quoteIdentifier, quoteTable } from './table-name.ts';
-export { createPostgresTaskStore, PostgresTaskStore, type PostgresTaskStoreOptions } from './postgres-task-store.ts';
 export { migrateTaskStore, TASK_STORE_SCHEMA_VERSION } from './task-store-migrations.ts';
