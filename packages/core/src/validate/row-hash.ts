@@ -907,17 +907,32 @@ const CHUNK_ROWS = 2048;
 /** Types whose entries are computed once for the whole column: slicing them per chunk would re-read their children. */
 const WHOLE_COLUMN_TYPES = new Set<Type>([Type.List, Type.LargeList, Type.Map, Type.FixedSizeList, Type.Union]);
 
-/** Absorbs one null-free column's rows [start, end) straight into the lanes. */
+/** A column's validity bitmap (null when it has no nulls) and the bit offset of row 0. */
+interface Validity {
+  bitmap: Uint8Array | null;
+  offset: number;
+}
+
+const PREMIX_ZERO = premix(0);
+
+/** Absorbs the NULL entry `(1, 0, 0)` into row `i`. */
+function absorbNull(stateA: Int32Array, stateB: Int32Array, stateS: Int32Array, i: number): void {
+  stateA[i] = stepA(stepA(stateA[i]!, PREMIX_ZERO), PREMIX_ZERO);
+  stateB[i] = stepB(stepB(stateB[i]!, PREMIX_ZERO), PREMIX_ZERO);
+  stateS[i] = stepS(stateS[i]!, TAG_NULL);
+}
+
+/** Absorbs one column's rows [start, end) straight into the lanes. */
 type ChunkAbsorber = (start: number, end: number) => void;
 
 /**
- * Fused fast paths for the commonest null-free columns: the same entries as
+ * Fused fast paths for the commonest column types: the same entries as
  * {@link columnEntries}, absorbed straight into the lanes without the scratch round trip
  * or per-chunk slicing. One small function per type so V8 inlines the mixing into each.
  * Returns null when the column needs the general path.
  */
 function directAbsorber(data: Data, stateA: Int32Array, stateB: Int32Array, stateS: Int32Array): ChunkAbsorber | null {
-  if (hasNulls(data)) return null;
+  const v: Validity = { bitmap: hasNulls(data) ? (data.nullBitmap as Uint8Array) : null, offset: data.offset };
   const type = data.type as any;
   const n = data.length;
   switch (type.typeId as Type) {
@@ -925,27 +940,27 @@ function directAbsorber(data: Data, stateA: Int32Array, stateB: Int32Array, stat
       if (type.bitWidth === 64) {
         const words = int32View(data.values as ArrayBufferView, 2 * n);
         const signed = type.isSigned as boolean;
-        return (start, end) => absorbInt64(words, signed, TAG_INT, start, end, stateA, stateB, stateS);
+        return (start, end) => absorbInt64(words, signed, TAG_INT, v, start, end, stateA, stateB, stateS);
       }
       const values = data.values as Int32Array;
-      return (start, end) => absorbInt32(values, start, end, stateA, stateB, stateS);
+      return (start, end) => absorbInt32(values, v, start, end, stateA, stateB, stateS);
     }
     case Type.Float: {
       if (type.precision !== Precision.DOUBLE) return null;
       const words = int32View(data.values as ArrayBufferView, 2 * n);
-      return (start, end) => absorbFloat64(words, start, end, stateA, stateB, stateS);
+      return (start, end) => absorbFloat64(words, v, start, end, stateA, stateB, stateS);
     }
     case Type.Timestamp: {
       const words = int32View(data.values as ArrayBufferView, 2 * n);
       const factor = nanosPerUnit(type.unit);
       if (factor === 1)
-        return (start, end) => absorbInt64(words, true, TAG_TIMESTAMP, start, end, stateA, stateB, stateS);
-      return (start, end) => absorbScaled(words, factor, start, end, stateA, stateB, stateS);
+        return (start, end) => absorbInt64(words, true, TAG_TIMESTAMP, v, start, end, stateA, stateB, stateS);
+      return (start, end) => absorbScaled(words, factor, v, start, end, stateA, stateB, stateS);
     }
     case Type.Bool: {
       const bits = data.values as Uint8Array;
       const offset = data.offset;
-      return (start, end) => absorbBool(bits, offset, start, end, stateA, stateB, stateS);
+      return (start, end) => absorbBool(bits, offset, v, start, end, stateA, stateB, stateS);
     }
     case Type.Utf8:
     case Type.Binary: {
@@ -953,7 +968,7 @@ function directAbsorber(data: Data, stateA: Int32Array, stateB: Int32Array, stat
       const view = dataViewOf(bytes);
       const offsets = data.valueOffsets as Int32Array;
       const family = type.typeId === Type.Utf8 ? TAG_STRING : TAG_BINARY;
-      return (start, end) => absorbBytes(bytes, view, offsets, family, start, end, stateA, stateB, stateS);
+      return (start, end) => absorbBytes(bytes, view, offsets, family, v, start, end, stateA, stateB, stateS);
     }
     default:
       return null;
@@ -964,6 +979,7 @@ function absorbInt64(
   words: Int32Array,
   signed: boolean,
   tag: number,
+  v: Validity,
   start: number,
   end: number,
   stateA: Int32Array,
@@ -971,6 +987,10 @@ function absorbInt64(
   stateS: Int32Array,
 ): void {
   for (let i = start; i < end; i++) {
+    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+      absorbNull(stateA, stateB, stateS, i);
+      continue;
+    }
     const hi = words[2 * i + 1]!;
     const x = premix(words[2 * i]!);
     const y = premix(hi);
@@ -982,6 +1002,7 @@ function absorbInt64(
 
 function absorbInt32(
   values: Int32Array,
+  v: Validity,
   start: number,
   end: number,
   stateA: Int32Array,
@@ -989,9 +1010,13 @@ function absorbInt32(
   stateS: Int32Array,
 ): void {
   for (let i = start; i < end; i++) {
-    const v = values[i]!;
-    const x = premix(v | 0);
-    const y = premix(v < 0 ? -1 : 0);
+    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+      absorbNull(stateA, stateB, stateS, i);
+      continue;
+    }
+    const value = values[i]!;
+    const x = premix(value | 0);
+    const y = premix(value < 0 ? -1 : 0);
     stateA[i] = stepA(stepA(stateA[i]!, x), y);
     stateB[i] = stepB(stepB(stateB[i]!, x), y);
     stateS[i] = stepS(stateS[i]!, TAG_INT);
@@ -1000,6 +1025,7 @@ function absorbInt32(
 
 function absorbFloat64(
   words: Int32Array,
+  v: Validity,
   start: number,
   end: number,
   stateA: Int32Array,
@@ -1007,6 +1033,10 @@ function absorbFloat64(
   stateS: Int32Array,
 ): void {
   for (let i = start; i < end; i++) {
+    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+      absorbNull(stateA, stateB, stateS, i);
+      continue;
+    }
     let lo = words[2 * i]!;
     let hi = words[2 * i + 1]!;
     if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
@@ -1026,6 +1056,7 @@ function absorbFloat64(
 function absorbScaled(
   words: Int32Array,
   factor: number,
+  v: Validity,
   start: number,
   end: number,
   stateA: Int32Array,
@@ -1033,6 +1064,10 @@ function absorbScaled(
   stateS: Int32Array,
 ): void {
   for (let i = start; i < end; i++) {
+    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+      absorbNull(stateA, stateB, stateS, i);
+      continue;
+    }
     // scaleToNanos, inlined by hand for the common case (the product fits int64).
     const lo = words[2 * i]! >>> 0;
     const hi = words[2 * i + 1]!;
@@ -1067,6 +1102,7 @@ function absorbScaled(
 function absorbBool(
   bits: Uint8Array,
   offset: number,
+  v: Validity,
   start: number,
   end: number,
   stateA: Int32Array,
@@ -1076,6 +1112,10 @@ function absorbBool(
   const zero = premix(0);
   const one = premix(1);
   for (let i = start; i < end; i++) {
+    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+      absorbNull(stateA, stateB, stateS, i);
+      continue;
+    }
     const x = isValid(bits, offset + i) ? one : zero;
     stateA[i] = stepA(stepA(stateA[i]!, x), zero);
     stateB[i] = stepB(stepB(stateB[i]!, x), zero);
@@ -1088,6 +1128,7 @@ function absorbBytes(
   view: DataView,
   offsets: Int32Array,
   family: number,
+  v: Validity,
   start: number,
   end: number,
   stateA: Int32Array,
@@ -1095,6 +1136,10 @@ function absorbBytes(
   stateS: Int32Array,
 ): void {
   for (let i = start; i < end; i++) {
+    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+      absorbNull(stateA, stateB, stateS, i);
+      continue;
+    }
     const from = offsets[i]!;
     const to = offsets[i + 1]!;
     // hashBytes, inlined by hand: the lanes stay in registers.

@@ -33,6 +33,7 @@ import {
   Uint32,
   Uint64,
   Utf8,
+  Vector,
   vectorFromArray,
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +64,16 @@ function decimal(unscaled: bigint[], scale: number, precision: number, bitWidth 
     }
   });
   return makeData({ type: new Decimal(scale, precision, bitWidth), data: words });
+}
+
+/** makeData props that rebuild `data` (flat types), so a validity bitmap can be added. */
+function dataProps(data: Data): any {
+  return {
+    type: data.type,
+    length: data.length,
+    data: data.values,
+    ...(data.valueOffsets ? { valueOffsets: data.valueOffsets } : {}),
+  };
 }
 
 function checksumOf(...batches: ReturnType<typeof batchOf>[]): string {
@@ -376,73 +387,94 @@ describe('canonical encoding', () => {
     }
   });
 
-  it('gives the same hashes on the fused fast paths and the general (nullable) path', () => {
+  it('gives the same hashes on the fused fast paths and the general path (via dictionaries)', () => {
     const n = 50;
-    const columns: [string, (withNull: boolean) => Data][] = [
+    const columns: [string, Data][] = [
       [
         'int64',
-        (w) =>
-          fixed(
-            new Int64(),
-            BigInt64Array.from({ length: n + 1 }, (_, i) => BigInt(i * 1e12) - 7n),
-            mark(w),
-          ),
+        fixed(
+          new Int64(),
+          BigInt64Array.from({ length: n }, (_, i) => BigInt(i * 1e12) - 7n),
+        ),
       ],
       [
         'int32',
-        (w) =>
-          fixed(
-            new Int32(),
-            Int32Array.from({ length: n + 1 }, (_, i) => i * 99_991 - 5),
-            mark(w),
-          ),
+        fixed(
+          new Int32(),
+          Int32Array.from({ length: n }, (_, i) => i * 99_991 - 5),
+        ),
       ],
       [
         'uint64',
-        (w) =>
-          fixed(
-            new Uint64(),
-            BigUint64Array.from({ length: n + 1 }, (_, i) => 2n ** 63n + BigInt(i)),
-            mark(w),
-          ),
+        fixed(
+          new Uint64(),
+          BigUint64Array.from({ length: n }, (_, i) => 2n ** 63n + BigInt(i)),
+        ),
       ],
       [
         'float64',
-        (w) =>
-          fixed(
-            new Float64(),
-            Float64Array.from({ length: n + 1 }, (_, i) => (i % 3 ? i / 7 : -0)),
-            mark(w),
-          ),
+        fixed(
+          new Float64(),
+          Float64Array.from({ length: n }, (_, i) => (i % 3 ? i / 7 : -0)),
+        ),
       ],
       [
-        'timestamp',
-        (w) =>
-          fixed(
-            new TimestampMicrosecond(),
-            BigInt64Array.from({ length: n + 1 }, (_, i) => BigInt(i - 25) * 86_400_000_123n),
-            mark(w),
-          ),
+        'timestamp[us]',
+        fixed(
+          new TimestampMicrosecond(),
+          BigInt64Array.from({ length: n }, (_, i) => BigInt(i - 25) * 86_400_000_123n),
+        ),
       ],
-      ['bool', (w) => bools([...Array.from({ length: n }, (_, i) => i % 3 === 0), w ? null : true])],
+      [
+        'timestamp[s] beyond int64 ns',
+        fixed(
+          new TimestampSecond(),
+          BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 10n ** 10n),
+        ),
+      ],
+      ['bool', bools(Array.from({ length: n }, (_, i) => i % 3 === 0))],
       [
         'utf8',
-        (w) => variable(new Utf8(), [...Array.from({ length: n }, (_, i) => 'x'.repeat(i % 9)), w ? null : 'y']),
+        variable(
+          new Utf8(),
+          Array.from({ length: n }, (_, i) => '🦆'.repeat(i % 4) + 'x'.repeat(i % 9)),
+        ),
       ],
       [
         'binary',
-        (w) =>
-          variable(new Binary(), [
-            ...Array.from({ length: n }, (_, i) => new Uint8Array(i % 6).fill(i)),
-            w ? null : 'z',
-          ]),
+        variable(
+          new Binary(),
+          Array.from({ length: n }, (_, i) => new Uint8Array(i % 6).fill(i)),
+        ),
       ],
     ];
-    function mark(withNull: boolean): boolean[] | undefined {
-      return withNull ? Array.from({ length: n + 1 }, (_, i) => i === n) : undefined;
-    }
-    for (const [name, make] of columns) {
-      expect(hashes(make(true)).slice(0, n), name).toEqual(hashes(make(false)).slice(0, n));
+    const nulls = Array.from({ length: n }, (_, i) => i % 4 === 1);
+    const validityBits = new Uint8Array(Math.ceil(n / 8));
+    nulls.forEach((isNull, i) => {
+      if (!isNull) validityBits[i >> 3]! |= 1 << (i & 7);
+    });
+    for (const [name, values] of columns) {
+      // Plain columns take the fused path, dictionary values the general entry path.
+      const encoded = makeData({
+        type: new Dictionary(values.type, new Int32()),
+        data: Int32Array.from({ length: n }, (_, i) => n - 1 - i),
+        dictionary: new Vector([values]),
+      });
+      const plain = hashes(values);
+      expect(hashes(encoded), name).toEqual([...plain].reverse());
+      // And with nulls on both paths.
+      const nullablePlain = makeData({ ...dataProps(values), nullBitmap: validityBits });
+      const nullableEncoded = makeData({
+        type: new Dictionary(values.type, new Int32()),
+        data: Int32Array.from({ length: n }, (_, i) => i),
+        dictionary: new Vector([values]),
+        nullBitmap: validityBits,
+      });
+      expect(hashes(nullablePlain), name).toEqual(hashes(nullableEncoded));
+      expect(
+        hashes(nullablePlain).filter((_, i) => !nulls[i]),
+        name,
+      ).toEqual(plain.filter((_, i) => !nulls[i]));
     }
   });
 
