@@ -1,0 +1,213 @@
+/**
+ * What the conformance suite cannot see of the PostgreSQL task store: schema migrations,
+ * wake-ups relayed between store instances through LISTEN/NOTIFY (and after the LISTEN
+ * connection drops), the claim's use of its index, and connection failures.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TaskStoreEvent } from '@honk/core';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createPostgresTaskStore,
+  migrateTaskStore,
+  type PostgresTaskStore,
+  TASK_STORE_SCHEMA_VERSION,
+} from '../src/index.ts';
+import { serverUrl } from './postgres-test-database.ts';
+
+const schemas: string[] = [];
+const stores: PostgresTaskStore[] = [];
+
+function freshSchema(): string {
+  const schema = `honk_ts_${randomBytes(5).toString('hex')}`;
+  schemas.push(schema);
+  return schema;
+}
+
+async function open(schema: string): Promise<PostgresTaskStore> {
+  const store = await createPostgresTaskStore({ url: serverUrl(), schema });
+  stores.push(store);
+  return store;
+}
+
+async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(
+  text: string,
+  values?: unknown[],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: serverUrl() });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Resolves with the first event `store` emits that matches, or rejects after `ms`. */
+function nextEvent(store: PostgresTaskStore, match: (event: TaskStoreEvent) => boolean, ms = 20_000) {
+  return new Promise<TaskStoreEvent>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error('no matching event arrived'));
+    }, ms);
+    const unsubscribe = store.events.onAny((event) => {
+      if (!match(event)) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(event);
+    });
+  });
+}
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+  for (const schema of schemas.splice(0)) await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+});
+
+describe('PostgresTaskStore migrations', () => {
+  it('migrates once when several stores open a new schema at the same time', async () => {
+    const schema = freshSchema();
+    const opened = await Promise.all(Array.from({ length: 4 }, () => open(schema)));
+    const rows = await sql<{ version: number }>(`SELECT "version" FROM "${schema}"."task_store_migrations"`);
+    expect(rows.map((row) => row.version)).toEqual([TASK_STORE_SCHEMA_VERSION]);
+    // Every instance works on the one queue.
+    await opened[0]!.enqueue([{ id: 'a', definition: {} }]);
+    expect((await opened[3]!.get('a'))?.state).toBe('pending');
+  });
+
+  it('is idempotent: migrating a current schema applies nothing and keeps the data', async () => {
+    const schema = freshSchema();
+    const store = await open(schema);
+    await store.enqueue([{ id: 'kept', definition: { v: 1 } }]);
+    const client = new pg.Client({ connectionString: serverUrl() });
+    await client.connect();
+    try {
+      expect(await migrateTaskStore(client, schema)).toEqual([]);
+    } finally {
+      await client.end();
+    }
+    const reopened = await open(schema);
+    expect((await reopened.get('kept'))?.definition).toEqual({ v: 1 });
+  });
+
+  it('refuses a schema written by a newer version', async () => {
+    const schema = freshSchema();
+    await open(schema);
+    await sql(`INSERT INTO "${schema}"."task_store_migrations" ("version", "description") VALUES (999, 'future')`);
+    await expect(createPostgresTaskStore({ url: serverUrl(), schema })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('version 999'),
+    });
+  });
+});
+
+describe('PostgresTaskStore wake-ups across instances', () => {
+  it('relays another instance’s enqueue, release and success, and not its own', async () => {
+    const schema = freshSchema();
+    const producer = await open(schema);
+    const consumer = await open(schema);
+    const own: TaskStoreEvent[] = [];
+    producer.events.onAny((event) => own.push(event));
+
+    const enqueued = nextEvent(consumer, (event) => event.type === 'task-enqueued');
+    await producer.enqueue([
+      { id: 'a', definition: {} },
+      { id: 'b', definition: {} },
+    ]);
+    expect(await enqueued).toMatchObject({ type: 'task-enqueued', taskId: 'a', outcome: 'created' });
+
+    const claim = await producer.claim('agent-p', { leaseMs: 60_000 });
+    const released = nextEvent(consumer, (event) => event.type === 'task-released');
+    await producer.release(claim!.task.id, claim!.token);
+    expect(await released).toMatchObject({ taskId: 'a', agentId: 'agent-p' });
+
+    const again = await producer.claim('agent-p', { leaseMs: 60_000 });
+    const succeeded = nextEvent(consumer, (event) => event.type === 'task-succeeded');
+    await producer.complete(again!.task.id, again!.token, { rows: 1 });
+    expect(await succeeded).toMatchObject({ taskId: 'a', agentId: 'agent-p', attempt: 1 });
+
+    // The producer saw each of its own events exactly once (its notifications are not relayed back).
+    expect(own.map((event) => `${event.type}:${event.taskId}`)).toEqual([
+      'task-enqueued:a',
+      'task-enqueued:b',
+      'task-claimed:a',
+      'task-released:a',
+      'task-claimed:a',
+      'task-succeeded:a',
+    ]);
+  });
+
+  it('listens again after its LISTEN connection is terminated', async () => {
+    const schema = freshSchema();
+    const producer = await open(schema);
+    const consumer = await open(schema);
+    const terminated = await sql<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+        WHERE application_name = 'honk-task-store-listen' AND query = $1`,
+      [`LISTEN "${consumer.channel}"`],
+    );
+    expect(terminated.length).toBeGreaterThan(0);
+    // Enqueue until a relayed event arrives (the reconnect takes a moment); ids show which one did.
+    let arrived: TaskStoreEvent | undefined;
+    const waiting = nextEvent(consumer, (event) => event.type === 'task-enqueued').then((event) => {
+      arrived = event;
+    });
+    for (let index = 0; arrived === undefined && index < 100; index += 1) {
+      await producer.enqueue([{ id: `t${index}`, definition: {} }]);
+      await Promise.race([waiting, new Promise((resolve) => setTimeout(resolve, 200))]);
+    }
+    expect(arrived).toMatchObject({ type: 'task-enqueued', outcome: 'created' });
+  });
+});
+
+describe('PostgresTaskStore claims', () => {
+  it('claims through the claim-order index, not by scanning the backlog', async () => {
+    const schema = freshSchema();
+    const store = await open(schema);
+    const tasks = Array.from({ length: 5000 }, (_, index) => ({
+      id: `t${index}`,
+      definition: { index },
+      priority: index % 3,
+    }));
+    await store.enqueue(tasks);
+    await sql(`ANALYZE "${schema}"."tasks"`);
+    const plan = await sql<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT * FROM "${schema}"."tasks"
+        WHERE "state" IN ('pending', 'retrying') AND "run_at" <= now()
+          AND NOT ("connections" && '{}'::text[]) AND ("window_key" IS NULL OR "window_key" = ANY('{}'::text[]))
+        ORDER BY "priority" DESC, "run_at", "enqueued_at", "sequence" LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    );
+    const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+    expect(text).toContain('tasks_claim_order');
+    expect(text).not.toMatch(/Seq Scan|Sort/);
+    const claim = await store.claim('agent', { leaseMs: 60_000 });
+    expect(claim?.task).toMatchObject({ id: 't2', priority: 2 });
+  });
+
+  it('hands a window first enqueued by another instance out only while it is open', async () => {
+    const schema = freshSchema();
+    const producer = await open(schema);
+    const consumer = await open(schema);
+    await producer.enqueue(
+      [{ id: 'night', definition: {}, window: { start: '22:00', end: '06:00', timezone: 'UTC' } }],
+      { now: new Date('2030-01-01T00:00:00Z') },
+    );
+    expect(await consumer.claim('agent', { leaseMs: 60_000, now: new Date('2030-01-01T12:00:00Z') })).toBeNull();
+    const claim = await consumer.claim('agent', { leaseMs: 60_000, now: new Date('2030-01-01T23:00:00Z') });
+    expect(claim?.task.id).toBe('night');
+  });
+});
+
+describe('PostgresTaskStore connection failures', () => {
+  it('reports an unreachable server as retryable, without the password', async () => {
+    const error = await createPostgresTaskStore({ url: 'postgres://someone:s3cret-pw@127.0.0.1:1/db' }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ retryable: true });
+    expect(String((error as Error).message)).not.toContain('s3cret-pw');
+  });
+
+  it('refuses a URL that is not postgres://', async () => {
+    await expect(createPostgresTaskStore({ url: 'mysql://x' })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});
