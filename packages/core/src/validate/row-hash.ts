@@ -986,8 +986,10 @@ function absorbInt64(
   stateB: Int32Array,
   stateS: Int32Array,
 ): void {
+  const bitmap = v.bitmap;
+  const validOffset = v.offset;
   for (let i = start; i < end; i++) {
-    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+    if (bitmap !== null && !isValid(bitmap, validOffset + i)) {
       absorbNull(stateA, stateB, stateS, i);
       continue;
     }
@@ -1009,8 +1011,10 @@ function absorbInt32(
   stateB: Int32Array,
   stateS: Int32Array,
 ): void {
+  const bitmap = v.bitmap;
+  const validOffset = v.offset;
   for (let i = start; i < end; i++) {
-    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+    if (bitmap !== null && !isValid(bitmap, validOffset + i)) {
       absorbNull(stateA, stateB, stateS, i);
       continue;
     }
@@ -1032,8 +1036,10 @@ function absorbFloat64(
   stateB: Int32Array,
   stateS: Int32Array,
 ): void {
+  const bitmap = v.bitmap;
+  const validOffset = v.offset;
   for (let i = start; i < end; i++) {
-    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+    if (bitmap !== null && !isValid(bitmap, validOffset + i)) {
       absorbNull(stateA, stateB, stateS, i);
       continue;
     }
@@ -1063,8 +1069,10 @@ function absorbScaled(
   stateB: Int32Array,
   stateS: Int32Array,
 ): void {
+  const bitmap = v.bitmap;
+  const validOffset = v.offset;
   for (let i = start; i < end; i++) {
-    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+    if (bitmap !== null && !isValid(bitmap, validOffset + i)) {
       absorbNull(stateA, stateB, stateS, i);
       continue;
     }
@@ -1109,10 +1117,12 @@ function absorbBool(
   stateB: Int32Array,
   stateS: Int32Array,
 ): void {
+  const bitmap = v.bitmap;
+  const validOffset = v.offset;
   const zero = premix(0);
   const one = premix(1);
   for (let i = start; i < end; i++) {
-    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+    if (bitmap !== null && !isValid(bitmap, validOffset + i)) {
       absorbNull(stateA, stateB, stateS, i);
       continue;
     }
@@ -1135,8 +1145,10 @@ function absorbBytes(
   stateB: Int32Array,
   stateS: Int32Array,
 ): void {
+  const bitmap = v.bitmap;
+  const validOffset = v.offset;
   for (let i = start; i < end; i++) {
-    if (v.bitmap !== null && !isValid(v.bitmap, v.offset + i)) {
+    if (bitmap !== null && !isValid(bitmap, validOffset + i)) {
       absorbNull(stateA, stateB, stateS, i);
       continue;
     }

@@ -363,6 +363,46 @@ describe('canonical encoding', () => {
     });
   });
 
+  it('changes when one value changes, across the remaining types', () => {
+    const list = new List(new Field('item', new Utf8(), true));
+    const struct = new Struct([new Field('a', new Int32(), true), new Field('b', new Float64(), true)]);
+    const cases: [string, DataType, unknown[], unknown][] = [
+      ['int8', new Int8(), [1, 2, 3], 4],
+      ['uint32', new Uint32(), [1, 2, 3], 4_000_000_000],
+      [
+        'decimal',
+        new Decimal(2, 10),
+        [Uint32Array.of(150, 0, 0, 0), Uint32Array.of(1, 0, 0, 0), Uint32Array.of(7, 0, 0, 0)],
+        Uint32Array.of(151, 0, 0, 0),
+      ],
+      ['date32', new DateDay(), [0, 86_400_000, 2 * 86_400_000], 3 * 86_400_000],
+      ['time', new TimeMillisecond(), [1, 2, 3], 4],
+      ['large_utf8', new LargeUtf8(), ['a', 'b', '🦆'], '🦢'],
+      ['binary', new Binary(), [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)], Uint8Array.of(3, 0)],
+      ['list', list, [['a'], ['b', 'c'], []], ['b', 'd']],
+      [
+        'struct',
+        struct,
+        [
+          { a: 1, b: 1.5 },
+          { a: 2, b: 2.5 },
+          { a: 3, b: 3.5 },
+        ],
+        { a: 2, b: 2.25 },
+      ],
+      ['dictionary', new Dictionary(new Utf8(), new Int32()), ['x', 'y', 'z'], 'w'],
+    ];
+    for (const [name, type, values, replacement] of cases) {
+      const before = hashes(built(values, type));
+      const changed = [...values];
+      changed[1] = replacement;
+      const after = hashes(built(changed, type));
+      expect(after[0], name).toBe(before[0]);
+      expect(after[1], name).not.toBe(before[1]);
+      expect(after[2], name).toBe(before[2]);
+    }
+  });
+
   it('reads sliced batches at their offsets', () => {
     const values = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? null : `v${i}`));
     const flags = Array.from({ length: 40 }, (_, i) => (i % 5 === 0 ? null : i % 2 === 0));
