@@ -766,13 +766,18 @@ function hashEntryRun(child: Entries, start: number, end: number): void {
 }
 
 function listEntries(data: Data, e: Entries, n: number, valueTag: number): void {
-  const childData = data.children[0]!;
-  const child = allocateEntries(childData.length);
-  columnEntries(childData, child);
+  if (n === 0) return;
   const large = data.valueOffsets instanceof BigInt64Array;
   const offsets = large
     ? int32View(data.valueOffsets as BigInt64Array, 2 * (n + 1))
     : (data.valueOffsets as Int32Array);
+  // Only the child range these rows use: a one-row slice (sample rows) must not pay for
+  // the whole child array. Offsets are monotonic, also across null rows (Arrow spec).
+  const first = large ? offsets[0]! >>> 0 : offsets[0]!;
+  const last = large ? offsets[2 * n]! >>> 0 : offsets[n]!;
+  const childData = data.children[0]!;
+  const child = allocateEntries(last - first);
+  columnEntries(first === 0 && last === childData.length ? childData : childData.slice(first, last - first), child);
   const nulls = hasNulls(data);
   const bitmap = data.nullBitmap as Uint8Array;
   for (let i = 0; i < n; i++) {
@@ -782,7 +787,7 @@ function listEntries(data: Data, e: Entries, n: number, valueTag: number): void 
     }
     const start = large ? offsets[2 * i]! >>> 0 : offsets[i]!;
     const end = large ? offsets[2 * i + 2]! >>> 0 : offsets[i + 1]!;
-    hashEntryRun(child, start, end);
+    hashEntryRun(child, start - first, end - first);
     putInt(e, i, valueTag, resultLo, resultHi);
   }
 }
