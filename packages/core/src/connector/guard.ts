@@ -72,6 +72,7 @@ export function guardSource(connector: string, source: Source): Source {
           let done = false;
           try {
             while (true) {
+              throwIfAborted(options.signal);
               let next: IteratorResult<RecordBatch>;
               try {
                 next = await iterator.next();

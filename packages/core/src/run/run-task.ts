@@ -202,7 +202,7 @@ export async function prepareTask(
 }
 
 /** Columns as `name: type` lines, for reports and plans. */
-export function describeSchema(schema: Schema): string[] {
+export function schemaLines(schema: Schema): string[] {
   return schema.fields.map((field) => `${field.name}: ${field.type}${field.nullable ? '' : ' not null'}`);
 }
 
@@ -237,14 +237,14 @@ export async function planTask(
       source: {
         connector: task.source.connector,
         connection: task.source.connection,
-        schema: describeSchema(prepared.sourceSchema),
+        schema: schemaLines(prepared.sourceSchema),
       },
-      output: describeSchema(prepared.schema),
+      output: schemaLines(prepared.schema),
       target: {
         connector: task.target.connector,
         connection: task.target.connection,
         exists: prepared.target.exists,
-        ...(prepared.target.schema ? { schema: describeSchema(prepared.target.schema) } : {}),
+        ...(prepared.target.schema ? { schema: schemaLines(prepared.target.schema) } : {}),
         mode: prepared.mode,
       },
       snapshot: prepared.snapshot !== undefined,
@@ -318,7 +318,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     emit({ type: 'task-phase', taskId: task.id, phase: 'preflight' });
     prepared = await prepareTask(task, options.connectors, { signal, logger });
     const { source, sink, transforms, schema, mode } = prepared;
-    schemas = { source: describeSchema(schema) };
+    schemas = { source: schemaLines(schema) };
 
     // ── snapshot ─────────────────────────────────────────────────────────────
     if (prepared.snapshot) {
@@ -354,7 +354,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
       try {
         const stagedSchema = await reader.schema();
         session.startStaged(stagedSchema);
-        schemas.target = describeSchema(stagedSchema);
+        schemas.target = schemaLines(stagedSchema);
         for await (const batch of reader.read({ signal, batchRows: task.batchRows ?? DEFAULT_BATCH_ROWS })) {
           session.observeStaged(batch);
         }

@@ -50,4 +50,5 @@ export {
   type WindowSpec,
   windowSchema,
 } from './spec-schema.ts';
+export { connectionLimits, toTaskInput, toTaskInputs } from './task-inputs.ts';
 export { isValidTimeZone, nextWindowStart, type TaskWindow, windowAllows } from './task-window.ts';

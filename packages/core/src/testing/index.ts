@@ -4,5 +4,5 @@
  */
 export * from './conformance.ts';
 export * from './memory-connector.ts';
-export * from './tricky-data.ts';
 export * from './task-store-suite.ts';
+export * from './tricky-data.ts';

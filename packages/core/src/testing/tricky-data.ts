@@ -35,6 +35,8 @@ export interface TrickyDataOptions {
   binary?: boolean;
   /** Every column is NULL where `(row + columnIndex) % nullEvery === 0`. Default 7; 0 = no nulls. */
   nullEvery?: number;
+  /** Adds a `note` utf8 column of about this many bytes per row (wide rows for memory tests). Default 0. */
+  padding?: number;
 }
 
 const TEXTS = [
@@ -91,7 +93,7 @@ function setInt128(words: Uint32Array, index: number, value: bigint): void {
 }
 
 /** The schema of {@link makeTrickyBatches} for the given options. */
-export function trickySchema(options: Pick<TrickyDataOptions, 'lists' | 'binary'> = {}): Schema {
+export function trickySchema(options: Pick<TrickyDataOptions, 'lists' | 'binary' | 'padding'> = {}): Schema {
   const fields: Field[] = [
     new Field('id', new Int64(), false),
     new Field('big', new Int64(), true),
@@ -105,6 +107,7 @@ export function trickySchema(options: Pick<TrickyDataOptions, 'lists' | 'binary'
   ];
   if (options.binary ?? true) fields.push(new Field('blob', new Binary(), true));
   if (options.lists ?? true) fields.push(new Field('tags', new List(new Field('item', new Int32(), true)), true));
+  if (options.padding) fields.push(new Field('note', new Utf8(), true));
   return new Schema(fields);
 }
 
@@ -147,7 +150,8 @@ export function makeTrickyBatch(
     ratios[i] = row % 13 === 0 ? specialFloats[(row / 13) % specialFloats.length]! : row / 3;
     utc[i] = 1_700_000_000_000_000n + BigInt(row) * 1_000_003n;
     local[i] = 1_600_000_000_000n + BigInt(row) * 86_400_017n;
-    days[i] = -25_000 + row * 3;
+    // 1901–2065: every format (and CSV's YYYY-MM-DD) can hold these.
+    days[i] = -25_000 + ((row * 3) % 60_000);
     if (row % 3 !== 0) flags[i >> 3]! |= 1 << (i & 7);
     labels.push(`${TEXTS[row % TEXTS.length]}${row % 5 === 0 ? '' : `#${row}`}`);
     // Not valid UTF-8 on purpose: binary must not pass through a text codec.
@@ -174,8 +178,20 @@ export function makeTrickyBatch(
   }
   if (options.lists ?? true) {
     const item = makeData({ type: new Int32(), length: listValues.length, data: Int32Array.from(listValues) });
-    const listType = schema.fields[schema.fields.length - 1]!.type as List<Int32>;
+    const listType = schema.fields.find((field) => field.name === 'tags')!.type as List<Int32>;
     children.push(makeData({ type: listType, length, valueOffsets: listOffsets, child: item, ...validity(10) }));
+  }
+  if (options.padding) {
+    // Varied text (so compression cannot make it vanish), derived from the row number.
+    const notes: string[] = [];
+    for (let i = 0; i < length; i++) {
+      const row = start + i;
+      let note = '';
+      for (let k = 0; note.length < options.padding; k++) note += `${(row * 2_654_435_761 + k * 40_503) >>> 0}-`;
+      notes.push(note.slice(0, options.padding));
+    }
+    const note = strings(notes);
+    children.push(makeData({ type: new Utf8(), length, data: note.bytes, valueOffsets: note.offsets }));
   }
   const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
   return new RecordBatch(schema, data);

@@ -1,0 +1,84 @@
+/**
+ * `honk plan <spec>`: validate the spec, resolve connections, read source schemas, show
+ * the type mapping and what a run would do. No data moves. Exit codes as `honk run`.
+ */
+import { resolve } from 'node:path';
+import { hashDefinition, loadSpec, planTask, resolveSpec, type TaskPlan, type TaskRecord } from '@honk/core';
+import type { CliIo } from '../cli-io.ts';
+import { EXIT } from '../cli-io.ts';
+import { connectorRegistry } from '../load-connectors.ts';
+import { openStore } from '../open-store.ts';
+
+export interface PlanCommandOptions {
+  store?: string;
+  only?: string[];
+  json?: boolean;
+}
+
+/** What a run would do with a task, judged from the store (if it can be read). */
+type Action = 'run' | 'skip (unchanged since it succeeded)' | 'resume' | 'unknown (store busy)';
+
+async function storedRecords(ids: string[], options: PlanCommandOptions, specDir: string, io: CliIo) {
+  try {
+    const store = await openStore(options.store, { specDir, cwd: io.cwd });
+    try {
+      return new Map((await store.list({ ids })).map((record) => [record.id, record]));
+    } finally {
+      await store.close();
+    }
+  } catch {
+    // A running `honk run` holds the embedded store; planning must not need it.
+    return undefined;
+  }
+}
+
+function actionFor(record: TaskRecord | undefined, hash: string, known: boolean): Action {
+  if (!known) return 'unknown (store busy)';
+  if (!record || record.definitionHash !== hash) return 'run';
+  if (record.state === 'succeeded') return 'skip (unchanged since it succeeded)';
+  return 'resume';
+}
+
+function printPlan(io: CliIo, plan: TaskPlan, action: Action): void {
+  const lines = [`● ${plan.taskId}: ${plan.ok ? action : 'WOULD FAIL'}`];
+  if (!plan.ok) lines.push(`    ${plan.error?.code}: ${plan.error?.message}`);
+  if (plan.source && plan.target && plan.output) {
+    lines.push(
+      `    ${plan.source.connection} (${plan.source.connector}) → ${plan.target.connection} (${plan.target.connector}), publish ${plan.target.mode}${plan.target.exists ? ', target exists' : ', new target'}${plan.snapshot ? ', snapshot first' : ''}`,
+    );
+    lines.push('    columns (source → target):');
+    const width = Math.max(...plan.source.schema.map((column) => column.length), 10);
+    const count = Math.max(plan.source.schema.length, plan.output.length);
+    for (let i = 0; i < count; i++) {
+      lines.push(`      ${(plan.source.schema[i] ?? '').padEnd(width)}  →  ${plan.output[i] ?? '(dropped)'}`);
+    }
+    if (plan.validation?.length) lines.push(`    validation: ${plan.validation.join(', ')}`);
+  }
+  io.stdout(`${lines.join('\n')}\n`);
+}
+
+export async function planCommand(specPath: string, options: PlanCommandOptions, io: CliIo): Promise<number> {
+  const loaded = await loadSpec(resolve(io.cwd, specPath), { env: io.env });
+  const registry = await connectorRegistry(loaded);
+  const resolved = resolveSpec(loaded, { registry, env: io.env, ...(options.only ? { only: options.only } : {}) });
+  const records = await storedRecords(
+    resolved.tasks.map((task) => task.id),
+    options,
+    loaded.baseDir,
+    io,
+  );
+  const plans: Array<TaskPlan & { action: Action }> = [];
+  for (const task of resolved.tasks) {
+    const plan = await planTask({ task, connectors: registry });
+    const hash = task.definitionHash ?? hashDefinition(task.portable as never);
+    plans.push({ ...plan, action: actionFor(records?.get(task.id), hash, records !== undefined) });
+  }
+  if (options.json)
+    io.stdout(`${JSON.stringify({ spec: loaded.sourceName, ok: plans.every((p) => p.ok), tasks: plans }, null, 2)}\n`);
+  else {
+    for (const plan of plans) printPlan(io, plan, plan.action);
+    const failing = plans.filter((plan) => !plan.ok).length;
+    io.stdout(`\n${plans.length} task(s), ${failing} would fail. No data was moved.\n`);
+  }
+  return plans.every((plan) => plan.ok) ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,141 @@
+/**
+ * `honk run <spec>`: enqueue every task of the spec (idempotently) and run in-process agents
+ * until nothing runnable is left. The default store is the journal in `.honk/` beside the
+ * spec, so a re-run skips what already succeeded with the same definition and resumes the
+ * rest, also after the previous run was killed.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import {
+  Agent,
+  connectionLimits,
+  HonkEvents,
+  type IdleReport,
+  loadSpec,
+  resolveSpec,
+  type TaskStore,
+  toTaskInputs,
+} from '@honk/core';
+import type { CliIo } from '../cli-io.ts';
+import { EXIT } from '../cli-io.ts';
+import { connectorRegistry } from '../load-connectors.ts';
+import { describeStoreUrl, openStore } from '../open-store.ts';
+import { toJUnit } from '../reporters/junit.ts';
+import { createBarProgress, createPlainProgress, type ProgressDisplay } from '../reporters/progress.ts';
+import { outcomeOf, type RunSummary } from '../reporters/run-summary.ts';
+
+export interface RunCommandOptions {
+  agents: number;
+  store?: string;
+  only?: string[];
+  json?: boolean;
+  report?: string;
+  junit?: string;
+  leaseMs?: number;
+  /** Wait for tasks whose notBefore is at most this far ahead (ms). */
+  waitForMs?: number;
+}
+
+async function writeOutput(io: CliIo, path: string, text: string): Promise<void> {
+  const target = resolve(io.cwd, path);
+  await mkdir(dirname(target), { recursive: true });
+  await writeFile(target, text);
+}
+
+function printSummary(io: CliIo, summary: RunSummary, idle: IdleReport[]): void {
+  const lines = [''];
+  for (const task of summary.tasks) {
+    const rows = task.rows !== undefined ? `${task.rows.toLocaleString('en-US')} rows` : '';
+    const detail = task.error
+      ? `${task.error.code}: ${task.error.message}`
+      : task.action === 'skipped'
+        ? 'unchanged since it succeeded'
+        : rows;
+    lines.push(`  ${task.state.padEnd(10)} ${task.id.padEnd(28)} ${detail}`);
+  }
+  const waiting = idle.flatMap((report) => report.waiting);
+  const unique = new Map(waiting.map((task) => [task.id, task]));
+  for (const task of unique.values()) lines.push(`  waiting: ${task.id} (${task.reason}, runs at ${task.runAt})`);
+  const counts = Object.entries(summary.counts)
+    .filter(([, count]) => count > 0)
+    .map(([state, count]) => `${count} ${state}`)
+    .join(', ');
+  lines.push(
+    '',
+    `${summary.ok ? 'All tasks succeeded' : 'Some tasks did not succeed'}: ${counts}. Store: ${summary.store}`,
+    '',
+  );
+  io.stdout(lines.join('\n'));
+}
+
+export async function runCommand(specPath: string, options: RunCommandOptions, io: CliIo): Promise<number> {
+  const startedAt = new Date();
+  const loaded = await loadSpec(resolve(io.cwd, specPath), { env: io.env });
+  const registry = await connectorRegistry(loaded);
+  const resolved = resolveSpec(loaded, { registry, env: io.env, ...(options.only ? { only: options.only } : {}) });
+  const storeOptions = { specDir: loaded.baseDir, cwd: io.cwd };
+  const store: TaskStore = await openStore(options.store, storeOptions);
+  const events = new HonkEvents();
+  let progress: ProgressDisplay | undefined;
+  const agents: Agent[] = [];
+  const uninstall: Array<() => void> = [];
+  try {
+    await store.setConnectionLimits(connectionLimits(resolved));
+    const enqueued = await store.enqueue(toTaskInputs(resolved));
+    const ids = enqueued.map((result) => result.id);
+    const ran = new Set<string>();
+    events.on('task-claimed', (event) => ran.add(event.taskId));
+    const toRun = enqueued.filter((result) => result.state !== 'succeeded').length;
+    progress =
+      io.isTTY && !options.json
+        ? createBarProgress(events, toRun)
+        : createPlainProgress(events, (line) => io.stderr(`${line}\n`));
+
+    for (let i = 0; i < Math.max(1, options.agents); i++) {
+      agents.push(
+        new Agent({
+          store,
+          connectors: registry,
+          concurrency: 1,
+          events,
+          env: io.env,
+          baseDir: loaded.baseDir,
+          ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+        }),
+      );
+    }
+    // Ctrl-C / SIGTERM: stop claiming, let running tasks finish, release what does not.
+    uninstall.push(...agents.map((agent) => agent.onSignals()));
+    const idle = await Promise.all(agents.map((agent) => agent.runUntilIdle({ waitForMs: options.waitForMs ?? 0 })));
+    await Promise.all(agents.map((agent) => agent.stop({ drain: true })));
+    progress.stop();
+    progress = undefined;
+
+    const records = await store.list({ ids });
+    const byId = new Map(records.map((record) => [record.id, record]));
+    const tasks = ids.map((id) => outcomeOf(byId.get(id)!, ran.has(id)));
+    const counts: Record<string, number> = {};
+    for (const task of tasks) counts[task.state] = (counts[task.state] ?? 0) + 1;
+    const interrupted = idle.some((report) => report.stopped);
+    const failed = interrupted || tasks.some((task) => task.state !== 'succeeded' && task.action !== 'waiting');
+    const summary: RunSummary = {
+      spec: loaded.sourceName,
+      store: describeStoreUrl(options.store, storeOptions),
+      ok: !failed,
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date().toISOString(),
+      counts,
+      tasks,
+    };
+    if (options.json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+    else printSummary(io, summary, idle);
+    if (options.report) await writeOutput(io, options.report, `${JSON.stringify(summary, null, 2)}\n`);
+    if (options.junit) await writeOutput(io, options.junit, toJUnit(summary));
+    return summary.ok ? EXIT.ok : EXIT.failed;
+  } finally {
+    progress?.stop();
+    for (const off of uninstall) off();
+    await Promise.all(agents.map((agent) => agent.stop({ drain: false }).catch(() => {})));
+    await store.close();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The `honk` command line (DESIGN §5). `main(argv, io)` returns the exit code instead of
+ * exiting, so the same code runs from `bin/honk.js`, tests and other programs.
+ *
+ * Exit codes: 0 everything succeeded; 1 a task failed or was dead-lettered (or an
+ * operation failed); 2 the spec or the arguments are invalid.
+ */
+
+import { isHonkError, redactText, specJsonSchema } from '@honk/core';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { type CliIo, EXIT, processIo } from './cli-io.ts';
+import { agentCommand } from './commands/agent-command.ts';
+import { planCommand } from './commands/plan-command.ts';
+import { runCommand } from './commands/run-command.ts';
+import {
+  cancelCommand,
+  deadLetterListCommand,
+  enqueueCommand,
+  requeueCommand,
+  statusCommand,
+} from './commands/store-commands.ts';
+
+/** Error codes that mean "the input is wrong" (exit 2) rather than "the work failed" (exit 1). */
+const INVALID_INPUT_CODES = new Set(['CONFIG_INVALID', 'CONNECTOR_UNKNOWN']);
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return parsed;
+}
+
+function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a whole number of at least 0');
+  return parsed;
+}
+
+function idList(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
+  ];
+}
+
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('honk')
+    .description('Verified, resumable dataset migrations.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError();
+
+  const storeOption = '--store <url>';
+  const storeHelp =
+    'task store: memory:, journal:<dir>, a directory, or postgres://… (default: .honk/ beside the spec, or in the working directory)';
+
+  program
+    .command('run')
+    .description('enqueue every task of a spec and run in-process agents until all have ended')
+    .argument('<spec>', 'spec file (.yaml, .yml or .json)')
+    .option('--agents <n>', 'in-process agents (each runs one task at a time)', positiveInteger, 4)
+    .option(storeOption, storeHelp)
+    .option('--only <ids>', 'only these task ids (comma-separated, repeatable)', idList)
+    .option('--json', 'print the machine-readable report on stdout')
+    .option('--report <file>', 'write the JSON report to a file')
+    .option('--junit <file>', 'write a JUnit XML report (for CI)')
+    .option('--lease-ms <ms>', 'lease length', positiveInteger)
+    .option('--wait-for-ms <ms>', 'also wait for tasks due within this many ms', nonNegativeInteger)
+    .action(async (spec: string, options) => setExit(await runCommand(spec, options, io)));
+
+  program
+    .command('plan')
+    .description('validate a spec, read source schemas and show what would run; moves no data')
+    .argument('<spec>', 'spec file')
+    .option(storeOption, storeHelp)
+    .option('--only <ids>', 'only these task ids', idList)
+    .option('--json', 'machine-readable output')
+    .action(async (spec: string, options) => setExit(await planCommand(spec, options, io)));
+
+  program
+    .command('agent')
+    .description('run a long-lived agent against a store, with /healthz, /readyz and /metrics')
+    .option(storeOption, storeHelp)
+    .option('--concurrency <n>', 'tasks at the same time', positiveInteger, 2)
+    .option('--port <port>', 'HTTP port for probes and metrics', nonNegativeInteger, 9464)
+    .option('--host <host>', 'HTTP bind address', '0.0.0.0')
+    .option('--lease-ms <ms>', 'lease length', positiveInteger)
+    .option('--drain-timeout-ms <ms>', 'grace period for running tasks on SIGTERM', positiveInteger)
+    .option('--no-scheduler', 'do not take the cron scheduler role')
+    .option('--id <id>', 'agent id (default host:pid:random)')
+    .action(async (options) => setExit(await agentCommand(options, io)));
+
+  program
+    .command('enqueue')
+    .description('add or update the tasks of a spec in a store (agents run them)')
+    .argument('<spec>', 'spec file')
+    .option(storeOption, storeHelp)
+    .option('--only <ids>', 'only these task ids', idList)
+    .option('--json', 'machine-readable output')
+    .action(async (spec: string, options) => setExit(await enqueueCommand(spec, options, io)));
+
+  program
+    .command('status')
+    .description('task counts by state and the tasks of a store')
+    .argument('[ids...]', 'only these task ids')
+    .option(storeOption, storeHelp)
+    .option('--state <state>', 'only tasks in this state (repeatable)', idList)
+    .option('--json', 'machine-readable output')
+    .action(async (ids: string[], options) => setExit(await statusCommand(ids, options, io)));
+
+  const deadLetter = program.command('dead-letter').description('inspect and requeue dead-lettered tasks');
+  deadLetter
+    .command('list')
+    .option(storeOption, storeHelp)
+    .option('--json', 'machine-readable output')
+    .action(async (options) => setExit(await deadLetterListCommand(options, io)));
+  deadLetter
+    .command('requeue')
+    .argument('<id>', 'task id')
+    .option(storeOption, storeHelp)
+    .option('--keep-attempts', 'do not reset the attempt count')
+    .action(async (id: string, options) => setExit(await requeueCommand(id, options, io)));
+
+  program
+    .command('cancel')
+    .description('cancel a pending, retrying or running task')
+    .argument('<id>', 'task id')
+    .option(storeOption, storeHelp)
+    .action(async (id: string, options) => setExit(await cancelCommand(id, options, io)));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of spec files (for editors)')
+    .action(() => {
+      io.stdout(`${JSON.stringify(specJsonSchema(), null, 2)}\n`);
+      setExit(EXIT.ok);
+    });
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (exit) => {
+    code = exit;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
+        ? EXIT.ok
+        : EXIT.invalid;
+    }
+    if (isHonkError(error)) {
+      io.stderr(`honk: ${redactText(error.message)}\n`);
+      return INVALID_INPUT_CODES.has(error.code) ? EXIT.invalid : EXIT.failed;
+    }
+    io.stderr(
+      `honk: unexpected error: ${redactText(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
+    );
+    return EXIT.failed;
+  }
+}
