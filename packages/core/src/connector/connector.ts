@@ -70,6 +70,11 @@ export interface ConnectorContext {
   /** Aborts when the task is cancelled, its lease is lost, or the agent shuts down hard. */
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * The directory relative paths in options resolve against: the spec file's directory
+   * for spec tasks. Default: the process working directory.
+   */
+  baseDir?: string;
 }
 
 /** Options for one read. */

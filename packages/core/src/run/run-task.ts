@@ -130,7 +130,12 @@ export async function prepareTask(
   connectors: ConnectorRegistry,
   context: { signal: AbortSignal; logger: Logger },
 ): Promise<Prepared> {
-  const base = { taskId: task.id, signal: context.signal, logger: context.logger };
+  const base = {
+    taskId: task.id,
+    signal: context.signal,
+    logger: context.logger,
+    baseDir: task.baseDir ?? process.cwd(),
+  };
   const from = resolveEndpoint(connectors, task.source, 'source', base);
   const to = resolveEndpoint(connectors, task.target, 'target', base);
   const targetCaps = capabilitiesOf(to.connector);

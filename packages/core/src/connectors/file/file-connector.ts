@@ -7,6 +7,7 @@
  * still offer `count()` from file metadata, and other formats have no `count()` at all.
  * See docs/file-connector.md for options, formats and the types each keeps.
  */
+import { resolve } from 'node:path';
 import { defineConnector, type EndpointArgs } from '../../connector/connector.ts';
 import { type FileEndpoint, type FileOptions, fileEndpointSchema, fileOptionsSchema } from './file-options.ts';
 import { listSourceFiles, resolveUnderRoot } from './file-paths.ts';
@@ -40,6 +41,14 @@ export function createFileSnapshot({ options, endpoint, context }: FileEndpointA
   return new FileSnapshot(fileOptionsSchema.parse(options), fileEndpointSchema.parse(endpoint), context);
 }
 
+/** A relative `root` resolves against the spec's directory (the context's baseDir), not the process cwd. */
+function rooted<A extends { options: FileOptions; context: { baseDir?: string } }>(args: A): A {
+  return {
+    ...args,
+    options: { ...args.options, root: resolve(args.context.baseDir ?? process.cwd(), args.options.root) },
+  };
+}
+
 /** The `file` connector. */
 export const fileConnector = defineConnector<FileOptions, FileEndpoint>({
   specificationVersion: 'v1',
@@ -53,7 +62,7 @@ export const fileConnector = defineConnector<FileOptions, FileEndpoint>({
     partitionedRead: false,
     publishModes: filePublishModes,
   },
-  createSource: (args) => createFileSource(args),
-  createSink: (args) => createFileSink(args),
-  createSnapshot: (args) => createFileSnapshot(args),
+  createSource: (args) => createFileSource(rooted(args)),
+  createSink: (args) => createFileSink(rooted(args)),
+  createSnapshot: (args) => createFileSnapshot(rooted(args)),
 });
