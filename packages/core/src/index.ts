@@ -7,6 +7,7 @@ export * from './agent/index.ts';
 export * from './connector/index.ts';
 export * from './connectors/file/index.ts';
 export * from './errors/index.ts';
+export * from './formats/index.ts';
 export * from './observe/index.ts';
 export * from './queue/index.ts';
 export * from './run/index.ts';

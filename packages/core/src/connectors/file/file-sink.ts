@@ -13,6 +13,7 @@
  *   back (or removes it when the new target is already in place).
  */
 import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type {
@@ -26,6 +27,10 @@ import type {
   WriteOptions,
 } from '../../connector/connector.ts';
 import { ConfigError, HonkError, throwIfAborted } from '../../errors/honk-error.ts';
+import { codecFor } from '../../formats/codec-for.ts';
+import type { FormatWriter } from '../../formats/format-codec.ts';
+import { checkTextWritable } from '../../formats/text-values.ts';
+import { createFileForWrite, fileByteSink } from './file-bytes.ts';
 import {
   checkEndpointForFormat,
   DEFAULT_PART_FILE_BYTES,
@@ -37,9 +42,6 @@ import {
 } from './file-options.ts';
 import { exists, listSourceFiles, syncDirectory, type TargetPlaces, targetPlaces } from './file-paths.ts';
 import { FileSource } from './file-source.ts';
-import type { FormatWriter } from './formats/file-format.ts';
-import { openFormatWriter } from './formats/formats.ts';
-import { checkTextWritable } from './formats/text-values.ts';
 
 /** Publish modes the file sink supports: a file or directory is replaced as a whole. */
 export const filePublishModes: readonly PublishMode[] = ['replace'];
@@ -145,7 +147,7 @@ class FileWriter implements SinkWriter {
   readonly #endpoint: FileEndpoint;
   readonly #signal: AbortSignal;
   readonly #partBytes: number;
-  #current: FormatWriter | undefined;
+  #current: { writer: FormatWriter; handle: FileHandle } | undefined;
   #parts: string[] = [];
   #rows = 0;
   #bytes = 0;
@@ -170,20 +172,35 @@ class FileWriter implements SinkWriter {
     const name = `part-${String(this.#parts.length).padStart(5, '0')}${formatExtension[this.#format]}`;
     const file = path.join(this.#places.staging, name);
     this.#parts.push(file);
-    this.#current = await openFormatWriter(this.#format, file, this.#schema, this.#endpoint);
-    return this.#current;
+    const handle = await createFileForWrite(file);
+    try {
+      const writer = codecFor(this.#format).createWriter(fileByteSink(handle), this.#schema, {
+        ...(this.#endpoint.csv ? { csv: this.#endpoint.csv } : {}),
+        ...(this.#endpoint.parquet ? { parquet: this.#endpoint.parquet } : {}),
+      });
+      this.#current = { writer, handle };
+      return writer;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   }
 
   async #finishPart(): Promise<void> {
     const current = this.#current;
     if (!current) return;
     this.#current = undefined;
-    this.#bytes += await current.finish();
+    try {
+      this.#bytes += (await current.writer.finish()).bytes;
+      await current.handle.sync();
+    } finally {
+      await current.handle.close();
+    }
   }
 
   async write(batch: RecordBatch): Promise<void> {
     throwIfAborted(this.#signal);
-    const writer = this.#current ?? (await this.#startPart());
+    const writer = this.#current?.writer ?? (await this.#startPart());
     await writer.write(batch);
     this.#rows += batch.numRows;
     if (writer.bytes >= this.#partBytes) await this.#finishPart();
@@ -220,7 +237,8 @@ class FileWriter implements SinkWriter {
   async abort(): Promise<void> {
     const current = this.#current;
     this.#current = undefined;
-    await current?.destroy();
+    await current?.writer.abort();
+    await current?.handle.close().catch(() => undefined);
     await fs.rm(this.#places.staging, { recursive: true, force: true });
   }
 }

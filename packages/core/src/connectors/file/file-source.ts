@@ -11,6 +11,9 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import { typeName } from '../../arrow/type-names.ts';
 import type { ReadOptions, Source } from '../../connector/connector.ts';
 import { SchemaMismatchError, TransientError, throwIfAborted } from '../../errors/honk-error.ts';
+import { codecFor, parseColumnTypes } from '../../formats/codec-for.ts';
+import type { FormatCodec, FormatOptions } from '../../formats/format-codec.ts';
+import { fileByteInput } from './file-bytes.ts';
 import {
   checkEndpointForFormat,
   type FileEndpoint,
@@ -18,8 +21,6 @@ import {
   formatOfName,
   resolveFormat,
 } from './file-options.ts';
-import type { FormatReader } from './formats/file-format.ts';
-import { createFormatReader } from './formats/formats.ts';
 
 /** A file as it was when the read began. */
 export interface PinnedFile {
@@ -31,7 +32,8 @@ export interface PinnedFile {
 interface Pin {
   files: PinnedFile[];
   format: FileFormatName;
-  reader: FormatReader;
+  codec: FormatCodec;
+  options: FormatOptions;
 }
 
 /** Where a FileSource finds its files. */
@@ -107,7 +109,12 @@ export class FileSource implements Source {
         const stat = await fs.stat(name);
         files.push({ path: name, size: stat.size, mtimeMs: stat.mtimeMs });
       }
-      return { files, format, reader: createFormatReader(format, this.#init.endpoint, this.#init.fixedSchema) };
+      const { endpoint, fixedSchema } = this.#init;
+      const options: FormatOptions = {
+        ...(endpoint.csv ? { csv: endpoint.csv } : {}),
+        types: parseColumnTypes(endpoint.schema, 'File connector: ', fixedSchema),
+      };
+      return { files, format, codec: codecFor(format), options };
     })();
     this.#pin.catch(() => {
       this.#pin = undefined; // a failed listing may succeed on the next call (after a retry)
@@ -120,7 +127,7 @@ export class FileSource implements Source {
       const pin = await this.#pinned();
       const first = pin.files[0] as PinnedFile;
       await verify(first);
-      const schema = await pin.reader.schema(first.path);
+      const schema = await pin.codec.readSchema(fileByteInput(first.path, first.size), pin.options);
       await verify(first);
       return schema;
     })();
@@ -137,7 +144,7 @@ export class FileSource implements Source {
       throwIfAborted(options.signal);
       await verify(file);
       if (index > 0 && (pin.format === 'parquet' || pin.format === 'arrow')) {
-        const own = await pin.reader.schema(file.path);
+        const own = await pin.codec.readSchema(fileByteInput(file.path, file.size), pin.options);
         if (!sameSchema(own, schema)) {
           throw new SchemaMismatchError(
             `File connector: part file "${file.path}" has columns (${own.fields.map((f) => `${f.name} ${typeName(f.type)}`).join(', ')}) but the first file has (${schema.fields.map((f) => `${f.name} ${typeName(f.type)}`).join(', ')}). All part files of a dataset must share one schema.`,
@@ -146,10 +153,11 @@ export class FileSource implements Source {
         }
       }
       try {
-        yield* pin.reader.read(file.path, schema, {
+        yield* pin.codec.read(fileByteInput(file.path, file.size, options.signal), {
+          ...pin.options,
+          schema,
           signal: options.signal,
           batchRows: options.batchRows,
-          size: file.size,
         });
       } catch (error) {
         await verify(file); // a read error on a changed file is reported as the change
@@ -168,12 +176,12 @@ export class FileSource implements Source {
 
   async #count(): Promise<number> {
     const pin = await this.#pinned();
-    const reader = pin.reader;
-    if (!reader.count) throw new Error('count() is only available for Parquet sources');
+    const count = pin.codec.count;
+    if (!count) throw new Error('count() is only available for Parquet sources');
     let rows = 0;
     for (const file of pin.files) {
       await verify(file);
-      rows += await reader.count(file.path);
+      rows += await count(fileByteInput(file.path, file.size));
     }
     return rows;
   }

@@ -7,18 +7,13 @@ export {
   fileConnector,
 } from './file-connector.ts';
 export {
-  type CsvOptions,
-  csvOptionsSchema,
   DEFAULT_PART_FILE_BYTES,
-  DEFAULT_ROW_GROUP_ROWS,
   type FileEndpoint,
   type FileFormatName,
   type FileOptions,
   fileEndpointSchema,
   fileFormats,
   fileOptionsSchema,
-  type ParquetOptions,
-  parquetOptionsSchema,
 } from './file-options.ts';
 export { FileSink } from './file-sink.ts';
 export { FileSnapshot, type FileSnapshotRef } from './file-snapshot.ts';

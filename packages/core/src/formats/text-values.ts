@@ -4,10 +4,10 @@
  * data. The encodings match what the readers parse, so an explicit schema round-trips.
  */
 import { type Data, type DataType, type Decimal, type List, type Timestamp, Type } from 'apache-arrow';
-import { isValid } from '../../../arrow/column-data.ts';
-import { typeName } from '../../../arrow/type-names.ts';
-import { formatDate, formatDecimal, formatTimestamp } from '../../../arrow/value-text.ts';
-import { SchemaMismatchError } from '../../../errors/honk-error.ts';
+import { isValid } from '../arrow/column-data.ts';
+import { typeName } from '../arrow/type-names.ts';
+import { formatDate, formatDecimal, formatTimestamp } from '../arrow/value-text.ts';
+import { SchemaMismatchError } from '../errors/honk-error.ts';
 
 /** Returns the text of row `index`, or null for NULL. */
 export type CellFormatter = (index: number) => string | null;
@@ -56,7 +56,7 @@ export function checkTextWritable(fields: readonly { name: string; type: DataTyp
   for (const field of fields) {
     if (!textWritable(field.type, format === 'ndjson')) {
       throw new SchemaMismatchError(
-        `File connector: column "${field.name}" has type ${typeName(field.type)}, which ${format} cannot hold. Write parquet or arrow instead, or cast the column (e.g. to utf8).`,
+        `column "${field.name}" has type ${typeName(field.type)}, which ${format} cannot hold. Write parquet or arrow instead, or cast the column (e.g. to utf8).`,
         { details: { column: field.name, type: typeName(field.type), format } },
       );
     }
@@ -134,7 +134,7 @@ export function cellFormatter(data: Data, json: boolean): CellFormatter {
       };
     }
     default:
-      throw new SchemaMismatchError(`File connector: cannot write type ${typeName(type)} as text.`);
+      throw new SchemaMismatchError(`cannot write type ${typeName(type)} as text.`);
   }
 }
 

@@ -14,8 +14,8 @@ import {
   type Timestamp,
   Type,
 } from 'apache-arrow';
-import { ByteBuffer, makeVariableWidthData, ValidityBuilder } from '../../../arrow/column-data.ts';
-import { typeName } from '../../../arrow/type-names.ts';
+import { ByteBuffer, makeVariableWidthData, ValidityBuilder } from '../arrow/column-data.ts';
+import { typeName } from '../arrow/type-names.ts';
 import {
   latin1,
   parseDateText,
@@ -24,8 +24,8 @@ import {
   parseInt64Into,
   parseSmallInt,
   parseTimestampInto,
-} from '../../../arrow/value-text.ts';
-import { ConfigError, HonkError } from '../../../errors/honk-error.ts';
+} from '../arrow/value-text.ts';
+import { ConfigError, HonkError } from '../errors/honk-error.ts';
 
 /** No value (CSV: unquoted empty or `nullValue`; NDJSON: `null` or a missing key). */
 export const CELL_NULL = 0;
@@ -84,7 +84,7 @@ function badValue(field: Field, origin: CellOrigin, row: number, text: string, w
   const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
   return new HonkError(
     'DATA_CORRUPT',
-    `File connector: cannot read ${JSON.stringify(shown)} in column "${field.name}" (row ${origin.firstRow + row} of ${origin.file}) as ${typeName(field.type)}${why ? `: ${why}` : ''}. Fix the data, or declare the column's type with the endpoint option \`schema: { ${field.name}: utf8 }\`.`,
+    `cannot read ${JSON.stringify(shown)} in column "${field.name}" (row ${origin.firstRow + row} of ${origin.file}) as ${typeName(field.type)}${why ? `: ${why}` : ''}. Fix the data, or declare the column's type with the endpoint option \`schema: { ${field.name}: utf8 }\`.`,
     { details: { file: origin.file, column: field.name, row: origin.firstRow + row } },
   );
 }
@@ -227,9 +227,7 @@ export function buildColumn(
     case Type.Float: {
       const ArrayType = (type as unknown as { ArrayType: new (n: number) => Float64Array }).ArrayType;
       if ((type as unknown as { precision: number }).precision === 0) {
-        throw new ConfigError(
-          `File connector: float16 columns ("${field.name}") are not supported in text formats; use float32.`,
-        );
+        throw new ConfigError(`float16 columns ("${field.name}") are not supported in text formats; use float32.`);
       }
       const values = new ArrayType(rows);
       for (let row = 0; row < rows; row++) {
@@ -277,7 +275,7 @@ export function buildColumn(
       const decimal = type as unknown as Decimal;
       if (decimal.bitWidth !== 128) {
         throw new ConfigError(
-          `File connector: column "${field.name}" is decimal${decimal.bitWidth}; text formats read decimal128 only.`,
+          `column "${field.name}" is decimal${decimal.bitWidth}; text formats read decimal128 only.`,
         );
       }
       const words = new Uint32Array(rows * 4);
@@ -308,7 +306,7 @@ export function buildColumn(
     }
     case Type.Date: {
       if ((type as unknown as { unit: number }).unit !== 0) {
-        throw new ConfigError(`File connector: column "${field.name}" is date64; text formats read date32 only.`);
+        throw new ConfigError(`column "${field.name}" is date64; text formats read date32 only.`);
       }
       const values = new Int32Array(rows);
       for (let row = 0; row < rows; row++) {
@@ -367,7 +365,7 @@ export function buildColumn(
       const list = type as unknown as List;
       if (!decoder.splitArray) {
         throw new ConfigError(
-          `File connector: column "${field.name}" is ${typeName(type)}; CSV cannot hold lists. Use parquet, arrow or ndjson.`,
+          `column "${field.name}" is ${typeName(type)}; CSV cannot hold lists. Use parquet, arrow or ndjson.`,
         );
       }
       const offsets = new Int32Array(rows + 1);
@@ -396,7 +394,7 @@ export function buildColumn(
     }
     default:
       throw new ConfigError(
-        `File connector: column "${field.name}" has type ${typeName(type)}, which text formats cannot read. Use parquet or arrow, or declare a supported type in \`schema:\`.`,
+        `column "${field.name}" has type ${typeName(type)}, which text formats cannot read. Use parquet or arrow, or declare a supported type in \`schema:\`.`,
       );
   }
 }

@@ -4,14 +4,19 @@
  * numbers are parsed from their digits, so int64 and decimals keep every digit (JSON.parse
  * would round them through a double). Only escaped strings go through JSON.parse.
  */
-import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { type DataType, Field, type RecordBatch, Schema } from 'apache-arrow';
-import { makeRecordBatch } from '../../../arrow/column-data.ts';
-import { HonkError, throwIfAborted } from '../../../errors/honk-error.ts';
+import { makeRecordBatch } from '../arrow/column-data.ts';
+import { HonkError, throwIfAborted } from '../errors/honk-error.ts';
 import { ByteWindow } from './byte-window.ts';
-import type { FormatReader, FormatReadOptions, FormatWriter } from './file-format.ts';
-import { writeAll } from './file-format.ts';
+import type {
+  ByteInput,
+  ByteSink,
+  FormatCodec,
+  FormatOptions,
+  FormatReadOptions,
+  FormatWriter,
+  WrittenFile,
+} from './format-codec.ts';
 import {
   buildColumn,
   CELL_ESCAPED,
@@ -39,7 +44,7 @@ function isSpace(code: number | undefined): boolean {
 }
 
 function corrupt(file: string, row: number, message: string): HonkError {
-  return new HonkError('DATA_CORRUPT', `File connector: ${file} line ${row}: ${message}`, { details: { file, row } });
+  return new HonkError('DATA_CORRUPT', `${file} line ${row}: ${message}`, { details: { file, row } });
 }
 
 /** Scans NDJSON lines into cell columns. */
@@ -271,17 +276,17 @@ async function scanLines(
   return rows;
 }
 
-/** Reads NDJSON files with one endpoint's options. */
-export class NdjsonReader implements FormatReader {
-  readonly #explicit: Map<string, DataType>;
+/** Reads NDJSON with one endpoint's options. */
+class NdjsonReader {
+  readonly #explicit: ReadonlyMap<string, DataType>;
 
-  constructor(explicit: Map<string, DataType>) {
-    this.#explicit = explicit;
+  constructor(options: FormatOptions | undefined) {
+    this.#explicit = options?.types ?? new Map();
   }
 
-  async schema(file: string): Promise<Schema> {
-    const stat = await fs.stat(file);
-    const window = await ByteWindow.open(file, stat.size);
+  async schema(input: ByteInput): Promise<Schema> {
+    const file = input.name;
+    const window = new ByteWindow(input);
     try {
       const scanner = new NdjsonScanner([...this.#explicit.keys()]);
       scanner.growable = true;
@@ -298,8 +303,10 @@ export class NdjsonReader implements FormatReader {
     }
   }
 
-  async *read(file: string, schema: Schema, options: FormatReadOptions): AsyncGenerator<RecordBatch> {
-    const window = await ByteWindow.open(file, options.size, options.signal);
+  async *read(input: ByteInput, options: FormatReadOptions): AsyncGenerator<RecordBatch> {
+    const file = input.name;
+    const schema = options.schema ?? (await this.schema(input));
+    const window = new ByteWindow(input, options.signal);
     try {
       const scanner = new NdjsonScanner(schema.fields.map((field) => field.name));
       for (const cells of scanner.columns) cells.ensure(options.batchRows);
@@ -322,21 +329,22 @@ export class NdjsonReader implements FormatReader {
 }
 
 /** Writes one NDJSON file: one object per row, every column present (`null` for NULL). */
-export class NdjsonWriter implements FormatWriter {
-  #handle: FileHandle;
+class NdjsonWriter implements FormatWriter {
+  readonly #sink: ByteSink;
   #bytes = 0;
+  #rows = 0;
 
-  private constructor(handle: FileHandle) {
-    this.#handle = handle;
-  }
-
-  static async open(file: string, schema: Schema): Promise<NdjsonWriter> {
+  constructor(sink: ByteSink, schema: Schema) {
     checkTextWritable(schema.fields, 'ndjson');
-    return new NdjsonWriter(await fs.open(file, 'wx'));
+    this.#sink = sink;
   }
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  get rows(): number {
+    return this.#rows;
   }
 
   async write(batch: RecordBatch): Promise<void> {
@@ -363,17 +371,26 @@ export class NdjsonWriter implements FormatWriter {
       lines[row] = texts.length === 0 ? '{}' : `${line}}`;
     }
     const chunk = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-    await writeAll(this.#handle, chunk);
     this.#bytes += chunk.length;
+    this.#rows += rows;
+    await this.#sink.write(chunk);
   }
 
-  async finish(): Promise<number> {
-    await this.#handle.sync();
-    await this.#handle.close();
-    return this.#bytes;
+  async finish(): Promise<WrittenFile> {
+    return { bytes: this.#bytes, rows: this.#rows };
   }
 
-  async destroy(): Promise<void> {
-    await this.#handle.close().catch(() => undefined);
+  async abort(): Promise<void> {
+    // Nothing is buffered: every write went to the sink.
   }
 }
+
+/** NDJSON (JSON Lines), see the module comment. */
+export const ndjsonCodec: FormatCodec = {
+  name: 'ndjson',
+  extensions: ['.ndjson', '.jsonl'],
+  contentType: 'application/x-ndjson',
+  readSchema: (input, options) => new NdjsonReader(options).schema(input),
+  read: (input, options) => new NdjsonReader(options).read(input, options),
+  createWriter: (sink, schema) => new NdjsonWriter(sink, schema),
+};

@@ -6,7 +6,7 @@
  * never inferred: base64 cannot be told apart from text.
  */
 import { Bool, type DataType, DateDay, Field, Float64, Int64, List, Timestamp, TimeUnit, Utf8 } from 'apache-arrow';
-import { parseDateText, parseTimestampInto } from '../../../arrow/value-text.ts';
+import { parseDateText, parseTimestampInto } from '../arrow/value-text.ts';
 import { CELL_ESCAPED, CELL_JSON, CELL_NULL, CELL_RAW, CellColumn, type CellDecoder } from './text-columns.ts';
 
 const BOOL = 1;

@@ -6,15 +6,20 @@
  * unquoted empty field is NULL and `""` is the empty string; the writer writes NULL as
  * nothing and the empty string as `""`. With `nullValue`, only that unquoted text is NULL.
  */
-import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { type DataType, Field, type RecordBatch, Schema } from 'apache-arrow';
-import { makeRecordBatch } from '../../../arrow/column-data.ts';
-import { ConfigError, HonkError, SchemaMismatchError, throwIfAborted } from '../../../errors/honk-error.ts';
-import type { CsvOptions } from '../file-options.ts';
+import { makeRecordBatch } from '../arrow/column-data.ts';
+import { ConfigError, HonkError, SchemaMismatchError, throwIfAborted } from '../errors/honk-error.ts';
 import { ByteWindow } from './byte-window.ts';
-import type { FormatReader, FormatReadOptions, FormatWriter } from './file-format.ts';
-import { writeAll } from './file-format.ts';
+import type {
+  ByteInput,
+  ByteSink,
+  FormatCodec,
+  FormatOptions,
+  FormatReadOptions,
+  FormatWriter,
+  WrittenFile,
+} from './format-codec.ts';
+import type { CsvOptions } from './format-options.ts';
 import {
   buildColumn,
   CELL_ESCAPED,
@@ -51,7 +56,7 @@ function settingsOf(options: CsvOptions | undefined): CsvSettings {
 }
 
 function corrupt(file: string, row: number, message: string): HonkError {
-  return new HonkError('DATA_CORRUPT', `File connector: ${file} row ${row}: ${message}`, { details: { file, row } });
+  return new HonkError('DATA_CORRUPT', `${file} row ${row}: ${message}`, { details: { file, row } });
 }
 
 /** The CSV row scanner; `columns` receive the cells of row `row`. */
@@ -252,19 +257,19 @@ async function scanStart(
   return { names, position, rows };
 }
 
-/** Reads CSV files with one endpoint's options. */
-export class CsvReader implements FormatReader {
+/** Reads CSV with one endpoint's options. */
+class CsvReader {
   readonly #settings: CsvSettings;
-  readonly #explicit: Map<string, DataType>;
+  readonly #explicit: ReadonlyMap<string, DataType>;
 
-  constructor(options: CsvOptions | undefined, explicit: Map<string, DataType>) {
-    this.#settings = settingsOf(options);
-    this.#explicit = explicit;
+  constructor(options: FormatOptions | undefined) {
+    this.#settings = settingsOf(options?.csv);
+    this.#explicit = options?.types ?? new Map();
   }
 
-  async schema(file: string): Promise<Schema> {
-    const stat = await fs.stat(file);
-    const window = await ByteWindow.open(file, stat.size);
+  async schema(input: ByteInput): Promise<Schema> {
+    const file = input.name;
+    const window = new ByteWindow(input);
     try {
       const scanner = new CsvScanner(this.#settings);
       const { names: headerNames, rows } = await scanStart(window, scanner, this.#settings, file, CSV_SAMPLE_ROWS);
@@ -279,17 +284,14 @@ export class CsvReader implements FormatReader {
       for (const [index, name] of names.entries()) {
         if (name === '') names[index] = `column_${index + 1}`;
         if (seen.has(names[index] as string)) {
-          throw new HonkError(
-            'DATA_CORRUPT',
-            `File connector: ${file} has the column name "${name}" twice in its header.`,
-          );
+          throw new HonkError('DATA_CORRUPT', `${file} has the column name "${name}" twice in its header.`);
         }
         seen.add(names[index] as string);
       }
       for (const name of explicitNames) {
         if (!seen.has(name)) {
           throw new ConfigError(
-            `File connector: \`schema:\` names column "${name}", but ${file} has columns ${names.map((n) => `"${n}"`).join(', ')}.`,
+            `\`schema:\` names column "${name}", but ${file} has columns ${names.map((n) => `"${n}"`).join(', ')}.`,
             { details: { option: `schema.${name}` } },
           );
         }
@@ -306,8 +308,10 @@ export class CsvReader implements FormatReader {
     }
   }
 
-  async *read(file: string, schema: Schema, options: FormatReadOptions): AsyncGenerator<RecordBatch> {
-    const window = await ByteWindow.open(file, options.size, options.signal);
+  async *read(input: ByteInput, options: FormatReadOptions): AsyncGenerator<RecordBatch> {
+    const file = input.name;
+    const schema = options.schema ?? (await this.schema(input));
+    const window = new ByteWindow(input, options.signal);
     try {
       const scanner = new CsvScanner(this.#settings);
       const start = await scanStart(window, scanner, this.#settings, file, 0);
@@ -316,7 +320,7 @@ export class CsvReader implements FormatReader {
         const found = start.names ?? [];
         if (found.length !== names.length || found.some((name, index) => name !== names[index] && name !== '')) {
           throw new SchemaMismatchError(
-            `File connector: the header of ${file} (${found.join(', ')}) differs from the dataset's columns (${names.join(', ')}). All part files must share one header.`,
+            `The header of ${file} (${found.join(', ')}) differs from the dataset's columns (${names.join(', ')}). All part files must share one header.`,
             { details: { file } },
           );
         }
@@ -375,9 +379,10 @@ export class CsvReader implements FormatReader {
 }
 
 /** Writes one CSV file. */
-export class CsvWriter implements FormatWriter {
-  #handle: FileHandle;
+class CsvWriter implements FormatWriter {
+  readonly #sink: ByteSink;
   #bytes = 0;
+  #rows = 0;
   readonly #schema: Schema;
   readonly #settings: CsvSettings;
   readonly #nullText: string | undefined;
@@ -386,8 +391,9 @@ export class CsvWriter implements FormatWriter {
   readonly #delimiter: string;
   #headerWritten = false;
 
-  private constructor(handle: FileHandle, schema: Schema, options: CsvOptions | undefined) {
-    this.#handle = handle;
+  constructor(sink: ByteSink, schema: Schema, options: CsvOptions | undefined) {
+    checkTextWritable(schema.fields, 'csv');
+    this.#sink = sink;
     this.#schema = schema;
     this.#settings = settingsOf(options);
     this.#nullText = options?.nullValue;
@@ -397,13 +403,12 @@ export class CsvWriter implements FormatWriter {
     this.#needsQuote = new RegExp(special);
   }
 
-  static async open(file: string, schema: Schema, options: CsvOptions | undefined): Promise<CsvWriter> {
-    checkTextWritable(schema.fields, 'csv');
-    return new CsvWriter(await fs.open(file, 'wx'), schema, options);
-  }
-
   get bytes(): number {
     return this.#bytes;
+  }
+
+  get rows(): number {
+    return this.#rows;
   }
 
   #field(text: string): string {
@@ -421,8 +426,8 @@ export class CsvWriter implements FormatWriter {
 
   async #emit(text: string): Promise<void> {
     const chunk = Buffer.from(text, 'utf8');
-    await writeAll(this.#handle, chunk);
     this.#bytes += chunk.length;
+    await this.#sink.write(chunk);
   }
 
   async #writeHeader(): Promise<void> {
@@ -455,20 +460,29 @@ export class CsvWriter implements FormatWriter {
     }
     // A single-column CSV would turn a NULL into a blank line; blank lines are rows there, so that is safe.
     await this.#emit(`${lines.join('\n')}\n`);
+    this.#rows += rows;
   }
 
-  async finish(): Promise<number> {
+  async finish(): Promise<WrittenFile> {
     if (!this.#headerWritten) await this.#writeHeader();
-    await this.#handle.sync();
-    await this.#handle.close();
-    return this.#bytes;
+    return { bytes: this.#bytes, rows: this.#rows };
   }
 
-  async destroy(): Promise<void> {
-    await this.#handle.close().catch(() => undefined);
+  async abort(): Promise<void> {
+    // Nothing is buffered: every write went to the sink.
   }
 }
 
 function escapeClass(char: string): string {
   return char.replace(/[\\\]^[-]/g, '\\$&');
 }
+
+/** CSV (RFC 4180), see the module comment. */
+export const csvCodec: FormatCodec = {
+  name: 'csv',
+  extensions: ['.csv'],
+  contentType: 'text/csv',
+  readSchema: (input, options) => new CsvReader(options).schema(input),
+  read: (input, options) => new CsvReader(options).read(input, options),
+  createWriter: (sink, schema, options) => new CsvWriter(sink, schema, options?.csv),
+};

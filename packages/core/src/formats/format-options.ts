@@ -1,0 +1,49 @@
+/**
+ * Format settings shared by every connector that stores files: `csv:` and `parquet:` take
+ * the same shape on a file endpoint and an S3 endpoint. Documented in docs/file-connector.md.
+ */
+import { z } from 'zod';
+
+const singleCharacter = (what: string) =>
+  z
+    .string()
+    .refine((value) => value.length === 1 && value.charCodeAt(0) < 128, `${what} must be a single ASCII character`);
+
+/** CSV settings. */
+export const csvOptionsSchema = z
+  .object({
+    /** The first line holds column names (default true). Without a header, columns are `column_1` … or the keys of `schema` in order. Writers write a header when true. */
+    header: z.boolean().optional(),
+    /** Field separator, one ASCII character (default `,`; use `"\t"` for TSV). */
+    delimiter: singleCharacter('csv.delimiter').optional(),
+    /** Quote character, one ASCII character (default `"`); a quote inside a quoted field is doubled (RFC 4180). */
+    quote: singleCharacter('csv.quote').optional(),
+    /**
+     * The text that means NULL. Unset (the default): an unquoted empty field is NULL and a
+     * quoted empty field (`""`) is the empty string. Set (e.g. `\N`): an unquoted field equal
+     * to it is NULL and every other field, empty ones included, is a value; the writer quotes
+     * values that equal it.
+     */
+    nullValue: z.string().optional(),
+  })
+  .strict();
+export type CsvOptions = z.infer<typeof csvOptionsSchema>;
+
+/** Parquet writer settings (readers need none). */
+export const parquetOptionsSchema = z
+  .object({
+    /** Compression codec for written files (default `snappy`: fastest; `zstd` files are several times smaller but take about twice as long to write). */
+    compression: z.enum(['snappy', 'zstd', 'uncompressed']).optional(),
+    /**
+     * Dictionary encoding: `true` for every column (the default), `false` for none, or the
+     * list of columns to dictionary-encode (good for low-cardinality text).
+     */
+    dictionary: z.union([z.boolean(), z.array(z.string())]).optional(),
+    /** Maximum rows per row group (default 131072). Bounds writer memory and read granularity. */
+    rowGroupRows: z.number().int().positive().optional(),
+  })
+  .strict();
+export type ParquetOptions = z.infer<typeof parquetOptionsSchema>;
+
+/** Default maximum rows per Parquet row group. */
+export const DEFAULT_ROW_GROUP_ROWS = 131_072;
