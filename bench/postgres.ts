@@ -1,0 +1,275 @@
+/**
+ * PostgreSQL throughput (issue 4): PG→PG and PG→Parquet through `runTask` with the real
+ * postgres connector, each next to the physical limit measured in the same run, every Honk
+ * measurement in its own process (see run-isolated.ts).
+ *
+ *   pnpm bench postgres                      1M and 10M rows
+ *   BENCH_ROWS=200000 pnpm bench postgres    one smaller size
+ *
+ * Tables (generated server-side with generate_series, once per size):
+ *   narrow  id int8, name text, amount float8, created_at timestamp, active bool
+ *   wide    id int8, amount numeric(38,10), at timestamptz, doc jsonb, payload bytea,
+ *           tags int8[], ref uuid, note text (10 % NULL)
+ *
+ * References, measured right before the Honk runs they are compared with:
+ *   pipe   psql -c "\copy src TO STDOUT (FORMAT binary)" | psql -c "\copy dst FROM STDIN (FORMAT binary)"
+ *          (two psql processes, piped by the kernel: what moving the rows costs the server)
+ *   read   psql -c "\copy src TO STDOUT (FORMAT binary)" > /dev/null (the read side alone), for PG→Parquet
+ *
+ * MB/s is the source table's heap size (pg_table_size) per second, the same bytes for
+ * every contender. PostgreSQL: HONK_TEST_POSTGRES_URL, else a throwaway server started
+ * here (test/services/postgres.ts) and stopped at the end.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { startPostgres } from '../test/services/postgres.ts';
+import { benchDir } from './orders-dataset.ts';
+import { emit } from './report.ts';
+import type { ScenarioResult } from './run.ts';
+import { type IsolatedJob, type IsolatedResult, isolatedJob, runIsolated, serveIsolatedJob } from './run-isolated.ts';
+
+const outDir = join(benchDir, 'out-postgres');
+const NO_VALIDATION = { rowCount: false, checksum: false, sample: 0, schema: false };
+const MIB = 1024 * 1024;
+const TARGET = 'bench_target';
+
+interface HonkJob extends IsolatedJob {
+  url: string;
+  table: string;
+  target: 'postgres' | 'parquet';
+  rows: number;
+  validate: boolean;
+}
+
+// ── child side ───────────────────────────────────────────────────────────────────────
+
+let core: typeof import('@honk/core');
+let postgresConnector: typeof import('@honk/connectors-postgres')['postgresConnector'];
+
+async function honkTransfer(job: HonkJob): Promise<{ rows: number; timings: Record<string, number> }> {
+  const { ConnectorRegistry, fileConnector, runTask } = core;
+  const postgres = { connector: 'postgres', connection: 'db', options: { url: job.url } };
+  const report = await runTask({
+    task: {
+      id: job.name,
+      source: { ...postgres, endpoint: { table: job.table } },
+      target:
+        job.target === 'postgres'
+          ? { ...postgres, endpoint: { table: TARGET } }
+          : { connector: 'file', connection: 'out', options: { root: outDir }, endpoint: { path: 'o.parquet' } },
+      ...(job.validate ? {} : { validate: NO_VALIDATION }),
+    },
+    connectors: new ConnectorRegistry([postgresConnector, fileConnector]),
+  });
+  if (!report.ok) throw new Error(`${job.name}: ${report.error?.code} ${report.error?.message}`);
+  if (report.stats.rows !== job.rows)
+    throw new Error(`${job.name}: moved ${report.stats.rows} rows, expected ${job.rows}`);
+  return { rows: report.stats.rows, timings: report.timings as Record<string, number> };
+}
+
+// ── main side ────────────────────────────────────────────────────────────────────────
+
+const TABLES = {
+  narrow: (name: string, rows: number) => `CREATE TABLE ${name} AS
+    SELECT g::int8 AS id, 'customer-' || (g % 250000) AS name, (g * 0.37)::float8 AS amount,
+           timestamp '2020-01-01' + g * interval '1 second' AS created_at, g % 5 <> 0 AS active
+    FROM generate_series(1, ${rows}) AS g`,
+  wide: (name: string, rows: number) => `CREATE TABLE ${name} AS
+    SELECT g::int8 AS id, (g * 12345.6789012345)::numeric(38,10) AS amount,
+           timestamptz '2020-01-01 00:00:00+00' + g * interval '1 millisecond' AS at,
+           jsonb_build_object('order', g, 'region', 'r' || (g % 17), 'flags', jsonb_build_array(g % 2 = 0, g % 3 = 0)) AS doc,
+           decode(md5(g::text), 'hex') AS payload, ARRAY[g, g * 2, g % 7]::int8[] AS tags,
+           md5(g::text)::uuid AS ref, CASE WHEN g % 10 = 0 THEN NULL ELSE 'note ' || g END AS note
+    FROM generate_series(1, ${rows}) AS g`,
+};
+
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the source table unless it already holds `rows` rows; returns its heap bytes. */
+async function ensureTable(
+  url: string,
+  kind: keyof typeof TABLES,
+  rows: number,
+): Promise<{ table: string; bytes: number }> {
+  const table = `bench_${kind}_${rows}`;
+  return withClient(url, async (client) => {
+    const exists = await client.query<{ n: string | null }>('SELECT to_regclass($1)::text AS n', [table]);
+    if (exists.rows[0]?.n === null) {
+      await client.query(TABLES[kind](table, rows));
+      await client.query(`VACUUM ANALYZE ${table}`);
+    }
+    const size = await client.query<{ bytes: string }>('SELECT pg_table_size($1)::text AS bytes', [table]);
+    return { table, bytes: Number(size.rows[0]?.bytes) };
+  });
+}
+
+async function dropTarget(url: string): Promise<void> {
+  await withClient(url, (client) => client.query(`DROP TABLE IF EXISTS ${TARGET}`));
+}
+
+function psql(
+  url: string,
+  command: string,
+  stdin: 'ignore' | NodeJS.ReadableStream = 'ignore',
+  stdout: 'pipe' | 'ignore' = 'pipe',
+) {
+  return spawn('psql', [url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', command], {
+    stdio: [stdin as 'ignore', stdout, 'pipe'],
+  });
+}
+
+function finished(child: ReturnType<typeof spawn>, what: string): Promise<void> {
+  let errors = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    errors += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${what} exited with ${code}: ${errors.trim()}`)),
+    );
+  });
+}
+
+/** The raw pipe: two psql processes, binary COPY out of one straight into the other. */
+async function rawPipe(url: string, table: string): Promise<number> {
+  await withClient(url, async (client) => {
+    await client.query(`DROP TABLE IF EXISTS ${TARGET}`);
+    await client.query(`CREATE TABLE ${TARGET} (LIKE ${table})`);
+  });
+  const started = performance.now();
+  const out = psql(url, `\\copy ${table} TO STDOUT (FORMAT binary)`);
+  const into = psql(url, `\\copy ${TARGET} FROM STDIN (FORMAT binary)`, out.stdout as NodeJS.ReadableStream, 'ignore');
+  await Promise.all([finished(out, 'psql \\copy TO STDOUT'), finished(into, 'psql \\copy FROM STDIN')]);
+  const seconds = (performance.now() - started) / 1000;
+  await dropTarget(url);
+  return seconds;
+}
+
+/** The read side alone: binary COPY out, discarded. */
+async function rawRead(url: string, table: string): Promise<number> {
+  const started = performance.now();
+  const out = psql(url, `\\copy ${table} TO '/dev/null' (FORMAT binary)`, 'ignore', 'ignore');
+  await finished(out, 'psql \\copy TO /dev/null');
+  return (performance.now() - started) / 1000;
+}
+
+function label(rows: number): string {
+  return rows >= 1_000_000 && rows % 1_000_000 === 0 ? `${rows / 1_000_000}M` : rows.toLocaleString('en-US');
+}
+
+async function honk(job: HonkJob): Promise<IsolatedResult<{ rows: number; timings: Record<string, number> }>> {
+  await dropTarget(job.url);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  try {
+    return await runIsolated(import.meta.url, job);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+    await dropTarget(job.url);
+  }
+}
+
+async function benchTable(url: string, kind: keyof typeof TABLES, rows: number): Promise<void> {
+  const { table, bytes } = await ensureTable(url, kind, rows);
+  const size = label(rows);
+  const base = (name: string, seconds: number): ScenarioResult => ({
+    suite: 'postgres',
+    name: `${kind} ${size} ${name}`,
+    rows,
+    seconds,
+    rowsPerSecond: rows / seconds,
+    megabytesPerSecond: bytes / MIB / seconds,
+  });
+  const fromHonk = (
+    name: string,
+    measured: IsolatedResult<{ timings: Record<string, number> }>,
+    extra: Partial<ScenarioResult>,
+  ) => ({
+    ...base(name, measured.seconds),
+    peakRssMb: measured.peakRssMb,
+    baselineRssMb: measured.baselineRssMb,
+    cpuSeconds: measured.cpuSeconds,
+    timings: measured.value.timings,
+    ...extra,
+  });
+  const job = (name: string, target: HonkJob['target'], validate: boolean): HonkJob => ({
+    name: `pg-${kind}-${size}-${name}`,
+    url,
+    table,
+    target,
+    rows,
+    validate,
+  });
+
+  const pipeSeconds = await rawPipe(url, table);
+  emit({ ...base('psql binary COPY pipe', pipeSeconds), note: 'reference: two psql processes, kernel pipe' });
+
+  const transfer = await honk(job('pg', 'postgres', false));
+  const ratio = pipeSeconds / transfer.seconds;
+  emit(
+    fromHonk('honk PG→PG', transfer, {
+      reference: 'psql pipe',
+      ratio,
+      goal: 'ratio ≥ 0.85',
+      meetsGoal: ratio >= 0.85,
+      note: `cpu ${transfer.cpuSeconds.toFixed(1)} s; ${ratio >= 0.85 ? 'meets' : 'MISSES'} goal ≥ 0.85×`,
+    }),
+  );
+
+  const validated = await honk(job('pg-validated', 'postgres', true));
+  const cost = validated.seconds / transfer.seconds;
+  emit(
+    fromHonk('honk PG→PG + validation', validated, {
+      reference: 'honk PG→PG without validation',
+      ratio: transfer.seconds / validated.seconds,
+      validationCost: cost,
+      note: `${cost.toFixed(2)}× the transfer time (row count + checksum + sample 100 + schema)`,
+    }),
+  );
+
+  const readSeconds = await rawRead(url, table);
+  emit({ ...base('psql binary COPY TO /dev/null', readSeconds), note: 'reference: the read side alone' });
+  const parquet = await honk(job('parquet', 'parquet', false));
+  emit(
+    fromHonk('honk PG→Parquet file', parquet, {
+      reference: 'psql COPY TO /dev/null',
+      ratio: readSeconds / parquet.seconds,
+      note: `cpu ${parquet.cpuSeconds.toFixed(1)} s`,
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const sizes = process.env.BENCH_ROWS ? [Number(process.env.BENCH_ROWS)] : [1_000_000, 10_000_000];
+  const server = process.env.HONK_TEST_POSTGRES_URL ? undefined : await startPostgres();
+  const url = process.env.HONK_TEST_POSTGRES_URL ?? (server?.url as string);
+  try {
+    for (const rows of sizes) {
+      for (const kind of ['narrow', 'wide'] as const) await benchTable(url, kind, rows);
+    }
+  } finally {
+    await server?.stop();
+  }
+}
+
+const job = isolatedJob<HonkJob>();
+if (job) {
+  // Loaded before the clock starts, so module loading is not timed.
+  core = await import('@honk/core');
+  ({ postgresConnector } = await import('@honk/connectors-postgres'));
+  await serveIsolatedJob(() => honkTransfer(job));
+} else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+}
