@@ -3,24 +3,28 @@
  * many processes and hosts sharing one queue (`honk agent --store postgres://…`).
  *
  * How the rules of the contract hold across processes:
- * - **Claim** is one transaction: take back up to {@link REAP_BATCH} expired leases
- *   (`FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait on each other), then read
- *   the first claimable row in claim order with `FOR UPDATE SKIP LOCKED LIMIT 1` over the
- *   partial index `tasks_claim_order (priority DESC, run_at, enqueued_at, sequence) WHERE
- *   state IN ('pending','retrying')`. Ended tasks are not in that index and due tasks are
- *   at its front, so a claim costs the same with 1k or 1M tasks in the table. What the
- *   index walk still skips row by row: tasks of a *higher* priority whose `runAt` is in the
- *   future, tasks on an excluded or saturated connection, and tasks whose window is closed.
- * - **Windows** are evaluated in JS with `windowAllows` (the same code as every store):
- *   each distinct window in use has a row in the `windows` table, the claim decides which
- *   are open now and filters `window_key = ANY(open)` in SQL, so closed-window tasks never
- *   make a claim loop. A window first enqueued by another process counts as closed until it
- *   appears in that table, which is in the same transaction as its task: never early.
+ * - **Claim** is, in the common case, two statements: take back up to {@link REAP_BATCH}
+ *   expired leases (`FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait on each
+ *   other), then one `WITH … UPDATE` that locks the first claimable row in claim order
+ *   (`FOR UPDATE SKIP LOCKED LIMIT 1`) and leases it. The row comes from the partial index
+ *   `tasks_claim_order (priority DESC, run_at, enqueued_at, sequence) WHERE state IN
+ *   ('pending','retrying')`: ended tasks are not in it and due tasks are at its front, so a
+ *   claim costs the same with 1k or 100k tasks waiting. The store's connections run with
+ *   `enable_sort` and `enable_bitmapscan` off so the planner cannot trade that index walk
+ *   for a sort of every pending row when statistics are stale (a freshly filled queue).
+ *   What the walk still steps over row by row: tasks of a *higher* priority whose `runAt`
+ *   is in the future, and tasks on an excluded connection or in a closed window.
+ * - **Windows** are evaluated in JS with `windowAllows` (the same code as every store). A
+ *   store instance knows the windows it enqueued or met in a candidate row; the claim
+ *   filters `window_key = ANY(open)` in SQL, and a row with a window it has not met yet
+ *   goes to the careful path, which learns the window and checks it — one extra step per
+ *   distinct window, once per process, so closed-window tasks never make claims loop.
  * - **Connection limits** (`maxConcurrency`, fleet-wide): a candidate that uses a limited
- *   connection locks that connection's `connection_limits` row (`FOR UPDATE`, names in
- *   sorted order) and then counts running tasks using it in a fresh statement, so two
- *   claimers can never both take the last slot. Unlimited connections cost nothing. A
- *   deadlock between claimers (PostgreSQL aborts one) is retried transparently.
+ *   connection takes the careful path, a transaction that locks that connection's
+ *   `connection_limits` row (`FOR UPDATE`, names in sorted order) and then counts running
+ *   tasks using it in a fresh statement, so two claimers can never both take the last
+ *   slot; a full connection is excluded and the walk goes on. Unlimited connections cost
+ *   nothing. A deadlock between claimers (PostgreSQL aborts one) is retried transparently.
  * - **Fencing**: every claim mints a random lease token; `heartbeat`, `complete`, `fail`,
  *   `release` and `setSnapshotRef` are single `UPDATE … WHERE state = 'running' AND
  *   lease_token = $token AND lease_expires_at > $now`, so a stale holder changes nothing and
@@ -28,15 +32,15 @@
  * - **Time**: every comparison uses the `now` of the call (default: this process's clock),
  *   passed as a parameter, never the database clock. Hosts of one fleet need synchronised
  *   clocks (NTP); a skew shortens or lengthens leases by that much.
- * - **Wake-ups** (LISTEN/NOTIFY): mutations that can make a task claimable (enqueue,
- *   release, retry, dead-letter, success, cancel, requeue, lease expiry) `pg_notify` the
- *   store's channel in the same transaction. Each store keeps one dedicated LISTEN
- *   connection (reconnected when it drops) and re-emits on `events` the event that another
- *   store instance emitted — its own notifications are ignored, since it already emitted
- *   them. A relayed enqueue is one `task-enqueued` event for the *first* task of the remote
- *   batch (a wake-up hint, not a per-task log), and relayed error messages are cut to 1,000
- *   characters. Notifications lost while the LISTEN connection is down are covered by the
- *   agents' poll interval.
+ * - **Wake-ups** (LISTEN/NOTIFY): mutations that can make a task claimable — enqueue,
+ *   release, retry, dead-letter, cancel, requeue, lease expiry, and success of a task on a
+ *   limited connection (a slot frees up) — `pg_notify` the store's channel in the same
+ *   statement or transaction. Each store keeps one dedicated LISTEN connection (reconnected
+ *   with backoff when it drops) and re-emits on `events` the event another store instance
+ *   notified — its own notifications are ignored, since it already emitted them. A relayed
+ *   enqueue is one `task-enqueued` event for the *first* task of the remote batch (a
+ *   wake-up hint, not a per-task log); relayed error messages are cut to 1,000 characters.
+ *   Notifications lost while the LISTEN connection is down are covered by the agents' poll.
  * - **Roles** (the cron scheduler, see `Scheduler` in @honk/core): a `roles` row per name
  *   with holder and expiry, taken with one `INSERT … ON CONFLICT DO UPDATE … WHERE holder =
  *   me OR expired`; the row lock serialises contenders and `now` decides expiry, so exactly
@@ -231,7 +235,10 @@ export class PostgresTaskStore implements TaskStore {
   readonly #pool: pg.Pool;
   readonly #origin = randomUUID();
   readonly #inFlight = new Set<Promise<unknown>>();
-  readonly #t: { tasks: string; limits: string; windows: string; roles: string; sequence: string };
+  readonly #t: { tasks: string; limits: string; roles: string; sequence: string };
+  /** Windows seen in enqueues and candidates, by key; a claim decides which are open. */
+  readonly #windows = new Map<string, TaskWindow>();
+  readonly #statementNames = new Map<string, string>();
   #listener: pg.Client | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #reconnectDelayMs = 500;
@@ -256,7 +263,6 @@ export class PostgresTaskStore implements TaskStore {
     this.#t = {
       tasks: `${s}."tasks"`,
       limits: `${s}."connection_limits"`,
-      windows: `${s}."windows"`,
       roles: `${s}."roles"`,
       sequence: `${s}."task_sequence"`,
     };
@@ -264,6 +270,8 @@ export class PostgresTaskStore implements TaskStore {
       connectionString: options.url,
       max: poolSize,
       application_name: this.#applicationName,
+      // Pins the claim to its index walk (see the module notes); no store query needs a sort.
+      options: '-c enable_sort=off -c enable_bitmapscan=off',
     });
     // An idle connection the server dropped must not crash the process; the next query reconnects.
     this.#pool.on('error', () => {});
@@ -399,21 +407,11 @@ export class PostgresTaskStore implements TaskStore {
             JSON.stringify(updates.map(toRow)),
           ]);
         }
-        const windows = new Map<string, TaskWindow>();
-        for (const record of [...inserts, ...updates]) {
-          if (record.window !== undefined) windows.set(windowKey(record.window), record.window);
-        }
-        if (windows.size > 0) {
-          await client.query(
-            `INSERT INTO ${this.#t.windows} ("key", "window")
-             SELECT "key", "window" FROM jsonb_to_recordset($1::jsonb) AS r("key" text, "window" jsonb)
-             ON CONFLICT ("key") DO NOTHING`,
-            [JSON.stringify([...windows].map(([key, window]) => ({ key, window })))],
-          );
-        }
         if (events.length > 0) await this.#notify(client, events[0] as TaskStoreEvent);
         return { results, events };
       });
+      for (const item of prepared)
+        if (item.window !== undefined) this.#windows.set(windowKey(item.window), item.window);
       this.events.emit(events);
       return results;
     });
@@ -428,145 +426,216 @@ export class PostgresTaskStore implements TaskStore {
     }
     assertDuration(options?.leaseMs, 'claim');
     const now = options.now ?? new Date();
+    const nowIso = isoOf(now, 'claim now');
     return this.#op('claiming a task', async () => {
-      const { claim, events } = await this.#transaction((client) => this.#claimIn(client, agentId, options, now), {
-        begin: false,
-      });
+      const token = randomUUID();
+      const expiresAt = new Date(now.getTime() + options.leaseMs).toISOString();
+      const exclude = [...new Set(options.excludeConnections ?? [])];
+      const { open, known } = this.#windowsAt(now);
+      // Fast path, one statement: take back expired leases and, when there were none (a task
+      // taken back must compete in this very claim), lock the first due row in claim order
+      // and lease it if it needs no connection-limit check and its window is known open.
+      const { rows } = await this.#pool.query<TaskRow & { limited: string[]; claimed: boolean; reaped: ReapedRow[] }>(
+        this.#prepared(
+          `WITH ${this.#reapCtes('$1', '$8', '$9', '$10')},
+           c AS (
+             SELECT t.*, ARRAY(SELECT l."name" FROM ${this.#t.limits} l WHERE l."name" = ANY(t."connections")) AS "limited"
+               FROM ${this.#t.tasks} t
+              WHERE t."state" IN ('pending', 'retrying') AND t."run_at" <= $1::timestamptz
+                AND NOT (t."connections" && $2::text[])
+                AND (t."window_key" IS NULL OR t."window_key" = ANY($3::text[]) OR t."window_key" <> ALL($4::text[]))
+              ORDER BY t."priority" DESC, t."run_at", t."enqueued_at", t."sequence"
+              LIMIT 1 FOR UPDATE OF t SKIP LOCKED),
+           u AS (
+             UPDATE ${this.#t.tasks} t
+                SET "state" = 'running', "attempts" = t."attempts" + 1, "lease_owner" = $5, "lease_token" = $6,
+                    "lease_expires_at" = $7::timestamptz, "updated_at" = $1::timestamptz,
+                    "history" = t."history" || jsonb_build_array(jsonb_build_object(
+                      'attempt', t."attempts" + 1, 'agentId', $5::text, 'startedAt', $8::text))
+               FROM c
+              WHERE t."id" = c."id" AND cardinality(c."limited") = 0
+                AND (c."window_key" IS NULL OR c."window_key" = ANY($3::text[]))
+                AND NOT EXISTS (SELECT 1 FROM "changed")
+              RETURNING t."id")
+           SELECT c.*, (u."id" IS NOT NULL) AS "claimed",
+                  (SELECT jsonb_agg(to_jsonb(r)) FROM "reaped" r) AS "reaped"
+             FROM (SELECT 1) one LEFT JOIN c ON true LEFT JOIN u ON true`,
+        ),
+        [nowIso, exclude, open, known, agentId, token, expiresAt, nowIso, this.channel, this.#origin],
+      );
+      const first = rows[0] as TaskRow & { limited: string[]; claimed: boolean; reaped: ReapedRow[] | null };
+      const reaped = (first.reaped ?? []).map((entry) => ({
+        ...entry,
+        lease_expires_at: new Date(entry.lease_expires_at as unknown as string),
+      }));
+      const events = reapEvents(reaped, nowIso);
+      const row = first.id === null ? undefined : first;
+      let claim: Claim | null = null;
+      if (row?.claimed === true) {
+        claim = { task: leased(toRecord(row), agentId, token, expiresAt, nowIso), token };
+      } else if (row !== undefined || reaped.length > 0) {
+        claim = await this.#transaction((client) =>
+          this.#claimChecked(client, agentId, exclude, now, token, expiresAt),
+        );
+      }
+      if (claim !== null) {
+        events.push({ type: 'task-claimed', taskId: claim.task.id, at: nowIso, agentId, attempt: claim.task.attempts });
+      }
       this.events.emit(events);
       return claim;
     });
   }
 
-  async #claimIn(
+  /**
+   * The careful claim, in a transaction: the first candidate uses a limited connection, or
+   * a window this instance has not seen yet. Walks candidates in claim order; a candidate's
+   * limited connections are locked (`FOR UPDATE`, sorted names) and their running tasks
+   * counted in a statement that starts after the lock is ours, so it sees every claim
+   * committed before — two claimers can never both take the last slot. A full connection
+   * or a closed window is excluded and the walk goes on, so it ends after at most one step
+   * per limited connection and per unseen window.
+   */
+  async #claimChecked(
     client: pg.PoolClient,
     agentId: string,
-    options: ClaimOptions,
+    excludeConnections: string[],
     now: Date,
-  ): Promise<{ claim: Claim | null; events: TaskStoreEvent[] }> {
+    token: string,
+    expiresAt: string,
+  ): Promise<Claim | null> {
     const nowIso = isoOf(now, 'claim now');
-    // One round trip: open the transaction, take back expired leases, read limits and windows.
-    // Values are inlined only as Date.toISOString() output (checked by isoOf) and integers.
-    const results = (await client.query(
-      `BEGIN;
-       ${this.#reapSql(nowIso)};
-       SELECT l."name", l."max_concurrency",
-              (SELECT count(*) FROM ${this.#t.tasks} t WHERE t."state" = 'running' AND l."name" = ANY(t."connections"))::int AS "running"
-         FROM ${this.#t.limits} l;
-       SELECT "key", "window" FROM ${this.#t.windows}`,
-    )) as unknown as pg.QueryResult[];
-    const reaped = (results[1]?.rows ?? []) as ReapedRow[];
-    const limitRows = (results[2]?.rows ?? []) as Array<{ name: string; max_concurrency: number; running: number }>;
-    const windowRows = (results[3]?.rows ?? []) as Array<{ key: string; window: TaskWindow }>;
-    const events = reapEvents(reaped, nowIso);
-
-    const limited = new Set(limitRows.map((row) => row.name));
-    const excluded = new Set(options.excludeConnections ?? []);
-    for (const row of limitRows) if (row.running >= row.max_concurrency) excluded.add(row.name);
-    const open = windowRows.filter((row) => safeWindowAllows(row.window, now)).map((row) => row.key);
-
-    let row: TaskRow | undefined;
+    const excluded = new Set(excludeConnections);
     for (;;) {
-      ({
+      const { open, known } = this.#windowsAt(now);
+      const {
         rows: [row],
-      } = await client.query<TaskRow>(
-        `SELECT * FROM ${this.#t.tasks}
-          WHERE "state" IN ('pending', 'retrying') AND "run_at" <= $1::timestamptz
-            AND NOT ("connections" && $2::text[])
-            AND ("window_key" IS NULL OR "window_key" = ANY($3::text[]))
-          ORDER BY "priority" DESC, "run_at", "enqueued_at", "sequence"
-          LIMIT 1 FOR UPDATE SKIP LOCKED`,
-        [nowIso, [...excluded], open],
-      ));
-      if (row === undefined) break;
-      const names = row.connections.filter((name) => limited.has(name)).sort();
-      if (names.length === 0) break;
-      // Serialise claimers of these connections, then count in a statement that starts after
-      // the lock is ours, so it sees every claim committed before.
+      } = await client.query<TaskRow & { limited: string[] }>(
+        this.#prepared(
+          `SELECT t.*, ARRAY(SELECT l."name" FROM ${this.#t.limits} l WHERE l."name" = ANY(t."connections")) AS "limited"
+             FROM ${this.#t.tasks} t
+            WHERE t."state" IN ('pending', 'retrying') AND t."run_at" <= $1::timestamptz
+              AND NOT (t."connections" && $2::text[])
+              AND (t."window_key" IS NULL OR t."window_key" = ANY($3::text[]) OR t."window_key" <> ALL($4::text[]))
+            ORDER BY t."priority" DESC, t."run_at", t."enqueued_at", t."sequence"
+            LIMIT 1 FOR UPDATE OF t SKIP LOCKED`,
+        ),
+        [nowIso, [...excluded], open, known],
+      );
+      if (row === undefined) return null;
+      if (row.window !== null && row.window_key !== null && !this.#windows.has(row.window_key)) {
+        this.#windows.set(row.window_key, row.window);
+        if (!safeWindowAllows(row.window, now)) continue; // now known and closed: filtered out
+      }
+      const names = [...row.limited].sort();
+      if (names.length > 0) {
+        await client.query(
+          this.#prepared(
+            `SELECT "name" FROM ${this.#t.limits} WHERE "name" = ANY($1::text[]) ORDER BY "name" FOR UPDATE`,
+          ),
+          [names],
+        );
+        const { rows: counts } = await client.query<{ name: string; max_concurrency: number; running: number }>(
+          this.#prepared(
+            `SELECT l."name", l."max_concurrency",
+                    (SELECT count(*) FROM ${this.#t.tasks} t
+                      WHERE t."state" = 'running' AND l."name" = ANY(t."connections"))::int AS "running"
+               FROM ${this.#t.limits} l WHERE l."name" = ANY($1::text[])`,
+          ),
+          [names],
+        );
+        const full = counts.filter((count) => count.running >= count.max_concurrency);
+        if (full.length > 0) {
+          for (const count of full) excluded.add(count.name);
+          continue;
+        }
+      }
+      const task = toRecord(row);
       await client.query(
-        `SELECT "name" FROM ${this.#t.limits} WHERE "name" = ANY($1::text[]) ORDER BY "name" FOR UPDATE`,
-        [names],
+        this.#prepared(
+          `UPDATE ${this.#t.tasks}
+              SET "state" = 'running', "attempts" = "attempts" + 1, "lease_owner" = $2, "lease_token" = $3,
+                  "lease_expires_at" = $4::timestamptz, "updated_at" = $5::timestamptz,
+                  "history" = "history" || jsonb_build_array(jsonb_build_object(
+                    'attempt', "attempts" + 1, 'agentId', $2::text, 'startedAt', $6::text))
+            WHERE "id" = $1`,
+        ),
+        [task.id, agentId, token, expiresAt, nowIso, nowIso],
       );
-      const { rows: counts } = await client.query<{ name: string; max_concurrency: number; running: number }>(
-        `SELECT l."name", l."max_concurrency",
-                (SELECT count(*) FROM ${this.#t.tasks} t WHERE t."state" = 'running' AND l."name" = ANY(t."connections"))::int AS "running"
-           FROM ${this.#t.limits} l WHERE l."name" = ANY($1::text[])`,
-        [names],
-      );
-      const full = counts.filter((count) => count.running >= count.max_concurrency);
-      if (full.length === 0) break;
-      for (const count of full) excluded.add(count.name);
+      return { task: leased(task, agentId, token, expiresAt, nowIso), token };
     }
+  }
 
-    if (reaped.length > 0) await this.#notify(client, events[0] as TaskStoreEvent);
-    if (row === undefined) {
-      await client.query('COMMIT');
-      return { claim: null, events };
-    }
-    const task = toRecord(row);
-    const attempt = task.attempts + 1;
-    const token = randomUUID();
-    const expiresAt = new Date(now.getTime() + options.leaseMs).toISOString();
-    const entry: TaskAttempt = { attempt, agentId, startedAt: nowIso };
-    await client.query(
-      `UPDATE ${this.#t.tasks}
-          SET "state" = 'running', "attempts" = $2, "lease_owner" = $3, "lease_token" = $4,
-              "lease_expires_at" = $5::timestamptz, "history" = "history" || $6::jsonb, "updated_at" = $7::timestamptz
-        WHERE "id" = $1`,
-      [task.id, attempt, agentId, token, expiresAt, JSON.stringify([entry]), nowIso],
-    );
-    await client.query('COMMIT');
-    const claimed: TaskRecord = {
-      ...task,
-      state: 'running',
-      attempts: attempt,
-      lease: { owner: agentId, token, expiresAt },
-      history: [...task.history, entry],
-      updatedAt: nowIso,
-    };
-    events.push({ type: 'task-claimed', taskId: task.id, at: nowIso, agentId, attempt });
-    return { claim: { task: claimed, token }, events };
+  /** Open and known window keys at `now`, from the windows this instance has seen. */
+  #windowsAt(now: Date): { open: string[]; known: string[] } {
+    const open: string[] = [];
+    for (const [key, window] of this.#windows) if (safeWindowAllows(window, now)) open.push(key);
+    return { open, known: [...this.#windows.keys()] };
   }
 
   /**
-   * Takes back up to REAP_BATCH expired leases as of `nowIso`, skipping rows other
-   * transactions hold. Returns the old owner and expiry and the new state of each.
+   * Takes back up to REAP_BATCH leases expired at `nowIso` (rows other transactions hold
+   * are skipped, so concurrent claimers never wait here), notifies, and returns the events.
    */
-  #reapSql(nowIso: string): string {
-    const now = `'${nowIso}'::timestamptz`;
-    return `WITH "expired" AS (
-        SELECT "id", jsonb_build_object(
-            'code', 'LEASE_LOST',
-            'message', 'The lease of agent "' || "lease_owner" || '" expired at ' || ${iso('"lease_expires_at"')} ||
-                       ' without a heartbeat (the agent died, hung, or lost its connection to the store).',
-            'retryable', true) AS "error"
-          FROM ${this.#t.tasks}
-         WHERE "state" = 'running' AND "lease_expires_at" <= ${now}
-         ORDER BY "lease_expires_at"
-         LIMIT ${REAP_BATCH}
-           FOR UPDATE SKIP LOCKED
-      )
-      UPDATE ${this.#t.tasks} t
-         SET "state" = CASE WHEN t."attempts" >= t."max_attempts" THEN 'dead' ELSE 'retrying' END,
-             "run_at" = CASE WHEN t."attempts" >= t."max_attempts" THEN t."run_at" ELSE ${now} END,
-             "last_error" = e."error",
-             "history" = jsonb_set(t."history", '{-1}', (t."history" -> -1) ||
-                           jsonb_build_object('endedAt', '${nowIso}', 'outcome', 'lease-expired', 'error', e."error")),
-             "updated_at" = ${now}
-        FROM "expired" e
-       WHERE t."id" = e."id"
-      RETURNING t."id", t."lease_owner", t."attempts", t."state", t."lease_expires_at", e."error"`;
+  /**
+   * CTEs that take back up to REAP_BATCH leases expired at `now` (rows other transactions
+   * hold are skipped, so concurrent claimers never wait here) and notify each: `changed`
+   * (the updated rows) and `reaped` (what the events need). Parameters are placeholders.
+   */
+  #reapCtes(now: string, nowText: string, channel: string, origin: string): string {
+    return `"expired" AS (
+           SELECT "id", jsonb_build_object(
+               'code', 'LEASE_LOST',
+               'message', 'The lease of agent "' || "lease_owner" || '" expired at ' || ${iso('"lease_expires_at"')} ||
+                          ' without a heartbeat (the agent died, hung, or lost its connection to the store).',
+               'retryable', true) AS "error"
+             FROM ${this.#t.tasks}
+            WHERE "state" = 'running' AND "lease_expires_at" <= ${now}::timestamptz
+            ORDER BY "lease_expires_at"
+            LIMIT ${REAP_BATCH}
+              FOR UPDATE SKIP LOCKED),
+         "changed" AS (
+           UPDATE ${this.#t.tasks} t
+              SET "state" = CASE WHEN t."attempts" >= t."max_attempts" THEN 'dead' ELSE 'retrying' END,
+                  "run_at" = CASE WHEN t."attempts" >= t."max_attempts" THEN t."run_at" ELSE ${now}::timestamptz END,
+                  "last_error" = e."error",
+                  "history" = jsonb_set(t."history", '{-1}', (t."history" -> -1) ||
+                                jsonb_build_object('endedAt', ${nowText}::text, 'outcome', 'lease-expired', 'error', e."error")),
+                  "updated_at" = ${now}::timestamptz
+             FROM "expired" e
+            WHERE t."id" = e."id"
+           RETURNING t."id", t."lease_owner", t."attempts", t."state", t."lease_expires_at", e."error"),
+         "reaped" AS (
+           SELECT ch.*, pg_notify(${channel}, jsonb_build_object('o', ${origin}::text, 'e', jsonb_build_object(
+                    'type', 'lease-expired', 'taskId', ch."id", 'at', ${nowText}::text, 'agentId', ch."lease_owner",
+                    'attempt', ch."attempts"))::text) AS "notified"
+             FROM "changed" ch)`;
+  }
+
+  /** Takes back expired leases now; returns the events (not yet emitted). */
+  async #reap(nowIso: string): Promise<TaskStoreEvent[]> {
+    const { rows } = await this.#pool.query<ReapedRow>(
+      this.#prepared(`WITH ${this.#reapCtes('$1', '$2', '$3', '$4')} SELECT * FROM "reaped"`),
+      [nowIso, nowIso, this.channel, this.#origin],
+    );
+    return reapEvents(rows, nowIso);
   }
 
   /** Takes back expired leases outside a claim (a holder found its lease expired), and emits. */
   async #reapNow(now: Date): Promise<void> {
-    const nowIso = isoOf(now, 'now');
-    const events = await this.#transaction(async (client) => {
-      const { rows } = await client.query<ReapedRow>(this.#reapSql(nowIso));
-      const events = reapEvents(rows, nowIso);
-      if (events.length > 0) await this.#notify(client, events[0] as TaskStoreEvent);
-      return events;
-    });
-    this.events.emit(events);
+    this.events.emit(await this.#reap(isoOf(now, 'now')));
+  }
+
+  /**
+   * A named prepared statement: parsed and planned once per connection, not per call (the
+   * planning of these statements costs more than running them).
+   */
+  #prepared(text: string): { name: string; text: string } {
+    let name = this.#statementNames.get(text);
+    if (name === undefined) {
+      name = `honk_${shortHash(text, 24)}`;
+      this.#statementNames.set(text, name);
+    }
+    return { name, text };
   }
 
   // ---------------------------------------------------------------- fenced mutations
@@ -579,9 +648,9 @@ export class PostgresTaskStore implements TaskStore {
     const expiresAt = new Date(now.getTime() + options.leaseMs).toISOString();
     return this.#op(`heartbeating task "${id}"`, async () => {
       const { rowCount } = await this.#pool.query(
-        `UPDATE ${this.#t.tasks}
+        this.#prepared(`UPDATE ${this.#t.tasks}
             SET "lease_expires_at" = $3::timestamptz, "progress" = COALESCE($4::jsonb, "progress"), "updated_at" = $5::timestamptz
-          WHERE "id" = $1 AND "state" = 'running' AND "lease_token" = $2 AND "lease_expires_at" > $5::timestamptz`,
+          WHERE "id" = $1 AND "state" = 'running' AND "lease_token" = $2 AND "lease_expires_at" > $5::timestamptz`),
         [id, token, expiresAt, options.progress === undefined ? null : JSON.stringify(options.progress), nowIso],
       );
       if (rowCount === 0) await this.#fenced(id, token, now);
@@ -595,16 +664,19 @@ export class PostgresTaskStore implements TaskStore {
     const nowIso = isoOf(now, 'complete now');
     await this.#op(`completing task "${id}"`, async () => {
       const { rows } = await this.#pool.query<{ lease_owner: string; attempts: number }>(
-        `WITH u AS (
+        this.#prepared(`WITH u AS (
            UPDATE ${this.#t.tasks}
               SET "state" = 'succeeded', "report" = $3::jsonb, "last_error" = NULL,
                   "history" = jsonb_set("history", '{-1}', ("history" -> -1) || $4::jsonb), "updated_at" = $5::timestamptz
             WHERE "id" = $1 AND "state" = 'running' AND "lease_token" = $2 AND "lease_expires_at" > $5::timestamptz
-            RETURNING "id", "lease_owner", "attempts")
+            RETURNING "id", "lease_owner", "attempts", "connections")
          SELECT u."lease_owner", u."attempts",
-                pg_notify($6, jsonb_build_object('o', $7::text, 'e', jsonb_build_object(
-                  'type', 'task-succeeded', 'taskId', u."id", 'at', $8::text, 'agentId', u."lease_owner", 'attempt', u."attempts"))::text)
-           FROM u`,
+                (SELECT count(*) FROM (
+                   SELECT pg_notify($6, jsonb_build_object('o', $7::text, 'e', jsonb_build_object(
+                     'type', 'task-succeeded', 'taskId', u."id", 'at', $8::text, 'agentId', u."lease_owner",
+                     'attempt', u."attempts"))::text)
+                     FROM ${this.#t.limits} l WHERE l."name" = ANY(u."connections") LIMIT 1) n) AS "notified"
+           FROM u`),
         [
           id,
           token,
@@ -633,7 +705,7 @@ export class PostgresTaskStore implements TaskStore {
     const relayed = { ...taskError, message: taskError.message.slice(0, RELAYED_MESSAGE_CHARS) };
     return this.#op(`failing task "${id}"`, async () => {
       const { rows } = await this.#pool.query<{ state: 'retrying' | 'dead'; attempts: number; run_at: string }>(
-        `WITH u AS (
+        this.#prepared(`WITH u AS (
            UPDATE ${this.#t.tasks}
               SET "state" = CASE WHEN NOT $3::boolean OR "attempts" >= "max_attempts" THEN 'dead' ELSE 'retrying' END,
                   "run_at" = CASE WHEN NOT $3::boolean OR "attempts" >= "max_attempts" THEN "run_at" ELSE $4::timestamptz END,
@@ -649,7 +721,7 @@ export class PostgresTaskStore implements TaskStore {
                     ELSE jsonb_build_object('type', 'task-retrying', 'taskId', u."id", 'at', $10::text, 'attempt', u."attempts",
                                             'runAt', u."run_at", 'error', $11::jsonb)
                   END)::text)
-           FROM u`,
+           FROM u`),
         [
           id,
           token,
@@ -688,7 +760,7 @@ export class PostgresTaskStore implements TaskStore {
     const nowIso = isoOf(now, 'release now');
     await this.#op(`releasing task "${id}"`, async () => {
       const { rows } = await this.#pool.query<{ lease_owner: string }>(
-        `WITH u AS (
+        this.#prepared(`WITH u AS (
            UPDATE ${this.#t.tasks}
               SET "attempts" = greatest(0, "attempts" - 1),
                   "state" = CASE WHEN "attempts" - 1 > 0 THEN 'retrying' ELSE 'pending' END,
@@ -699,7 +771,7 @@ export class PostgresTaskStore implements TaskStore {
          SELECT u."lease_owner",
                 pg_notify($5, jsonb_build_object('o', $6::text, 'e', jsonb_build_object(
                   'type', 'task-released', 'taskId', u."id", 'at', $7::text, 'agentId', u."lease_owner"))::text)
-           FROM u`,
+           FROM u`),
         [
           id,
           token,
@@ -722,8 +794,8 @@ export class PostgresTaskStore implements TaskStore {
     const nowIso = isoOf(now, 'setSnapshotRef now');
     await this.#op(`storing the snapshot ref of task "${id}"`, async () => {
       const { rowCount } = await this.#pool.query(
-        `UPDATE ${this.#t.tasks} SET "snapshot_ref" = $3::jsonb, "updated_at" = $4::timestamptz
-          WHERE "id" = $1 AND "state" = 'running' AND "lease_token" = $2 AND "lease_expires_at" > $4::timestamptz`,
+        this.#prepared(`UPDATE ${this.#t.tasks} SET "snapshot_ref" = $3::jsonb, "updated_at" = $4::timestamptz
+          WHERE "id" = $1 AND "state" = 'running' AND "lease_token" = $2 AND "lease_expires_at" > $4::timestamptz`),
         [id, token, ref === undefined ? null : JSON.stringify(ref), nowIso],
       );
       if (rowCount === 0) await this.#fenced(id, token, now);
@@ -1229,6 +1301,19 @@ function reapEvents(rows: readonly ReapedRow[], nowIso: string): TaskStoreEvent[
     );
   }
   return events;
+}
+
+/** The record after a claim, as the claim statement wrote it. */
+function leased(task: TaskRecord, agentId: string, token: string, expiresAt: string, nowIso: string): TaskRecord {
+  const attempt = task.attempts + 1;
+  return {
+    ...task,
+    state: 'running',
+    attempts: attempt,
+    lease: { owner: agentId, token, expiresAt },
+    history: [...task.history, { attempt, agentId, startedAt: nowIso }],
+    updatedAt: nowIso,
+  };
 }
 
 function toRecord(row: TaskRow): TaskRecord {

@@ -102,17 +102,19 @@ describe('PostgresTaskStore migrations', () => {
 });
 
 describe('PostgresTaskStore wake-ups across instances', () => {
-  it('relays another instance’s enqueue, release and success, and not its own', async () => {
+  it('relays another instance’s enqueue, release and slot-freeing success, and not its own', async () => {
     const schema = freshSchema();
     const producer = await open(schema);
     const consumer = await open(schema);
     const own: TaskStoreEvent[] = [];
     producer.events.onAny((event) => own.push(event));
 
+    // A success is relayed when it frees a slot of a limited connection.
+    await producer.setConnectionLimits({ wh: 5 });
     const enqueued = nextEvent(consumer, (event) => event.type === 'task-enqueued');
     await producer.enqueue([
-      { id: 'a', definition: {} },
-      { id: 'b', definition: {} },
+      { id: 'a', definition: {}, connections: ['wh'] },
+      { id: 'b', definition: {}, connections: ['wh'] },
     ]);
     expect(await enqueued).toMatchObject({ type: 'task-enqueued', taskId: 'a', outcome: 'created' });
 
