@@ -36,6 +36,7 @@ const suites: Record<string, string> = {
   queue: 'queue.ts',
   postgres: 'postgres.ts',
   s3: 's3.ts',
+  'postgres-store': 'postgres-store.ts',
 };
 
 /** Runs one bench module in a child process; it prints one JSON ScenarioResult per line. */
