@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { malformedSpecCases } from '../../core/test/spec/malformed-corpus.ts';
 import { agentCommand } from '../src/commands/agent-command.ts';
@@ -28,7 +28,8 @@ describe('honk plan', () => {
     const result = await honk(['plan', 'honk.yaml'], { cwd: dir });
     expect(result.code, result.stderr).toBe(1);
     expect(result.stdout).toContain('● orders: run');
-    expect(result.stdout).toMatch(/amount: Utf8\s+→\s+amount: Decimal\[12e\+2\]/);
+    expect(result.stdout).toMatch(/amount: float64\s+→\s+amount: decimal\(12,2\)/);
+    expect(result.stdout).toMatch(/name: utf8\s+→\s+\(dropped\)/);
     expect(result.stdout).toContain('(dropped)');
     expect(result.stdout).toContain('● missing: WOULD FAIL');
     expect(result.stdout).toContain('NOT_FOUND');
@@ -37,7 +38,9 @@ describe('honk plan', () => {
     expect(ok.code).toBe(0);
     const plan = JSON.parse(ok.stdout);
     expect(plan.tasks[0]).toMatchObject({ taskId: 'orders', ok: true, action: 'run', target: { exists: false } });
-    expect((await honk(['status', '--store', join(dir, '.honk'), '--json'], { cwd: dir })).stdout).toContain('"tasks": []');
+    expect((await honk(['status', '--store', join(dir, '.honk'), '--json'], { cwd: dir })).stdout).toContain(
+      '"tasks": []',
+    );
   });
 
   it(`rejects each of ${malformedSpecCases.length} malformed specs with exit 2 and the path on stderr`, async () => {
@@ -86,7 +89,8 @@ describe('store commands', () => {
     let metrics = '';
     for (let i = 0; i < 200; i++) {
       metrics = await (await fetch(`${url}/metrics`)).text();
-      if (/honk_tasks_total\{state="dead"\} 1/.test(metrics) && /honk_tasks_total\{state="succeeded"\} 1/.test(metrics)) break;
+      if (/honk_tasks_total\{state="dead"\} 1/.test(metrics) && /honk_tasks_total\{state="succeeded"\} 1/.test(metrics))
+        break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(metrics).toMatch(/honk_tasks_total\{state="succeeded"\} 1/);

@@ -53,7 +53,10 @@ ${tasks}
     await writeFiles(dir, files);
 
     // First run: killed with SIGKILL once a few tasks have succeeded and others are in flight.
-    const child = spawn(process.execPath, [bin, 'run', 'honk.yaml', '--agents', '2'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'run', 'honk.yaml', '--agents', '2'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     const succeededBeforeKill = await new Promise<string[]>((resolve, reject) => {
       child.stderr.on('data', (chunk: Buffer) => {
@@ -66,7 +69,8 @@ ${tasks}
         }
       });
       child.on('exit', (code, signal) => {
-        if (signal !== 'SIGKILL') reject(new Error(`honk run ended before it could be killed (code ${code}): ${stderr}`));
+        if (signal !== 'SIGKILL')
+          reject(new Error(`honk run ended before it could be killed (code ${code}): ${stderr}`));
       });
     });
     await new Promise((resolve) => child.once('close', resolve));
@@ -81,7 +85,9 @@ ${tasks}
       // A task that succeeded before the kill is not redone.
       if (succeededBeforeKill.includes(task.id)) expect(task.action).toBe('skipped');
     }
-    expect(summary.tasks.filter((task: { action: string }) => task.action === 'ran').length).toBe(TASKS - succeededBeforeKill.length);
+    expect(summary.tasks.filter((task: { action: string }) => task.action === 'ran').length).toBe(
+      TASKS - succeededBeforeKill.length,
+    );
 
     // Every target equals its source: nothing lost, nothing duplicated, no staging left over.
     for (let i = 0; i < TASKS; i++) {

@@ -134,3 +134,22 @@ describe('honk run', () => {
     expect((await honk(['run', 'missing.yaml'], { cwd: dir })).code).toBe(2);
   });
 });
+
+describe('honk run --store postgres://', () => {
+  it('runs a spec on the distributed PostgreSQL store and resumes from it', async () => {
+    const url = process.env.HONK_TEST_POSTGRES_URL;
+    expect(url, 'the test global setup starts PostgreSQL').toBeTruthy();
+    const dir = await project(SPEC.replace(/ {2}- id: broken[\s\S]*$/, ''));
+    const store = `${url}${url!.includes('?') ? '&' : '?'}application_name=honk-cli-test`;
+    const first = await honk(['run', 'honk.yaml', '--store', store, '--json'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).tasks.map((task: { action: string }) => task.action)).toEqual(['ran', 'ran']);
+    const second = await honk(['run', 'honk.yaml', '--store', store, '--json'], { cwd: dir });
+    expect(JSON.parse(second.stdout).tasks.map((task: { action: string }) => task.action)).toEqual([
+      'skipped',
+      'skipped',
+    ]);
+    const status = JSON.parse((await honk(['status', 'orders', '--store', store, '--json'], { cwd: dir })).stdout);
+    expect(status.tasks[0]).toMatchObject({ id: 'orders', state: 'succeeded' });
+  });
+});

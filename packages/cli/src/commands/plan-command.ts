@@ -42,15 +42,14 @@ function actionFor(record: TaskRecord | undefined, hash: string, known: boolean)
 function printPlan(io: CliIo, plan: TaskPlan, action: Action): void {
   const lines = [`● ${plan.taskId}: ${plan.ok ? action : 'WOULD FAIL'}`];
   if (!plan.ok) lines.push(`    ${plan.error?.code}: ${plan.error?.message}`);
-  if (plan.source && plan.target && plan.output) {
+  if (plan.source && plan.target && plan.columns) {
     lines.push(
       `    ${plan.source.connection} (${plan.source.connector}) → ${plan.target.connection} (${plan.target.connector}), publish ${plan.target.mode}${plan.target.exists ? ', target exists' : ', new target'}${plan.snapshot ? ', snapshot first' : ''}`,
     );
     lines.push('    columns (source → target):');
-    const width = Math.max(...plan.source.schema.map((column) => column.length), 10);
-    const count = Math.max(plan.source.schema.length, plan.output.length);
-    for (let i = 0; i < count; i++) {
-      lines.push(`      ${(plan.source.schema[i] ?? '').padEnd(width)}  →  ${plan.output[i] ?? '(dropped)'}`);
+    const width = Math.max(...plan.columns.map((column) => column.source?.length ?? 0), 10);
+    for (const column of plan.columns) {
+      lines.push(`      ${(column.source ?? '(new)').padEnd(width)}  →  ${column.target ?? '(dropped)'}`);
     }
     if (plan.validation?.length) lines.push(`    validation: ${plan.validation.join(', ')}`);
   }

@@ -14,6 +14,7 @@
  */
 import type { Schema } from 'apache-arrow';
 import type { ZodType } from 'zod';
+import { typeName } from '../arrow/type-names.ts';
 import type {
   Connector,
   ConnectorContext,
@@ -208,7 +209,32 @@ export async function prepareTask(
 
 /** Columns as `name: type` lines, for reports and plans. */
 export function schemaLines(schema: Schema): string[] {
-  return schema.fields.map((field) => `${field.name}: ${field.type}${field.nullable ? '' : ' not null'}`);
+  return schema.fields.map((field) => `${field.name}: ${typeName(field.type)}${field.nullable ? '' : ' not null'}`);
+}
+
+/** One line of a plan's column mapping; a side is absent when the column is dropped or added. */
+export interface ColumnMapping {
+  source?: string;
+  target?: string;
+}
+
+/**
+ * Pairs source and output columns by name, following `rename`. Output columns no source
+ * column maps to (added by a module transform) come last.
+ */
+function mapColumns(source: Schema, output: Schema, rename: Record<string, string> = {}): ColumnMapping[] {
+  const line = (field: Schema['fields'][number]) => `${field.name}: ${typeName(field.type)}`;
+  const outputs = new Map(output.fields.map((field) => [field.name, field]));
+  const used = new Set<string>();
+  const mapping: ColumnMapping[] = source.fields.map((field) => {
+    const name = rename[field.name] ?? field.name;
+    const target = outputs.get(name);
+    if (!target) return { source: line(field) };
+    used.add(name);
+    return { source: line(field), target: line(target) };
+  });
+  for (const field of output.fields) if (!used.has(field.name)) mapping.push({ target: line(field) });
+  return mapping;
 }
 
 /** What `honk plan` shows for a task: schemas and what would happen, with no data moved. */
@@ -218,6 +244,8 @@ export interface TaskPlan {
   source?: { connector: string; connection: string; schema: string[] };
   /** The schema the target receives, after transforms. */
   output?: string[];
+  /** Source column → target column, by name (renames followed). */
+  columns?: ColumnMapping[];
   target?: { connector: string; connection: string; exists: boolean; schema?: string[]; mode: PublishMode };
   /** Snapshot of the existing target before publishing. */
   snapshot?: boolean;
@@ -245,6 +273,7 @@ export async function planTask(
         schema: schemaLines(prepared.sourceSchema),
       },
       output: schemaLines(prepared.schema),
+      columns: mapColumns(prepared.sourceSchema, prepared.schema, task.transform?.rename),
       target: {
         connector: task.target.connector,
         connection: task.target.connection,
