@@ -3,22 +3,12 @@
  * See README.md; every export is documented where it is defined.
  */
 export { createS3Client } from './create-s3-client.ts';
-export {
-  arrowIpcCodec,
-  type ByteInput,
-  type ByteSink,
-  codecFor,
-  type FormatCodec,
-  type FormatOptions,
-  type FormatWriter,
-  registerFormatCodec,
-} from './format-codec.ts';
 export { s3Connector } from './s3-connector.ts';
 export { copyObject, copyObjects, deleteKeys } from './s3-copy.ts';
 export { type S3CallContext, s3ErrorCode, toS3Error, withS3Retry } from './s3-errors.ts';
 export { globToRegExp, headPinned, listPinned, type PinnedObject, type S3Location } from './s3-listing.ts';
 export { buildManifest, MANIFEST_NAME, readManifest, type S3Manifest, s3ManifestSchema } from './s3-manifest.ts';
-export { createS3RangeReader, RandomAccessBlob, type RandomAccessReader, streamS3Object } from './s3-object-reader.ts';
+export { createS3RangeReader, s3ByteInput, streamS3Object } from './s3-object-reader.ts';
 export { createS3ObjectWriter, type S3ObjectWriter, type WrittenObject } from './s3-object-writer.ts';
 export {
   type S3ConnectionInput,

@@ -8,21 +8,9 @@
  */
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
-import { TransientError, throwIfAborted } from '@honk/core';
+import { type ByteInput, RandomAccessBlob, type RandomAccessReader, TransientError, throwIfAborted } from '@honk/core';
 import { type S3CallContext, toS3Error, withS3Retry } from './s3-errors.ts';
 import type { PinnedObject, S3Location } from './s3-listing.ts';
-
-/**
- * Random access to the bytes of one object. The same shape serves local files (core's
- * file connector) and objects, so format readers work on either.
- */
-export interface RandomAccessReader {
-  /** Total size in bytes, fixed when the reader was opened. */
-  readonly size: number;
-  /** Exactly `length` bytes from `offset` (fewer only at the end of the object). */
-  read(offset: number, length: number): Promise<Uint8Array>;
-  close?(): Promise<void>;
-}
 
 function callContext(location: S3Location, object: PinnedObject): S3CallContext {
   return { connection: location.connection, bucket: location.bucket, operation: 'GetObject', key: object.key };
@@ -112,36 +100,16 @@ export async function* streamS3Object(location: S3Location, object: PinnedObject
 }
 
 /**
- * A `Blob` whose bytes come from a {@link RandomAccessReader}, fetched only when sliced and
- * read. parquet-wasm's `ParquetFile.fromFile(blob)` reads the footer through a few small
- * slices and then one slice per row group it decodes, so handing it this Blob reads a
- * Parquet object by ranged GETs, never whole (measured: 3 small reads to open, then one per
- * row group).
+ * The bytes of one pinned object for core's format codecs: `blob()` is random access by
+ * ranged GETs (Parquet reads the footer, then only the column chunks it decodes), `stream()`
+ * one streamed GET that resumes after transient failures. Every request carries the pinned
+ * ETag, so a replaced object fails the read with `SOURCE_CHANGED` instead of mixing versions.
  */
-export class RandomAccessBlob extends Blob {
-  readonly #reader: RandomAccessReader;
-  readonly #start: number;
-  readonly #end: number;
-
-  constructor(reader: RandomAccessReader, start = 0, end = reader.size) {
-    super([]);
-    this.#reader = reader;
-    this.#start = start;
-    this.#end = end;
-    // Blob's `size` is a prototype getter over its own (empty) bytes; shadow it.
-    Object.defineProperty(this, 'size', { value: end - start });
-  }
-
-  override slice(start = 0, end = this.size): Blob {
-    const from = Math.max(0, start < 0 ? this.size + start : start);
-    const to = Math.min(this.size, end < 0 ? this.size + end : end);
-    return new RandomAccessBlob(this.#reader, this.#start + from, this.#start + Math.max(from, to));
-  }
-
-  override async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = await this.#reader.read(this.#start, this.size);
-    return bytes.buffer.byteLength === bytes.byteLength && bytes.byteOffset === 0
-      ? (bytes.buffer as ArrayBuffer)
-      : (bytes.slice().buffer as ArrayBuffer);
-  }
+export function s3ByteInput(location: S3Location, object: PinnedObject): ByteInput {
+  return {
+    name: `s3://${location.bucket}/${object.key}`,
+    size: object.size,
+    blob: () => new RandomAccessBlob(createS3RangeReader(location, object)),
+    stream: () => streamS3Object(location, object),
+  };
 }

@@ -7,6 +7,7 @@
  * typically as `${env:…}` references that the spec loader resolves and registers as
  * secrets. They are never logged or put into messages.
  */
+import { csvOptionsSchema, parquetOptionsSchema } from '@honk/core';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -88,9 +89,12 @@ export const s3EndpointSchema = z
     glob: z.string().min(1).optional(),
     /** Default: from the key's extension, else `parquet`. */
     format: s3FormatSchema.optional(),
-    csv: z.record(z.string(), z.unknown()).optional(),
-    parquet: z.record(z.string(), z.unknown()).optional(),
-    schema: z.unknown().optional(),
+    /** CSV settings, as on a file endpoint (`header`, `delimiter`, `quote`, `nullValue`). */
+    csv: csvOptionsSchema.optional(),
+    /** Parquet writer settings, as on a file endpoint (`compression`, `dictionary`, `rowGroupRows`). */
+    parquet: parquetOptionsSchema.optional(),
+    /** CSV/NDJSON: explicit column types by name (`int64`, `decimal(12,2)` …); others are inferred. */
+    schema: z.record(z.string(), z.string()).optional(),
   })
   .strict()
   .refine((value) => (value.key === undefined) !== (value.prefix === undefined), {

@@ -16,6 +16,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ConfigError,
+  codecFor,
+  type FormatOptions,
+  type FormatWriter,
   type Sink,
   type SinkWriter,
   type StagedTarget,
@@ -23,7 +26,6 @@ import {
   type WriteOptions,
 } from '@honk/core';
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { codecFor, type FormatOptions, type FormatWriter } from './format-codec.ts';
 import { copyObject, deleteKeys } from './s3-copy.ts';
 import { headIfExists, listPinned, type S3Location } from './s3-listing.ts';
 import { buildManifest, MANIFEST_NAME, type StagedPart, writeManifest } from './s3-manifest.ts';
@@ -97,7 +99,7 @@ export function createS3Sink(args: S3SinkArgs): Sink {
           `S3 connection "${args.connection}": publish mode "${writeOptions.mode}" is not supported; the S3 sink replaces the target.`,
         );
       }
-      const codec = codecFor(format, args.connection);
+      const codec = codecFor(format);
       const location: S3Location = { ...base, signal: writeOptions.signal };
       // Leftovers of a crashed attempt of this task.
       await deletePrefix(location, staging, options.uploadConcurrency);
@@ -121,7 +123,12 @@ export function createS3Sink(args: S3SinkArgs): Sink {
         if (!current) return;
         const part = current;
         current = undefined;
-        await part.encoder.finish();
+        try {
+          await part.encoder.finish();
+        } catch (error) {
+          await part.object.abort();
+          throw error;
+        }
         const written = await part.object.finish();
         parts.push({ index: part.index, size: written.size, rows: part.rows, sha256: written.sha256 });
       };
@@ -161,6 +168,7 @@ export function createS3Sink(args: S3SinkArgs): Sink {
                 connection: args.connection,
                 retries: options.retries,
                 endpoint: { prefix: staging, format },
+                fixedSchema: schema,
               }),
           };
           return staged;
@@ -199,6 +207,7 @@ export function createS3Sink(args: S3SinkArgs): Sink {
         async abort() {
           const part = current;
           current = undefined;
+          await part?.encoder.abort();
           await part?.object.abort();
           // Without the task's signal: cleanup must run also when the task was aborted.
           await deletePrefix({ ...base }, staging, options.uploadConcurrency);

@@ -11,18 +11,20 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  codecFor,
+  type FormatOptions,
   NotFoundError,
+  parseColumnTypes,
   type ReadOptions,
   SchemaMismatchError,
   type Source,
   TransientError,
   throwIfAborted,
 } from '@honk/core';
-import type { RecordBatch, Schema } from 'apache-arrow';
-import { type ByteInput, codecFor, type FormatOptions } from './format-codec.ts';
+import { RecordBatch, type Schema } from 'apache-arrow';
 import { globToRegExp, headPinned, listPinned, type PinnedObject, type S3Location } from './s3-listing.ts';
 import { MANIFEST_NAME, readManifest } from './s3-manifest.ts';
-import { createS3RangeReader, streamS3Object } from './s3-object-reader.ts';
+import { s3ByteInput } from './s3-object-reader.ts';
 import { formatOf, normalisePrefix, type S3EndpointOptions, type S3Format } from './s3-options.ts';
 
 export interface S3SourceArgs {
@@ -33,6 +35,8 @@ export interface S3SourceArgs {
   endpoint: S3EndpointOptions;
   /** Destroy the client on `close()`. */
   ownsClient?: boolean;
+  /** Text formats: read with exactly these types (the sink's staged read-back). */
+  fixedSchema?: Schema;
 }
 
 /** The pinned set of objects a source reads. */
@@ -84,12 +88,8 @@ export async function pinDataset(location: S3Location, endpoint: S3EndpointOptio
   return { format: formatOf({ ...endpoint, key: objects[0]?.key }), objects };
 }
 
-function byteInput(location: S3Location, object: PinnedObject): ByteInput {
-  return {
-    name: `s3://${location.bucket}/${object.key}`,
-    random: createS3RangeReader(location, object),
-    stream: () => streamS3Object(location, object),
-  };
+function describe(schema: Schema): string {
+  return schema.fields.map((field) => `${field.name} ${String(field.type)}`).join(', ');
 }
 
 function sameSchema(a: Schema, b: Schema): boolean {
@@ -111,8 +111,7 @@ export function createS3Source(args: S3SourceArgs): Source {
   };
   const formatOptions: FormatOptions = {
     ...(args.endpoint.csv ? { csv: args.endpoint.csv } : {}),
-    ...(args.endpoint.parquet ? { parquet: args.endpoint.parquet } : {}),
-    ...(args.endpoint.schema !== undefined ? { schema: args.endpoint.schema } : {}),
+    types: parseColumnTypes(args.endpoint.schema, `S3 connection "${args.connection}": `, args.fixedSchema),
   };
   let pinned: Promise<PinnedDataset> | undefined;
   let schema: Promise<Schema> | undefined;
@@ -128,8 +127,10 @@ export function createS3Source(args: S3SourceArgs): Source {
     async schema() {
       schema ??= (async () => {
         const dataset = await pin();
-        const codec = codecFor(dataset.format, args.connection);
-        return codec.readSchema(byteInput(base, dataset.objects[0] as PinnedObject), formatOptions);
+        return codecFor(dataset.format).readSchema(
+          s3ByteInput(base, dataset.objects[0] as PinnedObject),
+          formatOptions,
+        );
       })();
       schema.catch(() => {
         schema = undefined;
@@ -140,6 +141,12 @@ export function createS3Source(args: S3SourceArgs): Source {
       const dataset = await pin();
       if (dataset.rows) return dataset.rows.reduce((sum, rows) => sum + rows, 0);
       let rows = 0;
+      const count = codecFor(dataset.format).count;
+      if (count) {
+        // Parquet footers hold the row count: one small ranged read per object.
+        for (const object of dataset.objects) rows += await count(s3ByteInput(base, object));
+        return rows;
+      }
       for await (const batch of this.read({ signal: new AbortController().signal, batchRows: 65_536 }))
         rows += batch.numRows;
       return rows;
@@ -148,20 +155,31 @@ export function createS3Source(args: S3SourceArgs): Source {
       const dataset = await pin();
       const expected = await this.schema();
       const location: S3Location = { ...base, signal: options.signal };
-      const codec = codecFor(dataset.format, args.connection);
+      const codec = codecFor(dataset.format);
+      // Text formats parse into the dataset's types; self-describing formats read their own
+      // schema, which must match the first object's.
+      const selfDescribing = dataset.format === 'parquet' || dataset.format === 'arrow';
       for (const object of dataset.objects) {
         throwIfAborted(options.signal);
-        for await (const batch of codec.read(byteInput(location, object), {
+        const batches = codec.read(s3ByteInput(location, object), {
           ...formatOptions,
           batchRows: options.batchRows,
-        })) {
+          signal: options.signal,
+          ...(selfDescribing ? {} : { schema: expected }),
+        });
+        for await (const batch of batches) {
           throwIfAborted(options.signal);
-          if (batch.schema !== expected && !sameSchema(batch.schema, expected)) {
+          if (batch.schema === expected) {
+            yield batch;
+            continue;
+          }
+          if (!sameSchema(batch.schema, expected)) {
             throw new SchemaMismatchError(
-              `S3 connection "${args.connection}": s3://${args.bucket}/${object.key} has another schema than the first file of the dataset. All part files must share one schema.`,
+              `S3 connection "${args.connection}": s3://${args.bucket}/${object.key} has columns (${describe(batch.schema)}) but the first file of the dataset has (${describe(expected)}). All part files must share one schema.`,
+              { details: { key: object.key } },
             );
           }
-          yield batch;
+          yield new RecordBatch(expected, batch.data);
         }
       }
     },

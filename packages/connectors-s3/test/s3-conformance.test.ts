@@ -17,15 +17,17 @@ for (const kind of ['s3rver', 'fauxqs'] as const satisfies readonly S3ServerKind
     afterAll(async () => {
       await server?.stop();
     });
-    const suite = {
-      name: `s3 (${kind}, arrow)`,
-      connector: s3Connector,
-      options: async () =>
-        s3ConnectionSchema.parse(await server.connection('conformance', { partFileBytes: 8 * 1024 * 1024 })),
-      endpoint: (caseName: string) => ({ prefix: `datasets/${caseName}/`, format: 'arrow' as const }),
-    };
-    testSource(suite);
-    testSink(suite);
-    testSnapshot(suite);
+    for (const format of ['parquet', 'arrow'] as const) {
+      const suite = {
+        name: `s3 (${kind}, ${format})`,
+        connector: s3Connector,
+        options: async () =>
+          s3ConnectionSchema.parse(await server.connection('conformance', { partFileBytes: 8 * 1024 * 1024 })),
+        endpoint: (caseName: string) => ({ prefix: `datasets/${format}/${caseName}/`, format }),
+      };
+      testSource(suite);
+      testSink(suite);
+      testSnapshot(suite);
+    }
   });
 }

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { isHonkError } from '@honk/core';
+import { isHonkError, RandomAccessBlob } from '@honk/core';
 import { makeVector, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../src/create-s3-client.ts';
 import { globToRegExp, headPinned, listPinned, type S3Location } from '../src/s3-listing.ts';
-import { createS3RangeReader, RandomAccessBlob, streamS3Object } from '../src/s3-object-reader.ts';
+import { createS3RangeReader, streamS3Object } from '../src/s3-object-reader.ts';
 import { createS3ObjectWriter } from '../src/s3-object-writer.ts';
 import { s3ConnectionSchema } from '../src/s3-options.ts';
 import { type S3ServerKind, type S3TestServer, startS3TestServer } from './helpers/s3-test-servers.ts';

@@ -5,8 +5,8 @@
  *
  * Lives beside the S3 test helpers so it resolves the package's dependencies; bench/s3.ts
  * runs it under `pnpm bench s3` or standalone (`node --expose-gc --import tsx bench/s3.ts`).
- * Format: Parquet when the S3 connector has the Parquet codec registered, else Arrow IPC
- * (the note says which). BENCH_ROWS overrides the row count.
+ * Format: Parquet (core's codec, shared with the file connector). BENCH_ROWS overrides the
+ * row count.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,6 @@ import { defineConnector } from '../../../core/src/connector/connector.ts';
 import { ConnectorRegistry } from '../../../core/src/connector/connector-registry.ts';
 import { fileConnector } from '../../../core/src/connectors/file/file-connector.ts';
 import { runTask } from '../../../core/src/run/run-task.ts';
-import { codecFor } from '../../src/format-codec.ts';
 import { s3Connector } from '../../src/s3-connector.ts';
 import { s3ConnectionSchema } from '../../src/s3-options.ts';
 import { startS3TestServer } from './s3-test-servers.ts';
@@ -73,13 +72,8 @@ export async function benchS3(): Promise<ScenarioResult[]> {
   const rows = benchRows(1_000_000);
   const root = await mkdtemp(join(tmpdir(), 'honk-bench-s3-'));
   const server = await startS3TestServer('s3rver');
-  let format: 'parquet' | 'arrow' = 'parquet';
-  try {
-    codecFor('parquet', 'bench');
-  } catch {
-    format = 'arrow';
-  }
-  const ext = format === 'parquet' ? 'parquet' : 'arrow';
+  const format = 'parquet';
+  const ext = 'parquet';
   const results: ScenarioResult[] = [];
   try {
     const s3 = s3ConnectionSchema.parse(await server.connection('bench'));
@@ -125,14 +119,12 @@ export async function benchS3(): Promise<ScenarioResult[]> {
       side('s3', s3 as unknown as Record<string, unknown>, { prefix: 'bench/out/', format }),
       file(`back.${ext}`),
     );
-    const note = format === 'parquet' ? undefined : 'Parquet codec not registered with the S3 connector: Arrow IPC';
-    results.push({ ...reference, reference: 'itself', ratio: 1, ...(note ? { note } : {}) });
+    results.push({ ...reference, reference: 'itself', ratio: 1 });
     for (const result of [up, down]) {
       results.push({
         ...result,
         reference: reference.name,
         ratio: reference.seconds / result.seconds,
-        ...(note ? { note } : {}),
       });
     }
     return results;
