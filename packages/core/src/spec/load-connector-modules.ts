@@ -100,9 +100,21 @@ async function importModule(specifier: string, baseDir: string): Promise<Record<
       url = specifier;
     }
   }
-  if (/\.(c|m)?tsx?$/.test(url)) {
-    const { tsImport } = await import('tsx/esm/api');
-    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-  }
+  if (/\.(c|m)?tsx?$/.test(url)) await registerTypeScript();
   return (await import(url)) as Record<string, unknown>;
+}
+
+let typescriptHooks: Promise<void> | undefined;
+
+/**
+ * Registers tsx's loader once per process, then TypeScript modules load with plain `import()`.
+ * Not `tsImport`: it loads the module and its dependencies under a private namespace, so a
+ * connector's own `apache-arrow` (and `@honk/core`) would be second copies, and Arrow data
+ * crossing between them fails Arrow's class-based dispatch ("Unrecognized Int type").
+ */
+function registerTypeScript(): Promise<void> {
+  typescriptHooks ??= import('tsx/esm/api').then(({ register }) => {
+    register();
+  });
+  return typescriptHooks;
 }
