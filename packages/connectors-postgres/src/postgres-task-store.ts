@@ -50,32 +50,35 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  assertDuration,
   type Claim,
   type ClaimOptions,
   ConfigError,
   type EnqueueOptions,
   type EnqueueResult,
+  endAttempt,
   type FailOptions,
   type HeartbeatOptions,
   HonkError,
-  hashDefinition,
-  isValidTimeZone,
+  isoOf,
   type Json,
   LeaseLostError,
   NotFoundError,
   type NowOption,
+  normaliseTaskError,
+  prepareTaskInputs,
   type RequeueOptions,
+  stripUndefined,
   TASK_STATES,
   type TaskAttempt,
   type TaskError,
+  TaskEventHub,
   type TaskFilter,
   type TaskInput,
   type TaskRecord,
   type TaskState,
   type TaskStore,
   type TaskStoreEvent,
-  type TaskStoreEvents,
-  type TaskStoreEventType,
   type TaskWindow,
   TransientError,
   windowAllows,
@@ -99,7 +102,6 @@ export interface PostgresTaskStoreOptions {
 /** Expired leases taken back per claim; the rest are taken back by the next claims. */
 export const REAP_BATCH = 32;
 
-const DEFAULT_MAX_ATTEMPTS = 3;
 const TRANSACTION_ATTEMPTS = 6;
 const RELAYED_MESSAGE_CHARS = 1000;
 /** PostgreSQL's ISO-8601 rendering of a timestamptz, identical to `Date.prototype.toISOString`. */
@@ -173,58 +175,11 @@ const RECORD_COLUMNS: ReadonlyArray<[keyof TaskRow, string]> = [
 /** Thrown inside a transaction to run it again from the start (a concurrent insert won). */
 class RetryTransaction extends Error {}
 
-type Listener = (event: TaskStoreEvent) => void;
-
-/** `events` of the store: local mutations, plus wake-up events relayed from other instances. */
-class EventHub implements TaskStoreEvents {
-  private readonly byType = new Map<TaskStoreEventType, Set<Listener>>();
-  private readonly any = new Set<Listener>();
-
-  on<T extends TaskStoreEventType>(
-    type: T,
-    listener: (event: Extract<TaskStoreEvent, { type: T }>) => void,
-  ): () => void {
-    let listeners = this.byType.get(type);
-    if (listeners === undefined) {
-      listeners = new Set();
-      this.byType.set(type, listeners);
-    }
-    const stored = listener as Listener;
-    listeners.add(stored);
-    return () => {
-      listeners.delete(stored);
-    };
-  }
-
-  onAny(listener: Listener): () => void {
-    this.any.add(listener);
-    return () => {
-      this.any.delete(listener);
-    };
-  }
-
-  /** A throwing listener must not undo a committed mutation: its error becomes a warning. */
-  emit(events: readonly TaskStoreEvent[]): void {
-    for (const event of events) {
-      for (const listener of [...(this.byType.get(event.type) ?? []), ...this.any]) {
-        try {
-          listener(event);
-        } catch (error) {
-          process.emitWarning(
-            `A TaskStore "${event.type}" listener threw: ${error instanceof Error ? error.message : String(error)}`,
-            { code: 'HONK_TASK_STORE_LISTENER' },
-          );
-        }
-      }
-    }
-  }
-}
-
 /** The distributed task store. Create it with {@link createPostgresTaskStore}. */
 export class PostgresTaskStore implements TaskStore {
   readonly specificationVersion = 'v1' as const;
   readonly name: string;
-  readonly events = new EventHub();
+  readonly events = new TaskEventHub();
   /** The PostgreSQL schema holding this store's tables. */
   readonly schema: string;
   /** The NOTIFY channel of this store's schema. */
@@ -300,7 +255,7 @@ export class PostgresTaskStore implements TaskStore {
     if (policy !== 'resume' && policy !== 'keep' && policy !== 'replace') {
       throw new ConfigError(`Unknown enqueue onConflict "${String(policy)}"; use "resume", "keep" or "replace".`);
     }
-    const prepared = prepareInputs(inputs, now);
+    const prepared = prepareTaskInputs(inputs, now);
     if (prepared.length === 0) return [];
     return this.#op('enqueuing tasks', async () => {
       const { results, events } = await this.#transaction(async (client) => {
@@ -1154,77 +1109,6 @@ export async function createPostgresTaskStore(options: PostgresTaskStoreOptions)
 
 // ------------------------------------------------------------------ helpers
 
-interface PreparedInput {
-  id: string;
-  definition: Json;
-  definitionHash: string;
-  priority: number;
-  maxAttempts: number;
-  runAt: string;
-  connections: string[];
-  labels: Record<string, string>;
-  window: TaskWindow | undefined;
-  entity: string | undefined;
-}
-
-/** Validates every input before anything is written, so a bad one leaves the store untouched. */
-function prepareInputs(inputs: readonly TaskInput[], now: Date): PreparedInput[] {
-  const seen = new Set<string>();
-  return inputs.map((input, index) => {
-    if (typeof input.id !== 'string' || input.id.length === 0) {
-      throw new ConfigError(`enqueue input [${index}] has no id; every task needs a unique, non-empty string id.`);
-    }
-    if (seen.has(input.id)) {
-      throw new ConfigError(`Task id "${input.id}" appears twice in one enqueue call; task ids must be unique.`);
-    }
-    seen.add(input.id);
-    const priority = input.priority ?? 0;
-    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-      throw new ConfigError(`Task "${input.id}": priority must be a finite number (got ${String(priority)}).`);
-    }
-    const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-      throw new ConfigError(`Task "${input.id}": maxAttempts must be an integer of at least 1 (got ${maxAttempts}).`);
-    }
-    const runAt = input.notBefore === undefined ? now : toDate(input.notBefore, `Task "${input.id}": notBefore`);
-    if (input.window !== undefined) assertWindow(input.window, input.id);
-    const connections = [...new Set(input.connections ?? [])].sort();
-    if (connections.some((name) => typeof name !== 'string' || name.length === 0)) {
-      throw new ConfigError(`Task "${input.id}": connections must be non-empty strings.`);
-    }
-    return {
-      id: input.id,
-      definition: input.definition,
-      definitionHash: input.definitionHash ?? hashDefinition(input.definition),
-      priority,
-      maxAttempts,
-      runAt: isoOf(runAt, `Task "${input.id}": notBefore`),
-      connections,
-      labels: { ...(input.labels ?? {}) },
-      window: input.window === undefined ? undefined : { ...input.window },
-      entity: input.entity,
-    };
-  });
-}
-
-const TIME_OF_DAY = /^([01]\d|2[0-4]):([0-5]\d)$/;
-
-function assertWindow(window: TaskWindow, id: string): void {
-  for (const key of ['start', 'end'] as const) {
-    const match = TIME_OF_DAY.exec(String(window?.[key]));
-    if (match === null || Number(match[1]) * 60 + Number(match[2]) > 1440) {
-      throw new ConfigError(
-        `Task "${id}": window.${key} "${String(window?.[key])}" is not a time of day; write 24-hour "HH:MM", e.g. "06:30".`,
-      );
-    }
-  }
-  if (window.timezone !== undefined && !isValidTimeZone(window.timezone)) {
-    throw new ConfigError(
-      `Task "${id}": window.timezone "${window.timezone}" is not a known IANA time zone; use e.g. "UTC" or "Europe/Stockholm".`,
-    );
-  }
-}
-
 /** The `windows` table key of a window; equal windows share one. */
 function windowKey(window: TaskWindow): string {
   return `${window.start}-${window.end}@${window.timezone ?? 'UTC'}`;
@@ -1237,54 +1121,6 @@ function safeWindowAllows(window: TaskWindow, now: Date): boolean {
   } catch {
     return false;
   }
-}
-
-function toDate(value: Date | string, what: string): Date {
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new ConfigError(`${what} is not a valid date/time (${String(value)}); use an ISO-8601 timestamp.`);
-  }
-  return date;
-}
-
-const ISO_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/** `toISOString()`, refusing instants outside years 0000–9999 (PostgreSQL and SQL literals need the plain form). */
-function isoOf(date: Date, what: string): string {
-  const text = Number.isNaN(date.getTime()) ? '' : date.toISOString();
-  if (!ISO_PATTERN.test(text)) {
-    throw new ConfigError(`${what} is not a date/time between the years 0 and 9999 (${String(date)}).`);
-  }
-  return text;
-}
-
-function assertDuration(value: number, operation: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`${operation}() needs a positive duration in milliseconds (got ${String(value)}).`);
-  }
-}
-
-function normaliseTaskError(error: TaskError, id: string): TaskError {
-  if (typeof error?.code !== 'string' || typeof error.message !== 'string' || typeof error.retryable !== 'boolean') {
-    throw new HonkError(
-      'CONNECTOR_MISUSE',
-      `fail() of task "${id}" needs an error of shape { code: string, message: string, retryable: boolean }.`,
-    );
-  }
-  return { code: error.code, message: error.message, retryable: error.retryable };
-}
-
-function endAttempt(history: TaskAttempt[], ended: Partial<TaskAttempt>): TaskAttempt[] {
-  const last = history[history.length - 1];
-  if (last === undefined) return history;
-  return [...history.slice(0, -1), { ...last, ...ended }];
-}
-
-function stripUndefined<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    if (value[key] === undefined) delete value[key];
-  }
-  return value;
 }
 
 function reapEvents(rows: readonly ReapedRow[], nowIso: string): TaskStoreEvent[] {

@@ -1,4 +1,5 @@
 export * from './hash-definition.ts';
 export * from './journal-task-store.ts';
 export * from './memory-task-store.ts';
+export * from './store-kit.ts';
 export * from './task-store.ts';

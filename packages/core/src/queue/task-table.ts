@@ -16,18 +16,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Json } from '../connector/connector.ts';
-import { ConfigError, HonkError, NotFoundError } from '../errors/honk-error.ts';
+import { ConfigError, NotFoundError } from '../errors/honk-error.ts';
 import type { TaskWindow } from '../spec/task-window.ts';
-import { isValidTimeZone, parseTimeOfDay, windowAllows } from '../spec/task-window.ts';
+import { windowAllows } from '../spec/task-window.ts';
 import { BinaryHeap } from './binary-heap.ts';
-import { hashDefinition } from './hash-definition.ts';
+import { assertDuration, endAttempt, normaliseTaskError, prepareTaskInputs, stripUndefined } from './store-kit.ts';
 import {
   type ClaimOptions,
   type EnqueueOptions,
   type EnqueueResult,
   LeaseLostError,
   TASK_STATES,
-  type TaskAttempt,
   type TaskError,
   type TaskFilter,
   type TaskInput,
@@ -65,8 +64,6 @@ interface LeaseEntry {
   expiresAtMs: number;
 }
 
-const DEFAULT_MAX_ATTEMPTS = 3;
-
 function claimsBefore(a: QueueEntry, b: QueueEntry): boolean {
   if (a.priority !== b.priority) return a.priority > b.priority;
   if (a.runAtMs !== b.runAtMs) return a.runAtMs < b.runAtMs;
@@ -76,21 +73,6 @@ function claimsBefore(a: QueueEntry, b: QueueEntry): boolean {
 
 function isClaimable(state: TaskState): boolean {
   return state === 'pending' || state === 'retrying';
-}
-
-function toDate(value: Date | string, what: string): Date {
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new ConfigError(`${what} is not a valid date/time (${String(value)}); use an ISO-8601 timestamp.`);
-  }
-  return date;
-}
-
-/** Replaces the last history entry (the running attempt) with its ended form. */
-function endAttempt(history: TaskAttempt[], ended: Partial<TaskAttempt>): TaskAttempt[] {
-  const last = history[history.length - 1];
-  if (last === undefined) return history;
-  return [...history.slice(0, -1), { ...last, ...ended }];
 }
 
 export class TaskTable {
@@ -199,47 +181,10 @@ export class TaskTable {
     if (policy !== 'resume' && policy !== 'keep' && policy !== 'replace') {
       throw new ConfigError(`Unknown enqueue onConflict "${String(policy)}"; use "resume", "keep" or "replace".`);
     }
-    // Validate everything first so a bad input leaves the store untouched.
-    const seen = new Set<string>();
-    const prepared = inputs.map((input, index) => {
-      const where = `enqueue input [${index}]`;
-      if (typeof input.id !== 'string' || input.id.length === 0) {
-        throw new ConfigError(`${where} has no id; every task needs a unique, non-empty string id.`);
-      }
-      if (seen.has(input.id)) {
-        throw new ConfigError(`Task id "${input.id}" appears twice in one enqueue call; task ids must be unique.`);
-      }
-      seen.add(input.id);
-      const priority = input.priority ?? 0;
-      if (!Number.isFinite(priority)) {
-        throw new ConfigError(`Task "${input.id}": priority must be a finite number (got ${String(priority)}).`);
-      }
-      const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-      if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-        throw new ConfigError(`Task "${input.id}": maxAttempts must be an integer of at least 1 (got ${maxAttempts}).`);
-      }
-      const runAt = input.notBefore === undefined ? now : toDate(input.notBefore, `Task "${input.id}": notBefore`);
-      if (input.window !== undefined) assertWindow(input.window, input.id);
-      const connections = [...new Set(input.connections ?? [])].sort();
-      if (connections.some((name) => typeof name !== 'string' || name.length === 0)) {
-        throw new ConfigError(`Task "${input.id}": connections must be non-empty strings.`);
-      }
-      const definitionHash = input.definitionHash ?? hashDefinition(input.definition);
-      return { input, priority, maxAttempts, runAt: runAt.toISOString(), connections, definitionHash };
-    });
+    const prepared = prepareTaskInputs(inputs, now);
 
-    return prepared.map(({ input, priority, maxAttempts, runAt, connections, definitionHash }) => {
-      const fresh = {
-        definition: input.definition,
-        definitionHash,
-        priority,
-        runAt,
-        connections,
-        maxAttempts,
-        labels: { ...(input.labels ?? {}) },
-        window: input.window === undefined ? undefined : { ...input.window },
-        entity: input.entity,
-      };
+    return prepared.map((input) => {
+      const { id: _id, ...fresh } = input;
       const existing = this.records.get(input.id);
       if (existing === undefined) {
         const record: TaskRecord = stripUndefined({
@@ -256,7 +201,7 @@ export class TaskTable {
         this.emit({ type: 'task-enqueued', taskId: record.id, at: nowIso, outcome: 'created' });
         return { id: record.id, outcome: 'created', state: record.state };
       }
-      const changed = existing.definitionHash !== definitionHash;
+      const changed = existing.definitionHash !== input.definitionHash;
       const restart =
         changed ||
         (policy === 'resume' && (existing.state === 'dead' || existing.state === 'cancelled')) ||
@@ -290,7 +235,7 @@ export class TaskTable {
     if (typeof agentId !== 'string' || agentId.length === 0) {
       throw new ConfigError('claim() needs a non-empty agentId (it names the lease owner in records and messages).');
     }
-    assertLeaseMs(options.leaseMs, 'claim');
+    assertDuration(options.leaseMs, 'claim');
     const now = options.now ?? new Date();
     const nowMs = now.getTime();
     this.reap(nowMs);
@@ -329,7 +274,7 @@ export class TaskTable {
   }
 
   heartbeat(id: string, token: string, leaseMs: number, progress: Json | undefined, now: Date): { expiresAt: string } {
-    assertLeaseMs(leaseMs, 'heartbeat');
+    assertDuration(leaseMs, 'heartbeat');
     const existing = this.leased(id, token, now);
     const expiresAt = new Date(now.getTime() + leaseMs).toISOString();
     this.put(
@@ -472,7 +417,7 @@ export class TaskTable {
   }
 
   acquireRole(name: string, holder: string, ttlMs: number, now: Date): boolean {
-    assertLeaseMs(ttlMs, 'acquireRole');
+    assertDuration(ttlMs, 'acquireRole');
     const nowMs = now.getTime();
     const current = this.roles.get(name);
     if (current !== undefined && current.holder !== holder && current.expiresAtMs > nowMs) return false;
@@ -657,45 +602,4 @@ export class TaskTable {
       else this.limits.set(name, limit);
     }
   }
-}
-
-function assertWindow(window: TaskWindow, id: string): void {
-  for (const key of ['start', 'end'] as const) {
-    try {
-      parseTimeOfDay(window[key]);
-    } catch {
-      throw new ConfigError(
-        `Task "${id}": window.${key} "${String(window[key])}" is not a time of day; write 24-hour "HH:MM", e.g. "06:30".`,
-      );
-    }
-  }
-  if (window.timezone !== undefined && !isValidTimeZone(window.timezone)) {
-    throw new ConfigError(
-      `Task "${id}": window.timezone "${window.timezone}" is not a known IANA time zone; use e.g. "UTC" or "Europe/Stockholm".`,
-    );
-  }
-}
-
-function assertLeaseMs(value: number, operation: string): void {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`${operation}() needs a positive duration in milliseconds (got ${String(value)}).`);
-  }
-}
-
-function normaliseTaskError(error: TaskError, id: string): TaskError {
-  if (typeof error?.code !== 'string' || typeof error.message !== 'string' || typeof error.retryable !== 'boolean') {
-    throw new HonkError(
-      'CONNECTOR_MISUSE',
-      `fail() of task "${id}" needs an error of shape { code: string, message: string, retryable: boolean }.`,
-    );
-  }
-  return { code: error.code, message: error.message, retryable: error.retryable };
-}
-
-/** Drops keys whose value is undefined, so records stay clean JSON in every store. */
-function stripUndefined<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    if (value[key] === undefined) delete value[key];
-  }
-  return value;
 }
