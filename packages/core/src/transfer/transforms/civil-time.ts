@@ -3,34 +3,12 @@
  * the hot path: proleptic Gregorian day numbers (days since 1970-01-01) and zone offsets
  * from Intl, cached per zone.
  */
+import { civilFromDays, daysFromCivil } from '../../arrow/value-text.ts';
 import { ConfigError } from '../../errors/honk-error.ts';
 
+export { daysFromCivil };
+
 export const MS_PER_DAY = 86_400_000;
-
-/** Days since 1970-01-01 of a civil date (any year, proleptic Gregorian). */
-export function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146_097 + dayOfEra - 719_468;
-}
-
-/** The civil date of a day number. */
-export function civilFromDays(days: number): { year: number; month: number; day: number } {
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor(
-    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
-  );
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const mp = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return { year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day };
-}
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
@@ -48,7 +26,7 @@ function pad(value: number, width: number): string {
 
 /** `YYYY-MM-DD`; years outside 0..9999 use ISO 8601's expanded form (`+012345`, `-000001`). */
 export function formatDate(days: number): string {
-  const { year, month, day } = civilFromDays(days);
+  const [year, month, day] = civilFromDays(days);
   const yearText = year >= 0 && year <= 9999 ? pad(year, 4) : `${year < 0 ? '-' : '+'}${pad(Math.abs(year), 6)}`;
   return `${yearText}-${pad(month, 2)}-${pad(day, 2)}`;
 }
