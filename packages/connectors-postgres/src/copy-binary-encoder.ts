@@ -482,9 +482,71 @@ export interface EncodeColumn {
   type: PgType;
 }
 
+/**
+ * Hot-loop kinds: the common source/target pairs are written inline by `encode` (no call
+ * per value, 64-bit values moved as two 32-bit words, never through Number or BigInt);
+ * everything else goes through its {@link ValueWriter}.
+ */
+const GENERIC = 0;
+const BOOL = 1;
+const WORD16 = 2;
+const WORD32 = 3;
+/** int64 → int8, float64 → float8, time64[us] → time: two words, high first. */
+const WORD64 = 4;
+/** timestamp[us] → timestamp/timestamptz: two words shifted to PostgreSQL's 2000 epoch. */
+const TIMESTAMP = 5;
+/** date32 → date: days shifted to PostgreSQL's 2000 epoch. */
+const DATE = 6;
+/** utf8/binary (32-bit offsets) → text, json, bytea: bytes as they are. */
+const BYTES = 7;
+
+const EPOCH_LO = Number(EPOCH_MICROS % 2n ** 32n);
+const EPOCH_HI = Number(EPOCH_MICROS / 2n ** 32n);
+
+function hotKind(source: DataType, target: PgType): number {
+  const id = source.typeId;
+  const bits = (source as any).bitWidth as number | undefined;
+  switch (target.kind) {
+    case 'bool':
+      return id === Type.Bool ? BOOL : GENERIC;
+    case 'int2':
+      return id === Type.Int && bits === 16 && (source as any).isSigned ? WORD16 : GENERIC;
+    case 'int4':
+      return id === Type.Int && bits === 32 && (source as any).isSigned ? WORD32 : GENERIC;
+    case 'int8':
+      return id === Type.Int && bits === 64 && (source as any).isSigned ? WORD64 : GENERIC;
+    case 'float4':
+      return id === Type.Float && (source as any).precision === 1 ? WORD32 : GENERIC;
+    case 'float8':
+      return id === Type.Float && (source as any).precision === 2 ? WORD64 : GENERIC;
+    case 'time':
+      return id === Type.Time && bits === 64 && (source as any).unit === 2 ? WORD64 : GENERIC;
+    case 'timestamp':
+    case 'timestamptz':
+      return id === Type.Timestamp && (source as any).unit === 2 ? TIMESTAMP : GENERIC;
+    case 'date':
+      return id === Type.Date && (source as any).unit === 0 ? DATE : GENERIC;
+    case 'text':
+    case 'json':
+    case 'bytea':
+      return id === Type.Utf8 || id === Type.Binary ? BYTES : GENERIC;
+    default:
+      return GENERIC;
+  }
+}
+
+/** Wire bytes of one value of each fixed hot kind, length prefix included (generic: a NULL's). */
+const HOT_SIZE = [4, 5, 6, 8, 12, 12, 8, 4];
+
+/** 32-bit words over a typed array's bytes (64-bit values are read as word pairs). */
+function wordsOf(values: ArrayBufferView): Int32Array {
+  return new Int32Array(values.buffer, values.byteOffset, values.byteLength >> 2);
+}
+
 /** Encodes batches of a fixed schema into binary COPY chunks. */
 export class CopyBinaryEncoder {
   private readonly writers: ValueWriter[];
+  private readonly kinds: Uint8Array;
   private readonly out = new Output(1024 * 1024);
   /** Rows encoded so far. */
   rows = 0;
@@ -504,6 +566,7 @@ export class CopyBinaryEncoder {
       });
     }
     this.writers = sourceTypes.map((type, c) => writerFor(type, columns[c]!.type));
+    this.kinds = Uint8Array.from(sourceTypes.map((type, c) => hotKind(type, columns[c]!.type)));
   }
 
   header(): Buffer {
@@ -516,32 +579,179 @@ export class CopyBinaryEncoder {
     return Buffer.from([0xff, 0xff]);
   }
 
-  /** Encodes one batch (columns in constructor order) into one chunk. */
+  /**
+   * Encodes one batch (columns in constructor order) into one chunk. The bytes the hot
+   * columns need are reserved up front, so their values are written without bounds checks;
+   * generic writers reserve their own.
+   */
   encode(batch: RecordBatch): Buffer {
     const columns = batch.data.children;
     const count = this.writers.length;
+    const kinds = this.kinds;
+    const rows = batch.numRows;
     const out = this.out;
-    for (let i = 0; i < batch.numRows; i++) {
-      out.int16(count);
-      for (let c = 0; c < count; c++) {
-        const data = columns[c]!;
-        if (data.nullCount !== 0 && !data.getValid(i)) {
-          out.int32(-1);
-          continue;
-        }
-        try {
-          this.writers[c]!(out, data, i);
-        } catch (error) {
-          if (!(error instanceof EncodeError) && !(error instanceof RangeError)) throw error;
-          const name = this.columns[c]!.name;
-          throw new SchemaMismatchError(`Column "${name}", row ${this.rows + i + 1}: ${error.message}.`, {
-            cause: error,
-            details: { column: name, row: this.rows + i + 1 },
-          });
+    let reserve = 2 * rows;
+    const words: Array<Int32Array | null> = [];
+    const bytes: Array<Uint8Array | null> = [];
+    const shorts: Array<Int16Array | null> = [];
+    const offsets: Array<Int32Array | null> = [];
+    const validity: Array<Uint8Array | null> = [];
+    for (let c = 0; c < count; c++) {
+      const data = columns[c]!;
+      const kind = kinds[c]!;
+      validity.push(data.nullCount > 0 ? (data.nullBitmap ?? null) : null);
+      words.push(kind >= WORD32 && kind <= DATE ? wordsOf(data.values) : null);
+      bytes.push(kind === BOOL || kind === BYTES ? (data.values as Uint8Array) : null);
+      shorts.push(kind === WORD16 ? (data.values as Int16Array) : null);
+      const valueOffsets = kind === BYTES ? (data.valueOffsets as Int32Array) : null;
+      offsets.push(valueOffsets);
+      if (kind === BYTES) reserve += 4 * rows + (valueOffsets![rows]! - valueOffsets![0]!);
+      else reserve += HOT_SIZE[kind]! * rows;
+    }
+    out.ensure(reserve);
+    let buf = out.buf;
+    let pos = out.pos;
+    let i = 0;
+    let c = 0;
+    try {
+      for (i = 0; i < rows; i++) {
+        buf[pos] = count >> 8;
+        buf[pos + 1] = count;
+        pos += 2;
+        for (c = 0; c < count; c++) {
+          const data = columns[c]!;
+          const nulls = validity[c];
+          if (nulls) {
+            const bit = data.offset + i;
+            if (((nulls[bit >> 3]! >> (bit & 7)) & 1) === 0) {
+              buf[pos] = 0xff;
+              buf[pos + 1] = 0xff;
+              buf[pos + 2] = 0xff;
+              buf[pos + 3] = 0xff;
+              pos += 4;
+              continue;
+            }
+          }
+          switch (kinds[c]) {
+            case WORD64: {
+              const w = words[c]!;
+              const hi = w[i * 2 + 1]!;
+              const lo = w[i * 2]!;
+              buf[pos] = 0;
+              buf[pos + 1] = 0;
+              buf[pos + 2] = 0;
+              buf[pos + 3] = 8;
+              buf[pos + 4] = hi >>> 24;
+              buf[pos + 5] = hi >>> 16;
+              buf[pos + 6] = hi >>> 8;
+              buf[pos + 7] = hi;
+              buf[pos + 8] = lo >>> 24;
+              buf[pos + 9] = lo >>> 16;
+              buf[pos + 10] = lo >>> 8;
+              buf[pos + 11] = lo;
+              pos += 12;
+              break;
+            }
+            case TIMESTAMP: {
+              const w = words[c]!;
+              const low = (w[i * 2]! >>> 0) - EPOCH_LO;
+              const borrow = low < 0 ? 1 : 0;
+              const lo = low + borrow * TWO_32;
+              const hi = w[i * 2 + 1]! - EPOCH_HI - borrow;
+              if (hi < -0x80000000)
+                throw new EncodeError(`timestamp ${w[i * 2 + 1]!} · 2^32 µs is out of PostgreSQL's range`);
+              buf[pos] = 0;
+              buf[pos + 1] = 0;
+              buf[pos + 2] = 0;
+              buf[pos + 3] = 8;
+              buf[pos + 4] = hi >>> 24;
+              buf[pos + 5] = hi >>> 16;
+              buf[pos + 6] = hi >>> 8;
+              buf[pos + 7] = hi;
+              buf[pos + 8] = lo >>> 24;
+              buf[pos + 9] = lo >>> 16;
+              buf[pos + 10] = lo >>> 8;
+              buf[pos + 11] = lo;
+              pos += 12;
+              break;
+            }
+            case WORD32:
+            case DATE: {
+              const v = kinds[c] === DATE ? words[c]![i]! - EPOCH_DAYS : words[c]![i]!;
+              buf[pos] = 0;
+              buf[pos + 1] = 0;
+              buf[pos + 2] = 0;
+              buf[pos + 3] = 4;
+              buf[pos + 4] = v >>> 24;
+              buf[pos + 5] = v >>> 16;
+              buf[pos + 6] = v >>> 8;
+              buf[pos + 7] = v;
+              pos += 8;
+              break;
+            }
+            case BYTES: {
+              const o = offsets[c]!;
+              const start = o[i]!;
+              const end = o[i + 1]!;
+              const len = end - start;
+              buf[pos] = len >>> 24;
+              buf[pos + 1] = len >>> 16;
+              buf[pos + 2] = len >>> 8;
+              buf[pos + 3] = len;
+              pos += 4;
+              const source = bytes[c]!;
+              if (len < 48) {
+                // Short values: a loop beats the native copy's call overhead.
+                for (let k = start; k < end; k++) buf[pos++] = source[k]!;
+              } else {
+                buf.set(source.subarray(start, end), pos);
+                pos += len;
+              }
+              break;
+            }
+            case BOOL: {
+              const bit = data.offset + i;
+              buf[pos] = 0;
+              buf[pos + 1] = 0;
+              buf[pos + 2] = 0;
+              buf[pos + 3] = 1;
+              buf[pos + 4] = (bytes[c]![bit >> 3]! >> (bit & 7)) & 1;
+              pos += 5;
+              break;
+            }
+            case WORD16: {
+              const v = shorts[c]![i]!;
+              buf[pos] = 0;
+              buf[pos + 1] = 0;
+              buf[pos + 2] = 0;
+              buf[pos + 3] = 2;
+              buf[pos + 4] = v >>> 8;
+              buf[pos + 5] = v;
+              pos += 6;
+              break;
+            }
+            default: {
+              out.pos = pos;
+              this.writers[c]!(out, data, i);
+              // A generic writer may have grown the buffer; keep the reservation for the rest.
+              pos = out.pos;
+              out.ensure(reserve);
+              buf = out.buf;
+            }
+          }
         }
       }
+    } catch (error) {
+      out.pos = 0;
+      if (!(error instanceof EncodeError) && !(error instanceof RangeError)) throw error;
+      const name = this.columns[c]!.name;
+      throw new SchemaMismatchError(`Column "${name}", row ${this.rows + i + 1}: ${error.message}.`, {
+        cause: error,
+        details: { column: name, row: this.rows + i + 1 },
+      });
     }
-    this.rows += batch.numRows;
+    out.pos = pos;
+    this.rows += rows;
     return out.take();
   }
 }

@@ -14,7 +14,7 @@
  *
  * A concurrent reader sees the old or the new table, never an empty or partial one.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import {
   type ConnectorContext,
   type PublishResult,
@@ -204,7 +204,8 @@ export class PostgresSink implements Sink {
 class PostgresWriter implements SinkWriter {
   private readonly staging: TableName;
   private readonly encoder: CopyBinaryEncoder;
-  private readonly hash = createHash('sha256');
+  /** Content hash of the staged bytes: the idempotency key of an append (only computed then). */
+  private readonly hash: Hash | null;
   private stream: ReturnType<typeof copyFrom> | undefined;
   private streamError: unknown;
   private bytes = 0;
@@ -219,6 +220,7 @@ class PostgresWriter implements SinkWriter {
     private readonly options: WriteOptions,
   ) {
     this.client = client;
+    this.hash = options.mode === 'append' ? createHash('sha256') : null;
     this.staging = { schema: args.table.schema, table: stagingTableName(args.context.taskId) };
     this.encoder = new CopyBinaryEncoder(
       schema.fields.map((field) => field.type),
@@ -246,7 +248,7 @@ class PostgresWriter implements SinkWriter {
   }
 
   private send(chunk: Buffer): boolean {
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.bytes += chunk.length;
     return this.stream!.write(chunk);
   }
@@ -284,7 +286,7 @@ class PostgresWriter implements SinkWriter {
       stream.once('finish', resolve);
       stream.once('error', reject);
       stream.end(this.encoder.trailer());
-      this.hash.update(this.encoder.trailer());
+      this.hash?.update(this.encoder.trailer());
     }).catch((error) => {
       throw toPostgresError(error, this.where('staging'));
     });
@@ -455,6 +457,11 @@ class PostgresWriter implements SinkWriter {
     if (this.options.mode === 'append' && !exists) await this.recordApplied(client);
   }
 
+  private appliedHash(): string {
+    if (!this.hash) throw new Error('the staged content hash is only kept for append');
+    return this.hash.copy().digest('hex');
+  }
+
   /** Records this task's staged content as applied; false when it already was (a re-run). */
   private async recordApplied(client: PgClient): Promise<boolean> {
     const applied = quoteTable({ schema: this.args.table.schema, table: APPLIED_TABLE });
@@ -462,7 +469,7 @@ class PostgresWriter implements SinkWriter {
       `CREATE TABLE IF NOT EXISTS ${applied} (task_id text NOT NULL, target text NOT NULL, stage_hash text NOT NULL,
          rows bigint NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (task_id, target, stage_hash))`,
     );
-    const hash = this.hash.copy().digest('hex');
+    const hash = this.appliedHash();
     const inserted = await client.query(
       `INSERT INTO ${applied} (task_id, target, stage_hash, rows) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
       [this.args.context.taskId, quoteTable(this.args.table), hash, this.rows],
@@ -488,7 +495,7 @@ class PostgresWriter implements SinkWriter {
   private async publishAppend(client: PgClient): Promise<void> {
     const fresh = await this.recordApplied(client);
     if (fresh) {
-      await this.copySnapshot(client, this.hash.copy().digest('hex'));
+      await this.copySnapshot(client, this.appliedHash());
       const list = this.columnList();
       await client.query(
         `INSERT INTO ${quoteTable(this.args.table)} (${list}) SELECT ${list} FROM ${quoteTable(this.staging)}`,
