@@ -103,8 +103,8 @@ describe('honk run', () => {
     expect(unknown.stderr).toContain('"nope"');
   });
 
-  it('an unset ${env:…} is exit 2 naming the variable; its value never appears when set', async () => {
-    const spec = SPEC.replace('root: ./legacy', 'root: "${env:LEGACY_ROOT}"');
+  it('an unset env reference is exit 2 naming the variable; its value never appears when set', async () => {
+    const spec = SPEC.replace('root: ./legacy', `root: "$${'{'}env:LEGACY_ROOT}"`);
     const dir = await project(spec);
     const unset = await honk(['run', 'honk.yaml'], { cwd: dir });
     expect(unset.code).toBe(2);

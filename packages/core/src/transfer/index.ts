@@ -1,3 +1,4 @@
-export * from './transform.ts';
+export * from './raw-transfer.ts';
 export * from './transfer.ts';
+export * from './transform.ts';
 export * from './transforms/index.ts';
