@@ -41,9 +41,17 @@ export const parquetOptionsSchema = z
     dictionary: z.union([z.boolean(), z.array(z.string())]).optional(),
     /** Maximum rows per row group (default 131072). Bounds writer memory and read granularity. */
     rowGroupRows: z.number().int().positive().optional(),
+    /**
+     * Maximum uncompressed bytes per row group (default 4 MiB); a row group closes at
+     * `rowGroupRows` or here, whichever comes first. The open row group is buffered inside
+     * parquet-wasm, whose memory never shrinks, so this bounds the writer's memory for wide rows.
+     */
+    rowGroupBytes: z.number().int().positive().optional(),
   })
   .strict();
 export type ParquetOptions = z.infer<typeof parquetOptionsSchema>;
 
 /** Default maximum rows per Parquet row group. */
 export const DEFAULT_ROW_GROUP_ROWS = 131_072;
+/** Default maximum uncompressed bytes per Parquet row group. */
+export const DEFAULT_ROW_GROUP_BYTES = 4 * 1024 * 1024;

@@ -16,6 +16,7 @@ export {
 export {
   type CsvOptions,
   csvOptionsSchema,
+  DEFAULT_ROW_GROUP_BYTES,
   DEFAULT_ROW_GROUP_ROWS,
   type ParquetOptions,
   parquetOptionsSchema,
