@@ -210,6 +210,7 @@ async function benchTable(url: string, kind: keyof typeof TABLES, rows: number):
     ...base(name, measured.seconds),
     peakRssMb: measured.peakRssMb,
     baselineRssMb: measured.baselineRssMb,
+    workingSetMb: measured.peakRssMb - measured.baselineRssMb,
     cpuSeconds: measured.cpuSeconds,
     timings: measured.value.timings,
     ...extra,
@@ -240,12 +241,14 @@ async function benchTable(url: string, kind: keyof typeof TABLES, rows: number):
 
   const validated = await honk(job('pg-validated', 'postgres', true));
   const cost = validated.seconds / transfer.seconds;
+  const cpuCost = validated.cpuSeconds / transfer.cpuSeconds;
   emit(
     fromHonk('honk PG→PG + validation', validated, {
       reference: 'honk PG→PG without validation',
       ratio: transfer.seconds / validated.seconds,
       validationCost: cost,
-      note: `${cost.toFixed(2)}× the transfer time (row count + checksum + sample 100 + schema)`,
+      validationCpuCost: cpuCost,
+      note: `${cost.toFixed(2)}× the transfer time, ${cpuCost.toFixed(2)}× its CPU (row count + checksum + sample 100 + schema)`,
     }),
   );
 
