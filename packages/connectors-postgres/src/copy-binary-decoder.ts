@@ -883,3 +883,104 @@ export class CopyBinaryDecoder {
     );
   }
 }
+
+/**
+ * Walks a binary COPY stream without decoding values: strips the header and the trailer,
+ * counts rows, and hands out the tuple bytes (subarrays of the input, never copied) for the
+ * raw fast path, where they go into another binary COPY that brings its own header and
+ * trailer. A field-count word split across chunks is held back (one byte) until it is known
+ * not to be the trailer.
+ */
+export class CopyTupleScanner {
+  private header: Buffer | null = Buffer.alloc(0);
+  /** Value bytes still to pass over. */
+  private skip = 0;
+  /** Bytes gathered so far of a split count/length word, and its value so far. */
+  private partial = 0;
+  private word = 0;
+  /** The next word is a field count (2 bytes), else a field length (4 bytes). */
+  private wantCount = true;
+  private fieldsLeft = 0;
+  private trailerSeen = false;
+  /** Rows seen so far. */
+  rows = 0;
+
+  constructor(private readonly fields: number) {}
+
+  /** Tuple bytes of `chunk` to forward (in order), and how many rows start in them. */
+  push(chunk: Buffer): { parts: Buffer[]; rows: number } {
+    let pos = 0;
+    const parts: Buffer[] = [];
+    const before = this.rows;
+    if (this.header) {
+      const seen = this.header.length;
+      const buf = seen > 0 ? Buffer.concat([this.header, chunk]) : chunk;
+      if (buf.length < 19 || buf.length < 19 + buf.readInt32BE(15)) {
+        this.header = Buffer.from(buf);
+        return { parts, rows: 0 };
+      }
+      if (!buf.subarray(0, 11).equals(SIGNATURE))
+        throw new Error('Not a PostgreSQL binary COPY stream (bad signature).');
+      if ((buf.readInt32BE(11) & 0x10000) !== 0) throw new Error('Binary COPY with OIDs is not supported.');
+      pos = 19 + buf.readInt32BE(15) - seen;
+      this.header = null;
+    }
+    if (this.trailerSeen) {
+      if (pos < chunk.length) throw new Error('Data after the end of a binary COPY stream.');
+      return { parts, rows: 0 };
+    }
+    if (pos >= chunk.length) return { parts, rows: 0 };
+    // The first byte of a count word held back at the previous chunk's end: forwarded below
+    // unless the word turns out to be the trailer.
+    const held = this.wantCount && this.partial === 1 ? this.word & 0xff : -1;
+    const start = pos;
+    let end = chunk.length;
+    while (pos < chunk.length) {
+      if (this.skip > 0) {
+        const take = Math.min(this.skip, chunk.length - pos);
+        pos += take;
+        this.skip -= take;
+        continue;
+      }
+      const size = this.wantCount ? 2 : 4;
+      let word: number;
+      if (this.partial === 0 && pos + size <= chunk.length) {
+        word = size === 2 ? ((chunk[pos]! << 24) | (chunk[pos + 1]! << 16)) >> 16 : chunk.readInt32BE(pos);
+        pos += size;
+      } else {
+        this.word = (this.word << 8) | chunk[pos++]!;
+        if (++this.partial < size) continue;
+        word = size === 2 ? (this.word << 16) >> 16 : this.word | 0;
+        this.partial = 0;
+        this.word = 0;
+      }
+      if (this.wantCount) {
+        if (word === -1) {
+          this.trailerSeen = true;
+          if (pos < chunk.length) throw new Error('Data after the end of a binary COPY stream.');
+          // A trailer split across chunks: its first byte was held back, nothing here to forward.
+          if (held >= 0 && pos === start + 1) return { parts, rows: this.rows - before };
+          end = pos - 2;
+          break;
+        }
+        if (word !== this.fields) throw new Error(`Binary COPY row has ${word} fields, expected ${this.fields}.`);
+        this.rows++;
+        this.fieldsLeft = word;
+        this.wantCount = word === 0;
+      } else {
+        this.skip = Math.max(word, 0);
+        if (--this.fieldsLeft === 0) this.wantCount = true;
+      }
+    }
+    if (held >= 0) parts.push(Buffer.from([held]));
+    // Hold back the first byte of a count word split at this chunk's end: it may begin the trailer.
+    if (!this.trailerSeen && this.wantCount && this.partial === 1) end = chunk.length - 1;
+    if (end > start) parts.push(chunk.subarray(start, end));
+    return { parts, rows: this.rows - before };
+  }
+
+  /** Checks the stream ended with its trailer. */
+  end(): void {
+    if (!this.trailerSeen) throw new Error('The binary COPY stream ended early (no trailer).');
+  }
+}

@@ -32,7 +32,7 @@ import { CopyBinaryEncoder, encodable } from './copy-binary-encoder.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
 import type { PostgresOptions } from './postgres-options.ts';
-import { type DiscoveredColumn, describeTable, PostgresSource, schemaOf } from './postgres-source.ts';
+import { type DiscoveredColumn, describeTable, PostgresSource, rawCopyFormat, schemaOf } from './postgres-source.ts';
 import type { PgType, Queryable } from './postgres-types.ts';
 import { quoteIdentifier, quoteTable, shortHash, type TableName } from './table-name.ts';
 
@@ -193,6 +193,8 @@ export class PostgresSink implements Sink {
         stage: () => writer.stage(),
         publish: () => writer.publish(),
         abort: (reason) => writer.abort(reason),
+        rawFormat: () => writer.rawFormat(),
+        writeRaw: (bytes) => writer.writeRaw(bytes),
       };
     } catch (error) {
       await release(client, true);
@@ -211,6 +213,10 @@ class PostgresWriter implements SinkWriter {
   private bytes = 0;
   private rows = 0;
   private client: PgClient | undefined;
+  /** The staging table's raw format (see rawCopyFormat), read from the catalog once it exists. */
+  private format: string | null = null;
+  /** Whether rows arrived as raw bytes (then the server's COPY row count is the count). */
+  private raw = false;
 
   constructor(
     private readonly args: PostgresSinkArgs,
@@ -238,6 +244,14 @@ class PostgresWriter implements SinkWriter {
     await client.query(`DROP TABLE IF EXISTS ${stage}`);
     const definition = this.columns.map((column) => `${quoteIdentifier(column.name)} ${column.ddl}`).join(', ');
     await client.query(`CREATE TABLE ${stage} (${definition})`);
+    const declared = await client.query<{ declared: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS declared FROM pg_catalog.pg_attribute
+        WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      [stage],
+    );
+    this.format = rawCopyFormat(
+      this.columns.map((column, c) => ({ name: column.name, declared: declared.rows[c]?.declared ?? '' })),
+    );
     const list = this.columns.map((column) => quoteIdentifier(column.name)).join(', ');
     const stream = client.query(copyFrom(`COPY ${stage} (${list}) FROM STDIN (FORMAT binary)`));
     stream.on('error', (error) => {
@@ -262,6 +276,25 @@ class PostgresWriter implements SinkWriter {
     if (batch.numRows === 0) return;
     const chunk = this.encoder.encode(batch);
     this.rows += batch.numRows;
+    await this.sendWithBackpressure(chunk);
+  }
+
+  /** The raw format the staging table takes as is: binary COPY tuples of exactly its column types. */
+  rawFormat(): string | null {
+    return this.stream ? this.format : null;
+  }
+
+  /** Tuple bytes in `rawFormat()` (no header or trailer: this writer framed the COPY already). */
+  async writeRaw(bytes: Uint8Array): Promise<void> {
+    this.failIfBroken();
+    this.raw = true;
+    if (bytes.byteLength === 0) return;
+    await this.sendWithBackpressure(
+      Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    );
+  }
+
+  private async sendWithBackpressure(chunk: Buffer): Promise<void> {
     if (!this.send(chunk)) {
       const stream = this.stream!;
       await new Promise<void>((resolve) => {
@@ -290,6 +323,7 @@ class PostgresWriter implements SinkWriter {
     }).catch((error) => {
       throw toPostgresError(error, this.where('staging'));
     });
+    if (this.raw) this.rows = stream.rowCount;
     this.stream = undefined;
     const stage = this.staging;
     const { options, context } = this.args;

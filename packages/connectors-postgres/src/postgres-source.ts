@@ -4,10 +4,18 @@
  * the read are invisible. Data moves as `COPY (SELECT …) TO STDOUT (FORMAT binary)`, decoded
  * straight into Arrow batches (see copy-binary-decoder.ts).
  */
-import { type ConnectorContext, NotFoundError, type ReadOptions, type Source, throwIfAborted } from '@honk/core';
+import {
+  type ConnectorContext,
+  NotFoundError,
+  type RawChunk,
+  type RawReadOptions,
+  type ReadOptions,
+  type Source,
+  throwIfAborted,
+} from '@honk/core';
 import { type RecordBatch, Schema } from 'apache-arrow';
 import { to as copyTo } from 'pg-copy-streams';
-import { CopyBinaryDecoder, type DecodeColumn } from './copy-binary-decoder.ts';
+import { CopyBinaryDecoder, CopyTupleScanner, type DecodeColumn } from './copy-binary-decoder.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
 import type { PostgresOptions } from './postgres-options.ts';
@@ -78,6 +86,16 @@ async function resolveColumns(
     typmod: column.typmod,
     type: resolveType(types, column.type, column.typmod, column.name, column.declared) as PgType,
   }));
+}
+
+/**
+ * The raw format of binary COPY tuples with these columns: the wire format plus every
+ * column's name and exact declared type (`format_type`, typmod included), so a sink that
+ * announces the same string stores the same bytes as the same values. Types are compared
+ * by name, not OID: OIDs of user types differ between databases.
+ */
+export function rawCopyFormat(columns: ReadonlyArray<{ name: string; declared: string }>): string {
+  return `postgresql/binary-copy-tuples;${JSON.stringify(columns.map((column) => [column.name, column.declared]))}`;
 }
 
 /** The Arrow schema of discovered columns. */
@@ -196,6 +214,43 @@ export class PostgresSource implements Source {
       const last = decoder.end();
       finished = true;
       if (last) yield last;
+    } catch (error) {
+      throw toPostgresError(error, this.where('reading'));
+    } finally {
+      if (!finished) this.drop(session, true);
+    }
+  }
+
+  async rawFormat(): Promise<string | null> {
+    return rawCopyFormat((await this.open()).columns);
+  }
+
+  /**
+   * The same COPY as `read()`, handed out as tuple bytes (header and trailer stripped, see
+   * CopyTupleScanner). With `decode`, the very same chunks also go through the Arrow
+   * decoder, so validation hashes exactly what was forwarded.
+   */
+  async *readRaw(options: RawReadOptions): AsyncIterable<RawChunk> {
+    throwIfAborted(options.signal);
+    const session = await this.open();
+    const scanner = new CopyTupleScanner(session.columns.length);
+    const decoder = options.decode
+      ? new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows))
+      : undefined;
+    let finished = false;
+    const stream = session.client.query(copyTo(this.copySql(session.columns)));
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const batches = decoder ? decoder.push(chunk) : [];
+        const { parts, rows } = scanner.push(chunk);
+        const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        if (bytes.length > 0 || batches.length > 0) yield { bytes, rows, batches };
+        throwIfAborted(options.signal);
+      }
+      scanner.end();
+      const last = decoder?.end();
+      finished = true;
+      if (last) yield { bytes: Buffer.alloc(0), rows: 0, batches: [last] };
     } catch (error) {
       throw toPostgresError(error, this.where('reading'));
     } finally {

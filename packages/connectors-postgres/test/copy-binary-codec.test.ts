@@ -8,7 +8,7 @@ import type { RecordBatch } from 'apache-arrow';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CopyBinaryDecoder } from '../src/copy-binary-decoder.ts';
+import { CopyBinaryDecoder, CopyTupleScanner } from '../src/copy-binary-decoder.ts';
 import { CopyBinaryEncoder } from '../src/copy-binary-encoder.ts';
 import { describeTable, schemaOf } from '../src/postgres-source.ts';
 import { createTestDatabase, type TestDatabase } from './postgres-test-database.ts';
@@ -99,6 +99,41 @@ describe('binary COPY codec', () => {
       for (let at = 0; at < batch.numRows; at += 333) parts.push(sliced.encode(batch.slice(at, at + 333)));
     parts.push(sliced.trailer());
     expect(Buffer.concat(parts).equals(bytes)).toBe(true);
+  });
+
+  it('the tuple scanner forwards exactly the tuple bytes, however chunked, and never part of the trailer', async () => {
+    const bytes = await pgBytes('codec');
+    const tuples = bytes.subarray(19, bytes.length - 2);
+    // Chunk ends on every byte near the trailer, one byte at a time, and odd sizes.
+    for (const sizes of [
+      [1],
+      [2],
+      [3],
+      [bytes.length - 1, 1],
+      [bytes.length - 2, 2],
+      [bytes.length - 3, 3],
+      [4093, 5, 1],
+    ]) {
+      const scanner = new CopyTupleScanner(13);
+      const parts: Buffer[] = [];
+      let rows = 0;
+      let at = 0;
+      for (let k = 0; at < bytes.length; k++) {
+        const size = sizes[k % sizes.length]!;
+        const pushed = scanner.push(bytes.subarray(at, at + size));
+        parts.push(...pushed.parts);
+        rows += pushed.rows;
+        at += size;
+      }
+      scanner.end();
+      expect(rows, `chunks of ${sizes.join('/')}`).toBe(3000);
+      expect(Buffer.concat(parts).equals(tuples), `chunks of ${sizes.join('/')}`).toBe(true);
+    }
+    const cut = new CopyTupleScanner(13);
+    cut.push(bytes.subarray(0, bytes.length - 1));
+    expect(() => cut.end()).toThrow(/ended early/);
+    const wrongColumns = new CopyTupleScanner(12);
+    expect(() => wrongColumns.push(bytes)).toThrow(/has 13 fields, expected 12/);
   });
 
   it('a stream cut short is an error, also when the cut falls inside a carried row', () => {

@@ -85,6 +85,31 @@ export interface ReadOptions {
   batchRows: number;
 }
 
+/**
+ * Options for a raw read (see {@link Source.readRaw}).
+ */
+export interface RawReadOptions extends ReadOptions {
+  /**
+   * Also decode the bytes into Arrow batches. Core asks for this when the task validates:
+   * the source-side checksum is computed over the values of exactly the bytes forwarded.
+   */
+  decode: boolean;
+}
+
+/** Bytes of a raw read, with what they hold. */
+export interface RawChunk {
+  /** Bytes in the source's `rawFormat()`, forwarded untouched to `SinkWriter.writeRaw()`. */
+  bytes: Uint8Array;
+  /** Rows that start in these bytes. */
+  rows: number;
+  /**
+   * Batches decoded from the stream so far and not yet handed out (only with `decode`).
+   * A row may straddle chunks, so batches do not align with chunks; together they hold
+   * every row exactly once.
+   */
+  batches: readonly RecordBatch[];
+}
+
 /** An independent slice of a source (e.g. a key range) for partitioned reads. */
 export interface SourcePartition {
   /** JSON description the source understands, e.g. `{ from: 0, to: 1_000_000 }`. */
@@ -111,6 +136,16 @@ export interface Source {
   count?(): Promise<number>;
   /** Independent ranges for parallel reads (declare `partitionedRead`). */
   partitions?(): Promise<SourcePartition[]>;
+  /**
+   * Raw byte fast path, optional with {@link Source.readRaw}: names the byte format
+   * `readRaw()` yields for this read, precisely enough that a sink writer announcing the
+   * same string stores the bytes as the same values (e.g. the wire format plus every
+   * column's name and exact type). `null` when this read cannot be raw. Core uses the raw
+   * path only when no transform applies and `SinkWriter.rawFormat()` returns the same string.
+   */
+  rawFormat?(): Promise<string | null>;
+  /** The data as raw chunks in `rawFormat()`, read at the same point in time as `read()`. */
+  readRaw?(options: RawReadOptions): AsyncIterable<RawChunk>;
   /** Release everything the source holds. Called once, always. */
   close?(): Promise<void>;
 }
@@ -162,6 +197,16 @@ export interface SinkWriter {
   publish(): Promise<PublishResult>;
   /** Discard staged data. Safe to call more than once and after a failed `publish()`. */
   abort(reason?: unknown): Promise<void>;
+  /**
+   * Raw byte fast path, optional with {@link SinkWriter.writeRaw}: the byte format this
+   * writer's staging accepts as is (see `Source.rawFormat()`), or null.
+   */
+  rawFormat?(): string | null;
+  /**
+   * Writes bytes in `rawFormat()` instead of batches (a writer gets one or the other). The
+   * staged data is then read back and validated like any other.
+   */
+  writeRaw?(bytes: Uint8Array): Promise<void>;
 }
 
 /** Where data goes. */

@@ -11,6 +11,8 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import { HonkError, isHonkError, throwIfAborted } from '../errors/honk-error.ts';
 import type {
   PublishResult,
+  RawChunk,
+  RawReadOptions,
   ReadOptions,
   Sink,
   SinkWriter,
@@ -55,6 +57,42 @@ function once<T>(run: () => Promise<T>): () => Promise<T> {
   };
 }
 
+/** Honours the signal between items, tags errors, and always closes the inner iterator. */
+function guardIterable<T>(
+  connector: string,
+  operation: string,
+  signal: AbortSignal,
+  open: () => AsyncIterable<T>,
+): AsyncIterable<T> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      throwIfAborted(signal);
+      const iterator = open()[Symbol.asyncIterator]();
+      let done = false;
+      try {
+        while (true) {
+          throwIfAborted(signal);
+          let next: IteratorResult<T>;
+          try {
+            next = await iterator.next();
+          } catch (error) {
+            done = true;
+            throw tag(connector, operation, error);
+          }
+          if (next.done) {
+            done = true;
+            return;
+          }
+          throwIfAborted(signal);
+          yield next.value;
+        }
+      } finally {
+        if (!done) await iterator.return?.();
+      }
+    },
+  };
+}
+
 export function guardSource(connector: string, source: Source): Source {
   let closed = false;
   const schema = once(() => call(connector, 'schema()', () => source.schema()));
@@ -65,33 +103,7 @@ export function guardSource(connector: string, source: Source): Source {
     },
     read(options: ReadOptions): AsyncIterable<RecordBatch> {
       if (closed) throw misuse(connector, 'A source', 'read()');
-      return {
-        async *[Symbol.asyncIterator]() {
-          throwIfAborted(options.signal);
-          const iterator = source.read(options)[Symbol.asyncIterator]();
-          let done = false;
-          try {
-            while (true) {
-              throwIfAborted(options.signal);
-              let next: IteratorResult<RecordBatch>;
-              try {
-                next = await iterator.next();
-              } catch (error) {
-                done = true;
-                throw tag(connector, 'read()', error);
-              }
-              if (next.done) {
-                done = true;
-                return;
-              }
-              throwIfAborted(options.signal);
-              yield next.value;
-            }
-          } finally {
-            if (!done) await iterator.return?.();
-          }
-        },
-      };
+      return guardIterable(connector, 'read()', options.signal, () => source.read(options));
     },
     close: async () => {
       if (closed) return;
@@ -106,6 +118,18 @@ export function guardSource(connector: string, source: Source): Source {
   if (source.partitions) {
     const partitions = source.partitions.bind(source);
     guarded.partitions = () => call(connector, 'partitions()', partitions);
+  }
+  if (source.rawFormat && source.readRaw) {
+    const rawFormat = source.rawFormat.bind(source);
+    const readRaw = source.readRaw.bind(source);
+    guarded.rawFormat = () => {
+      if (closed) return Promise.reject(misuse(connector, 'A source', 'rawFormat()'));
+      return call(connector, 'rawFormat()', rawFormat);
+    };
+    guarded.readRaw = (options: RawReadOptions): AsyncIterable<RawChunk> => {
+      if (closed) throw misuse(connector, 'A source', 'readRaw()');
+      return guardIterable(connector, 'readRaw()', options.signal, () => readRaw(options));
+    };
   }
   return guarded;
 }
@@ -151,7 +175,7 @@ export function guardWriter(connector: string, writer: SinkWriter, signal: Abort
       );
     }
   };
-  return {
+  const guarded: SinkWriter = {
     write: async (batch) => {
       expect('writing', 'write()');
       throwIfAborted(signal);
@@ -177,6 +201,17 @@ export function guardWriter(connector: string, writer: SinkWriter, signal: Abort
       await call(connector, 'abort()', () => writer.abort(reason));
     },
   };
+  if (writer.rawFormat && writer.writeRaw) {
+    const rawFormat = writer.rawFormat.bind(writer);
+    const writeRaw = writer.writeRaw.bind(writer);
+    guarded.rawFormat = () => (state === 'writing' ? rawFormat() : null);
+    guarded.writeRaw = async (bytes) => {
+      expect('writing', 'writeRaw()');
+      throwIfAborted(signal);
+      await call(connector, 'writeRaw()', () => writeRaw(bytes));
+    };
+  }
+  return guarded;
 }
 
 export function guardSnapshot(connector: string, snapshot: Snapshot): Snapshot {

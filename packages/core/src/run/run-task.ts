@@ -5,7 +5,8 @@
  *               schema, derive the output schema through the transforms, check the target
  *               accepts it: everything that can fail without moving data fails here.
  *   snapshot    keep the existing target (when the connector can and the task wants it).
- *   transfer    stream source → transforms → hashing → staging writer.
+ *   transfer    stream source → transforms → hashing → staging writer (or, with no transforms
+ *               and a raw format both sides share, the source's bytes untouched: raw-transfer.ts).
  *   validate    read the staged data back and compare with what was streamed.
  *   publish     make staged data the target atomically (after the fencing check).
  *   rollback    a failure during publish restores the snapshot.
@@ -33,6 +34,7 @@ import { capabilitiesOf } from '../connector/connector.ts';
 import type { ConnectorRegistry } from '../connector/connector-registry.ts';
 import { guardSink, guardSnapshot, guardSource } from '../connector/guard.ts';
 import { ConfigError, HonkError, type SerializedHonkError, toHonkError } from '../errors/honk-error.ts';
+import { rawTransfer, sharedRawFormat } from '../transfer/raw-transfer.ts';
 import { DEFAULT_BATCH_ROWS, transfer } from '../transfer/transfer.ts';
 import type { BatchTransform } from '../transfer/transform.ts';
 import { createTransforms } from '../transfer/transforms/index.ts';
@@ -57,6 +59,11 @@ export interface RunTaskOptions {
    * run without publishing: this is the fencing point.
    */
   beforePublish?: () => Promise<void>;
+  /**
+   * `auto` (default) moves raw bytes when the source and the sink writer share a raw format
+   * and no transform applies (see `Source.readRaw`); `arrow` always decodes to Arrow.
+   */
+  transferPath?: 'auto' | 'arrow';
 }
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -324,6 +331,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   let publishStarted = false;
   let restored = false;
   let schemas: TaskReport['schema'];
+  let path: TaskReport['path'];
 
   const finish = (error?: unknown): TaskReport => {
     enter('done');
@@ -340,6 +348,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     if (published !== undefined) report.published = published;
     if (publishStarted && error !== undefined) report.restored = restored;
     if (schemas) report.schema = schemas;
+    if (path) report.path = path;
     if (error !== undefined) {
       const honk = toHonkError(error);
       report.error = honk.toJSON();
@@ -369,16 +378,27 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     enter('transfer');
     const session = createValidationSession(prepared.validators, schema);
     writer = await sink.open(schema, { signal, mode, ...(task.target.key ? { key: task.target.key } : {}) });
-    stats = await transfer({
-      source,
+    const common = {
       writer,
-      transforms,
       batchRows: task.batchRows ?? DEFAULT_BATCH_ROWS,
       signal,
-      observe: (batch) => session.observeSource(batch),
-      onProgress: (progress) => emit({ type: 'task-progress', taskId: task.id, ...progress }),
+      onProgress: (progress: TransferStats) => emit({ type: 'task-progress', taskId: task.id, ...progress }),
       ...(options.progressIntervalMs !== undefined ? { progressIntervalMs: options.progressIntervalMs } : {}),
-    });
+    };
+    // Raw byte fast path: nothing transforms the rows and both sides speak the same bytes.
+    // The source still decodes what it forwards when validating, so the checks keep their meaning.
+    const rawFormat =
+      options.transferPath !== 'arrow' && transforms.length === 0 ? await sharedRawFormat(source, writer) : null;
+    path = rawFormat === null ? 'arrow' : 'raw';
+    if (rawFormat !== null) logger.debug({ taskId: task.id, format: rawFormat }, 'raw transfer');
+    stats =
+      rawFormat === null
+        ? await transfer({ ...common, source, transforms, observe: (batch) => session.observeSource(batch) })
+        : await rawTransfer({
+            ...common,
+            source,
+            ...(prepared.validators.length > 0 ? { observe: (batch) => session.observeSource(batch) } : {}),
+          });
     const staged: StagedTarget = await writer.stage();
 
     // ── validate ─────────────────────────────────────────────────────────────

@@ -30,6 +30,12 @@ export interface TaskReport {
   restored?: boolean;
   /** Milliseconds spent in each phase. */
   timings: Partial<Record<RunPhase, number>>;
+  /**
+   * How the rows moved: `arrow` (decoded, transformed, encoded) or `raw` (the source's bytes
+   * forwarded untouched to a sink that speaks the same format; see `Source.readRaw`).
+   * With `raw`, `stats.bytes` counts those bytes rather than Arrow buffers.
+   */
+  path?: 'arrow' | 'raw';
   /** Arrow schemas as text, source side after transforms and at the target. */
   schema?: { source: string[]; target?: string[] };
   error?: SerializedHonkError;
