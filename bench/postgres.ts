@@ -49,6 +49,15 @@ interface HonkJob extends IsolatedJob {
   target: 'postgres' | 'parquet';
   rows: number;
   validate: boolean;
+  /** `arrow` forces decoding to Arrow; `auto` lets runTask forward raw COPY bytes when it can. */
+  transferPath: 'auto' | 'arrow';
+}
+
+interface HonkValue {
+  rows: number;
+  timings: Record<string, number>;
+  /** The path runTask took: `raw` (COPY bytes forwarded) or `arrow`. */
+  path?: string;
 }
 
 // ── child side ───────────────────────────────────────────────────────────────────────
@@ -56,7 +65,7 @@ interface HonkJob extends IsolatedJob {
 let core: typeof import('@honk/core');
 let postgresConnector: typeof import('@honk/connectors-postgres')['postgresConnector'];
 
-async function honkTransfer(job: HonkJob): Promise<{ rows: number; timings: Record<string, number> }> {
+async function honkTransfer(job: HonkJob): Promise<HonkValue> {
   const { ConnectorRegistry, fileConnector, runTask } = core;
   const postgres = { connector: 'postgres', connection: 'db', options: { url: job.url } };
   const report = await runTask({
@@ -70,11 +79,16 @@ async function honkTransfer(job: HonkJob): Promise<{ rows: number; timings: Reco
       ...(job.validate ? {} : { validate: NO_VALIDATION }),
     },
     connectors: new ConnectorRegistry([postgresConnector, fileConnector]),
+    transferPath: job.transferPath,
   });
   if (!report.ok) throw new Error(`${job.name}: ${report.error?.code} ${report.error?.message}`);
   if (report.stats.rows !== job.rows)
     throw new Error(`${job.name}: moved ${report.stats.rows} rows, expected ${job.rows}`);
-  return { rows: report.stats.rows, timings: report.timings as Record<string, number> };
+  return {
+    rows: report.stats.rows,
+    timings: report.timings as Record<string, number>,
+    ...(report.path ? { path: report.path } : {}),
+  };
 }
 
 // ── main side ────────────────────────────────────────────────────────────────────────
@@ -177,13 +191,13 @@ function label(rows: number): string {
 }
 
 /** The fastest of BENCH_REPEAT runs of `job`, each in a fresh process against an absent target. */
-function honk(job: HonkJob): Promise<IsolatedResult<{ rows: number; timings: Record<string, number> }>> {
+function honk(job: HonkJob): Promise<IsolatedResult<HonkValue>> {
   return bestOf(async () => {
     await dropTarget(job.url);
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
     try {
-      return await runIsolated<{ rows: number; timings: Record<string, number> }>(import.meta.url, job);
+      return await runIsolated<HonkValue>(import.meta.url, job);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
       await dropTarget(job.url);
@@ -202,40 +216,47 @@ async function benchTable(url: string, kind: keyof typeof TABLES, rows: number):
     rowsPerSecond: rows / seconds,
     megabytesPerSecond: bytes / MIB / seconds,
   });
-  const fromHonk = (
-    name: string,
-    measured: IsolatedResult<{ timings: Record<string, number> }>,
-    extra: Partial<ScenarioResult>,
-  ) => ({
+  const fromHonk = (name: string, measured: IsolatedResult<HonkValue>, extra: Partial<ScenarioResult>) => ({
     ...base(name, measured.seconds),
     peakRssMb: measured.peakRssMb,
     baselineRssMb: measured.baselineRssMb,
     workingSetMb: measured.peakRssMb - measured.baselineRssMb,
     cpuSeconds: measured.cpuSeconds,
     timings: measured.value.timings,
+    path: measured.value.path,
     ...extra,
   });
-  const job = (name: string, target: HonkJob['target'], validate: boolean): HonkJob => ({
-    name: `pg-${kind}-${size}-${name}`,
-    url,
-    table,
-    target,
-    rows,
-    validate,
-  });
+  const job = (
+    name: string,
+    target: HonkJob['target'],
+    validate: boolean,
+    transferPath: HonkJob['transferPath'] = 'auto',
+  ): HonkJob => ({ name: `pg-${kind}-${size}-${name}`, url, table, target, rows, validate, transferPath });
 
   const { seconds: pipeSeconds } = await bestOf(async () => ({ seconds: await rawPipe(url, table) }));
   emit({ ...base('psql binary COPY pipe', pipeSeconds), note: 'reference: two psql processes, kernel pipe' });
 
-  const transfer = await honk(job('pg', 'postgres', false));
-  const ratio = pipeSeconds / transfer.seconds;
+  // The Arrow path (decode to Arrow, encode again): what every transform or cross-system
+  // migration goes through, and the path the 0.85 goal is about.
+  const arrow = await honk(job('pg-arrow', 'postgres', false, 'arrow'));
+  const arrowRatio = pipeSeconds / arrow.seconds;
   emit(
-    fromHonk('honk PG→PG', transfer, {
+    fromHonk('honk PG→PG arrow path', arrow, {
       reference: 'psql pipe',
-      ratio,
+      ratio: arrowRatio,
       goal: 'ratio ≥ 0.85',
-      meetsGoal: ratio >= 0.85,
-      note: `cpu ${transfer.cpuSeconds.toFixed(1)} s; ${ratio >= 0.85 ? 'meets' : 'MISSES'} goal ≥ 0.85×`,
+      meetsGoal: arrowRatio >= 0.85,
+      note: `cpu ${arrow.cpuSeconds.toFixed(1)} s; ${arrowRatio >= 0.85 ? 'meets' : 'MISSES'} goal ≥ 0.85×`,
+    }),
+  );
+
+  // The default: runTask forwards COPY bytes untouched when no transform applies.
+  const transfer = await honk(job('pg', 'postgres', false));
+  emit(
+    fromHonk(`honk PG→PG default (${transfer.value.path ?? '?'} path)`, transfer, {
+      reference: 'psql pipe',
+      ratio: pipeSeconds / transfer.seconds,
+      note: `cpu ${transfer.cpuSeconds.toFixed(1)} s`,
     }),
   );
 
@@ -243,12 +264,12 @@ async function benchTable(url: string, kind: keyof typeof TABLES, rows: number):
   const cost = validated.seconds / transfer.seconds;
   const cpuCost = validated.cpuSeconds / transfer.cpuSeconds;
   emit(
-    fromHonk('honk PG→PG + validation', validated, {
-      reference: 'honk PG→PG without validation',
+    fromHonk(`honk PG→PG default + validation`, validated, {
+      reference: 'honk PG→PG default without validation',
       ratio: transfer.seconds / validated.seconds,
       validationCost: cost,
       validationCpuCost: cpuCost,
-      note: `${cost.toFixed(2)}× the transfer time, ${cpuCost.toFixed(2)}× its CPU (row count + checksum + sample 100 + schema)`,
+      note: `${cost.toFixed(2)}× the transfer time, ${cpuCost.toFixed(2)}× its CPU (row count + checksum + sample 100 + schema; the source side decodes what it forwards)`,
     }),
   );
 
