@@ -30,6 +30,9 @@ import {
 import { inferColumnType } from './text-inference.ts';
 import { bareJson, cellFormatter, checkTextWritable, jsonSpelling } from './text-values.ts';
 
+/** Rows per chunk of text the writer builds (and hands to the sink) at a time. */
+const TEXT_SLICE_ROWS = 2048;
+
 /** Lines sampled from the first file to infer columns and types. */
 export const NDJSON_SAMPLE_ROWS = 1000;
 
@@ -348,32 +351,35 @@ class NdjsonWriter implements FormatWriter {
   }
 
   async write(batch: RecordBatch): Promise<void> {
-    const rows = batch.numRows;
-    if (rows === 0) return;
+    if (batch.numRows === 0) return;
     const fields = batch.schema.fields;
-    const texts = batch.data.children.map((data, index) => {
+    const columns = batch.data.children.map((data, index) => {
       const field = fields[index] as Field;
-      const format = cellFormatter(data, true);
-      const bare = jsonSpelling(field.type) === 'bare';
-      const float = field.type.typeId === 3; /* Type.Float */
-      const prefix = `${index === 0 ? '{' : ','}${JSON.stringify(field.name)}:`;
-      const out = new Array<string>(rows);
-      for (let row = 0; row < rows; row++) {
-        const text = format(row);
-        out[row] = prefix + (text === null ? 'null' : bare ? (float ? bareJson(text) : text) : JSON.stringify(text));
-      }
-      return out;
+      return {
+        format: cellFormatter(data, true),
+        bare: jsonSpelling(field.type) === 'bare',
+        float: field.type.typeId === 3 /* Type.Float */,
+        prefix: `${index === 0 ? '{' : ','}${JSON.stringify(field.name)}:`,
+      };
     });
-    const lines = new Array<string>(rows);
-    for (let row = 0; row < rows; row++) {
-      let line = '';
-      for (const column of texts) line += column[row];
-      lines[row] = texts.length === 0 ? '{}' : `${line}}`;
+    // Rows are turned into text a slice at a time: the strings of a whole wide batch would
+    // be several times its Arrow size on the JS heap.
+    for (let from = 0; from < batch.numRows; from += TEXT_SLICE_ROWS) {
+      const to = Math.min(batch.numRows, from + TEXT_SLICE_ROWS);
+      const lines = new Array<string>(to - from);
+      for (let row = from; row < to; row++) {
+        let line = '';
+        for (const { format, bare, float, prefix } of columns) {
+          const text = format(row);
+          line += prefix + (text === null ? 'null' : bare ? (float ? bareJson(text) : text) : JSON.stringify(text));
+        }
+        lines[row - from] = columns.length === 0 ? '{}' : `${line}}`;
+      }
+      const chunk = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+      this.#bytes += chunk.length;
+      this.#rows += to - from;
+      await this.#sink.write(chunk);
     }
-    const chunk = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-    this.#bytes += chunk.length;
-    this.#rows += rows;
-    await this.#sink.write(chunk);
   }
 
   async finish(): Promise<WrittenFile> {
