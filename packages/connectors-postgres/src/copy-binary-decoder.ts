@@ -935,9 +935,23 @@ export class CopyTupleScanner {
     const held = this.wantCount && this.partial === 1 ? this.word & 0xff : -1;
     const start = pos;
     let end = chunk.length;
-    while (pos < chunk.length) {
+    const length = chunk.length;
+    while (pos < length) {
+      // Whole rows first: one tight walk over the field lengths per row, no state kept.
+      if (this.wantCount && this.skip === 0 && this.partial === 0) {
+        const fields = this.fields;
+        let rows = this.rows;
+        while (true) {
+          const extent = rowExtent(chunk, pos, length, fields);
+          if (extent < 0 || (((chunk[pos]! << 24) | (chunk[pos + 1]! << 16)) >> 16) !== fields) break;
+          pos = extent;
+          rows++;
+        }
+        this.rows = rows;
+        if (pos >= length) break;
+      }
       if (this.skip > 0) {
-        const take = Math.min(this.skip, chunk.length - pos);
+        const take = Math.min(this.skip, length - pos);
         pos += take;
         this.skip -= take;
         continue;

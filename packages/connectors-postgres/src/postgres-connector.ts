@@ -20,6 +20,11 @@ function targetTable(options: PostgresOptions, endpoint: PostgresEndpoint, conne
       `PostgreSQL connection "${connection}": a target needs "table:"; "query:" only works for sources.`,
     );
   }
+  if (endpoint.partitionBy) {
+    throw new ConfigError(
+      `PostgreSQL connection "${connection}": "partitionBy" only applies to a source; remove it from the target.`,
+    );
+  }
   return parseTableName(endpoint.table, options.defaultSchema);
 }
 
@@ -32,7 +37,7 @@ export const postgresConnector = defineConnector<PostgresOptions, PostgresEndpoi
     snapshot: true,
     readStaged: true,
     countPushdown: true,
-    partitionedRead: false,
+    partitionedRead: true,
     publishModes: ['replace', 'append', 'merge'],
   },
   createSource: ({ options, endpoint, context }) =>
@@ -42,6 +47,7 @@ export const postgresConnector = defineConnector<PostgresOptions, PostgresEndpoi
         'table' in endpoint
           ? { table: parseTableName(endpoint.table, options.defaultSchema) }
           : { query: endpoint.query },
+      ...('table' in endpoint && endpoint.partitionBy ? { partitionBy: endpoint.partitionBy } : {}),
       context,
     }),
   createSink: ({ options, endpoint, context }) =>

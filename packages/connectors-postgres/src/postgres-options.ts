@@ -42,8 +42,31 @@ export type PostgresOptions = z.infer<typeof postgresOptionsSchema>;
  * `parseTableName`) or, for sources only, a query.
  */
 export const postgresEndpointSchema = z.union([
-  z.object({ table: z.string().min(1) }).strict(),
+  z
+    .object({
+      table: z.string().min(1),
+      /**
+       * Source only: read by key range over several connections that share one exported
+       * snapshot (`pg_export_snapshot()`), for big tables. `column` must be an integer column
+       * (smallint, integer, bigint); NULL keys are read by the first partition.
+       */
+      partitionBy: z
+        .object({
+          column: z.string().min(1),
+          /** Connections reading at once, each one key range. Default 4. */
+          partitions: z.number().int().min(1).max(64).optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
   z.object({ query: z.string().min(1) }).strict(),
 ]);
+
+/** Partitioned read settings of a source endpoint. */
+export interface PartitionBy {
+  column: string;
+  partitions?: number | undefined;
+}
 
 export type PostgresEndpoint = z.infer<typeof postgresEndpointSchema>;

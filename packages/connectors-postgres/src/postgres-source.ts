@@ -5,12 +5,14 @@
  * straight into Arrow batches (see copy-binary-decoder.ts).
  */
 import {
+  ConfigError,
   type ConnectorContext,
   NotFoundError,
   type RawChunk,
   type RawReadOptions,
   type ReadOptions,
   type Source,
+  type SourcePartition,
   throwIfAborted,
 } from '@honk/core';
 import { type RecordBatch, Schema } from 'apache-arrow';
@@ -18,7 +20,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { CopyBinaryDecoder, CopyTupleScanner, type DecodeColumn } from './copy-binary-decoder.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
-import type { PostgresOptions } from './postgres-options.ts';
+import type { PartitionBy, PostgresOptions } from './postgres-options.ts';
 import { arrowField, loadTypeRows, type PgType, type Queryable, resolveType } from './postgres-types.ts';
 import { quoteIdentifier, quoteTable, type TableName } from './table-name.ts';
 
@@ -107,12 +109,115 @@ interface Session {
   client: PgClient;
   columns: DiscoveredColumn[];
   schema: Schema;
+  /** The exported snapshot partition readers import (partitioned reads only). */
+  snapshotId?: string;
 }
 
 export interface PostgresSourceArgs {
   options: PostgresOptions;
   target: SourceTarget;
+  /** Read by key range over several connections sharing one snapshot (tables only). */
+  partitionBy?: PartitionBy;
   context: Pick<ConnectorContext, 'connectionName'>;
+}
+
+/**
+ * One key range of a partitioned read: `from`..`to` inclusive (decimal strings, int8 may
+ * exceed 2^53), `null` bounds for an empty or all-NULL key; `nulls` when it also reads the
+ * rows whose key is NULL.
+ */
+export interface KeyRange {
+  from: string | null;
+  to: string | null;
+  nulls: boolean;
+}
+
+const INTEGER_KINDS = new Set(['int2', 'int4', 'int8']);
+const DEFAULT_PARTITIONS = 4;
+
+/** Splits [min, max] into at most `count` contiguous inclusive ranges; the first also takes NULL keys. */
+export function splitKeyRange(min: bigint, max: bigint, count: number): KeyRange[] {
+  const span = max - min + 1n;
+  const parts = BigInt(count) < span ? BigInt(count) : span;
+  const step = (span + parts - 1n) / parts;
+  const ranges: KeyRange[] = [];
+  for (let from = min, k = 0; from <= max; from += step, k++) {
+    const to = from + step - 1n < max ? from + step - 1n : max;
+    ranges.push({ from: String(from), to: String(to), nulls: k === 0 });
+  }
+  return ranges;
+}
+
+/**
+ * Reads several async iterables at once and yields their items as they come. At most
+ * `capacity` items wait (each producer pauses while the buffer is full, which pauses its
+ * COPY stream), so memory is bounded by the number of partitions, not the data. The first
+ * failure ends everything; `stop` releases producers stuck mid-read.
+ */
+async function* mergeConcurrently<T>(
+  sources: ReadonlyArray<AsyncIterable<T>>,
+  capacity: number,
+  stop: () => void,
+): AsyncGenerator<T> {
+  const buffer: T[] = [];
+  const iterators = sources.map((source) => source[Symbol.asyncIterator]());
+  let active = iterators.length;
+  let failed = false;
+  let failure: unknown;
+  let stopped = false;
+  let wakeConsumer: (() => void) | undefined;
+  const waitingProducers: Array<() => void> = [];
+  const wake = () => {
+    const resolve = wakeConsumer;
+    wakeConsumer = undefined;
+    resolve?.();
+  };
+  const produce = async (iterator: AsyncIterator<T>) => {
+    try {
+      while (!stopped) {
+        while (buffer.length >= capacity && !stopped)
+          await new Promise<void>((resolve) => waitingProducers.push(resolve));
+        if (stopped) return;
+        const next = await iterator.next();
+        if (next.done || stopped) return;
+        buffer.push(next.value);
+        wake();
+      }
+    } catch (error) {
+      if (!failed && !stopped) {
+        failed = true;
+        failure = error;
+      }
+    } finally {
+      active--;
+      wake();
+    }
+  };
+  const running = iterators.map(produce);
+  let complete = false;
+  try {
+    while (true) {
+      if (failed) throw failure;
+      if (buffer.length > 0) {
+        const item = buffer.shift() as T;
+        waitingProducers.shift()?.();
+        yield item;
+        continue;
+      }
+      if (active === 0) break;
+      await new Promise<void>((resolve) => {
+        wakeConsumer = resolve;
+      });
+    }
+    complete = true;
+  } finally {
+    stopped = true;
+    buffer.length = 0;
+    for (const resolve of waitingProducers.splice(0)) resolve();
+    if (!complete) stop();
+    await Promise.all(running);
+    await Promise.allSettled(iterators.map((iterator) => iterator.return?.()));
+  }
 }
 
 export class PostgresSource implements Source {
@@ -136,6 +241,10 @@ export class PostgresSource implements Source {
       const client = await connect(this.args.options, this.args.context, `connecting to read ${this.what}`);
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        // Exported first, so the snapshot partition readers import is this transaction's own.
+        const snapshotId = this.args.partitionBy
+          ? (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id
+          : undefined;
         const target = this.args.target;
         let columns: DiscoveredColumn[];
         if ('table' in target) {
@@ -149,7 +258,8 @@ export class PostgresSource implements Source {
           }
           columns = found;
         } else columns = await describeQuery(client, target.query);
-        return { client, columns, schema: schemaOf(columns) };
+        if (this.args.partitionBy) this.checkPartitionColumn(columns, this.args.partitionBy);
+        return { client, columns, schema: schemaOf(columns), ...(snapshotId ? { snapshotId } : {}) };
       } catch (error) {
         await release(client);
         throw toPostgresError(error, this.where('describing'));
@@ -165,6 +275,60 @@ export class PostgresSource implements Source {
 
   async schema(): Promise<Schema> {
     return (await this.open()).schema;
+  }
+
+  private checkPartitionColumn(columns: readonly DiscoveredColumn[], partitionBy: PartitionBy): void {
+    const connection = this.args.context.connectionName;
+    const column = columns.find((candidate) => candidate.name === partitionBy.column);
+    if (!('table' in this.args.target)) {
+      throw new ConfigError(
+        `PostgreSQL connection "${connection}": "partitionBy" needs a "table:" source, not a query.`,
+      );
+    }
+    if (!column) {
+      throw new ConfigError(
+        `PostgreSQL connection "${connection}": partitionBy.column "${partitionBy.column}" is not a column of ${this.what}. ` +
+          `Columns: ${columns.map((candidate) => candidate.name).join(', ')}.`,
+      );
+    }
+    if (!INTEGER_KINDS.has(column.type.kind)) {
+      throw new ConfigError(
+        `PostgreSQL connection "${connection}": partitionBy.column "${column.name}" of ${this.what} is ${column.declared}; ` +
+          'key-range partitions need an integer column (smallint, integer or bigint).',
+      );
+    }
+  }
+
+  /** The key ranges of a partitioned read, as `partitions()` reports them. */
+  private ranges: Promise<KeyRange[]> | undefined;
+
+  private keyRanges(): Promise<KeyRange[]> {
+    const partitionBy = this.args.partitionBy;
+    if (!partitionBy) return Promise.resolve([{ from: null, to: null, nulls: true }]);
+    this.ranges ??= (async () => {
+      const session = await this.open();
+      const column = quoteIdentifier(partitionBy.column);
+      try {
+        const result = await session.client.query<{ lo: string | null; hi: string | null }>(
+          `SELECT min(${column})::text AS lo, max(${column})::text AS hi FROM ${this.fromClause()}`,
+        );
+        const { lo, hi } = result.rows[0]!;
+        if (lo === null || hi === null) return [{ from: null, to: null, nulls: true }];
+        return splitKeyRange(BigInt(lo), BigInt(hi), partitionBy.partitions ?? DEFAULT_PARTITIONS);
+      } catch (error) {
+        this.ranges = undefined;
+        throw toPostgresError(error, this.where('finding the key range of'));
+      }
+    })();
+    return this.ranges;
+  }
+
+  /**
+   * Key ranges for a partitioned read (with `partitionBy`), each read by its own connection
+   * in the snapshot this source exported; without `partitionBy`, one range: everything.
+   */
+  async partitions(): Promise<SourcePartition[]> {
+    return (await this.keyRanges()).map((range) => ({ ref: { ...range } }));
   }
 
   async count(): Promise<number> {
@@ -185,11 +349,25 @@ export class PostgresSource implements Source {
     return 'table' in target ? quoteTable(target.table) : `(${target.query}) AS honk_query`;
   }
 
-  private copySql(columns: readonly DiscoveredColumn[]): string {
+  private copySql(columns: readonly DiscoveredColumn[], range?: KeyRange): string {
     const target = this.args.target;
     if ('query' in target) return `COPY (${target.query}) TO STDOUT (FORMAT binary)`;
     const list = columns.map((column) => quoteIdentifier(column.name)).join(', ');
-    return `COPY (SELECT ${list || 'NULL'} FROM ${quoteTable(target.table)}) TO STDOUT (FORMAT binary)`;
+    return `COPY (SELECT ${list || 'NULL'} FROM ${quoteTable(target.table)}${this.rangeWhere(columns, range)}) TO STDOUT (FORMAT binary)`;
+  }
+
+  /** The WHERE clause of a key range; bounds are integers we computed (checked again here), cast to the key's type. */
+  private rangeWhere(columns: readonly DiscoveredColumn[], range: KeyRange | undefined): string {
+    const partitionBy = this.args.partitionBy;
+    if (!partitionBy || !range || range.from === null || range.to === null) return '';
+    const integer = /^-?\d+$/;
+    if (!integer.test(range.from) || !integer.test(range.to)) {
+      throw new ConfigError(`Not a key range of a PostgreSQL partitioned read: ${JSON.stringify(range)}.`);
+    }
+    const key = quoteIdentifier(partitionBy.column);
+    const type = columns.find((column) => column.name === partitionBy.column)!.type.kind;
+    const bounds = `${key} BETWEEN '${range.from}'::${type} AND '${range.to}'::${type}`;
+    return range.nulls ? ` WHERE (${key} IS NULL OR ${bounds})` : ` WHERE ${bounds}`;
   }
 
   /** Forgets a session; `hard` kills its socket (a COPY in flight cannot be stopped politely). */
@@ -199,6 +377,10 @@ export class PostgresSource implements Source {
   }
 
   async *read(options: ReadOptions): AsyncIterable<RecordBatch> {
+    if (this.args.partitionBy) {
+      yield* this.readPartitioned(options);
+      return;
+    }
     throwIfAborted(options.signal);
     const session = await this.open();
     const decoder = new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows));
@@ -221,7 +403,75 @@ export class PostgresSource implements Source {
     }
   }
 
+  /**
+   * All partitions read at once, batches yielded as they come. At most one decoded batch per
+   * partition waits, so memory is bounded by partitions × batch size.
+   */
+  private async *readPartitioned(options: ReadOptions): AsyncIterable<RecordBatch> {
+    throwIfAborted(options.signal);
+    const ranges = await this.keyRanges();
+    const clients = new Set<PgClient>();
+    yield* mergeConcurrently(
+      ranges.map((range) => this.readRange(range, options, clients)),
+      ranges.length,
+      () => {
+        // A reader stuck in COPY cannot be stopped politely: cut its socket.
+        for (const client of clients) void release(client, true);
+      },
+    );
+  }
+
+  /**
+   * Reads one key range over its own connection, in the snapshot the coordinating
+   * transaction exported, so every partition sees the same data as one plain read would.
+   */
+  async *readPartition(partition: SourcePartition, options: ReadOptions): AsyncIterable<RecordBatch> {
+    yield* this.readRange(partition.ref as unknown as KeyRange, options, new Set());
+  }
+
+  /** The coordinating transaction's exported snapshot (exported on first need without partitionBy). */
+  private async snapshotId(session: Session): Promise<string> {
+    session.snapshotId ??= (await session.client.query<{ id: string }>('SELECT pg_export_snapshot() AS id'))
+      .rows[0]!.id;
+    return session.snapshotId;
+  }
+
+  private async *readRange(range: KeyRange, options: ReadOptions, clients: Set<PgClient>): AsyncIterable<RecordBatch> {
+    throwIfAborted(options.signal);
+    const session = await this.open();
+    const client = await connect(
+      this.args.options,
+      this.args.context,
+      `connecting to read a partition of ${this.what}`,
+    );
+    clients.add(client);
+    let finished = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query(`SET TRANSACTION SNAPSHOT '${(await this.snapshotId(session)).replaceAll("'", "''")}'`);
+      const decoder = new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows));
+      const stream = client.query(copyTo(this.copySql(session.columns, range)));
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for (const batch of decoder.push(chunk)) {
+          yield batch;
+          throwIfAborted(options.signal);
+        }
+      }
+      const last = decoder.end();
+      await client.query('COMMIT');
+      finished = true;
+      if (last) yield last;
+    } catch (error) {
+      throw toPostgresError(error, this.where('reading a partition of'));
+    } finally {
+      clients.delete(client);
+      await release(client, !finished);
+    }
+  }
+
   async rawFormat(): Promise<string | null> {
+    // Partitions interleave rows from several streams: they go through Arrow.
+    if (this.args.partitionBy) return null;
     return rawCopyFormat((await this.open()).columns);
   }
 
