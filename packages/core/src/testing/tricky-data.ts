@@ -182,16 +182,22 @@ export function makeTrickyBatch(
     children.push(makeData({ type: listType, length, valueOffsets: listOffsets, child: item, ...validity(10) }));
   }
   if (options.padding) {
-    // Varied text (so compression cannot make it vanish), derived from the row number.
-    const notes: string[] = [];
+    // Varied ASCII text straight into the value buffer (no per-row strings: the generator
+    // must not be what uses the memory a bounded-memory test measures).
+    const width = options.padding;
+    const bytes = new Uint8Array(length * width);
+    const offsets = new Int32Array(length + 1);
     for (let i = 0; i < length; i++) {
-      const row = start + i;
-      let note = '';
-      for (let k = 0; note.length < options.padding; k++) note += `${(row * 2_654_435_761 + k * 40_503) >>> 0}-`;
-      notes.push(note.slice(0, options.padding));
+      let x = (start + i) * 2_654_435_761 + 1;
+      for (let k = 0; k < width; k++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        bytes[i * width + k] = 48 + ((x >>> 0) % 75);
+      }
+      offsets[i + 1] = (i + 1) * width;
     }
-    const note = strings(notes);
-    children.push(makeData({ type: new Utf8(), length, data: note.bytes, valueOffsets: note.offsets }));
+    children.push(makeData({ type: new Utf8(), length, data: bytes, valueOffsets: offsets }));
   }
   const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
   return new RecordBatch(schema, data);
