@@ -35,8 +35,9 @@ export const parquetOptionsSchema = z
     /** Compression codec for written files (default `snappy`: fastest; `zstd` files are several times smaller but take about twice as long to write). */
     compression: z.enum(['snappy', 'zstd', 'uncompressed']).optional(),
     /**
-     * Dictionary encoding: `true` for every column (the default), `false` for none, or the
-     * list of columns to dictionary-encode (good for low-cardinality text).
+     * Dictionary encoding: `true` for every column, `false` for none, or the list of columns
+     * to dictionary-encode. Default: the text and binary columns (where values repeat;
+     * dictionary-encoding numbers and timestamps costs much write time for little).
      */
     dictionary: z.union([z.boolean(), z.array(z.string())]).optional(),
     /** Maximum rows per row group (default 131072). Bounds writer memory and read granularity. */
