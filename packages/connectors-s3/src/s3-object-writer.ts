@@ -2,11 +2,14 @@
  * Writes one object as a streaming multipart upload. Bytes are cut into parts of
  * `partSizeBytes`; up to `uploadConcurrency` parts upload at once (p-limit) and `write()`
  * waits when that many are in flight, so memory stays near
- * `partSizeBytes × (uploadConcurrency + 1)` whatever the object's size. An object smaller
- * than one part is sent as a single PutObject. Each part is retried on transient failures;
+ * `partSizeBytes × (uploadConcurrency + 1)` whatever the object's size. A part is the
+ * encoder's own chunks, held by reference (a written chunk must not be modified afterwards)
+ * and sent as one stream, never copied into a part-sized buffer. An object smaller than one
+ * part is sent as a single PutObject. Each part is retried on transient failures;
  * `abort()` (or any failure) aborts the multipart upload so no invisible parts are billed.
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -46,6 +49,23 @@ export interface S3ObjectWriterOptions {
   contentType?: string;
 }
 
+/** The bytes of one part (or of a single PutObject): views of the encoder's chunks, in order. */
+interface PartBody {
+  chunks: Uint8Array[];
+  byteLength: number;
+}
+
+/**
+ * A request body for one try. One chunk goes as it is; several go as a fresh stream over
+ * the same views (built per try, so a retried part replays from its first byte) instead of
+ * being concatenated into a new buffer.
+ */
+function bodyOf(body: PartBody): Uint8Array | Readable {
+  if (body.chunks.length === 1) return body.chunks[0] as Uint8Array;
+  if (body.chunks.length === 0) return new Uint8Array(0);
+  return Readable.from(body.chunks, { objectMode: false });
+}
+
 export function createS3ObjectWriter(
   location: S3Location,
   key: string,
@@ -71,24 +91,29 @@ export function createS3ObjectWriter(
     key,
   });
 
-  function take(bytes: number): Uint8Array {
-    const out = new Uint8Array(bytes);
-    let offset = 0;
-    while (offset < bytes) {
+  /**
+   * Detaches the first `bytes` buffered bytes as a list of views: whole chunks move over by
+   * reference and a chunk that straddles the boundary is split with `subarray`, so no byte
+   * is copied between the encoder's output and the socket.
+   */
+  function take(bytes: number): PartBody {
+    const chunks: Uint8Array[] = [];
+    let taken = 0;
+    while (taken < bytes) {
       const head = buffered[0] as Uint8Array;
-      const need = bytes - offset;
+      const need = bytes - taken;
       if (head.byteLength <= need) {
-        out.set(head, offset);
-        offset += head.byteLength;
+        chunks.push(head);
+        taken += head.byteLength;
         buffered.shift();
       } else {
-        out.set(head.subarray(0, need), offset);
+        chunks.push(head.subarray(0, need));
         buffered[0] = head.subarray(need);
-        offset += need;
+        taken += need;
       }
     }
     bufferedBytes -= bytes;
-    return out;
+    return { chunks, byteLength: bytes };
   }
 
   async function ensureUpload(): Promise<string> {
@@ -109,7 +134,7 @@ export function createS3ObjectWriter(
     return uploadId;
   }
 
-  function schedule(body: Uint8Array): void {
+  function schedule(body: PartBody): void {
     const partNumber = nextPart;
     nextPart += 1;
     const task = limit(async () => {
@@ -121,7 +146,7 @@ export function createS3ObjectWriter(
             Key: key,
             UploadId: id,
             PartNumber: partNumber,
-            Body: body,
+            Body: bodyOf(body),
             ContentLength: body.byteLength,
           }),
           sendOptions,
@@ -172,7 +197,7 @@ export function createS3ObjectWriter(
               new PutObjectCommand({
                 Bucket: location.bucket,
                 Key: key,
-                Body: body,
+                Body: bodyOf(body),
                 ContentLength: body.byteLength,
                 ...(options.contentType ? { ContentType: options.contentType } : {}),
               }),
