@@ -9,6 +9,13 @@ import type { S3ConnectionOptions } from './s3-options.ts';
 /** Region when neither the options nor the environment name one (S3-compatibles ignore it). */
 const FALLBACK_REGION = 'us-east-1';
 
+/**
+ * The SDK's own log lines are dropped: Honk reports failures itself (redacted, with the
+ * connection and object named), and without a logger the SDK writes to the console, e.g.
+ * a warning for every failed streamed upload part that Honk then retries.
+ */
+const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
 export function createS3Client(options: S3ConnectionOptions): S3Client {
   const checksum = options.checksums === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
   return new S3Client({
@@ -19,6 +26,7 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
     requestChecksumCalculation: checksum,
     responseChecksumValidation: checksum,
     maxAttempts: 1,
+    logger: silent,
     requestHandler: { connectionTimeout: 10_000, requestTimeout: options.requestTimeoutMs },
   });
 }
