@@ -381,6 +381,53 @@ function numericUnscaled(value: NumericValue, scale: number): bigint | undefined
   return value.sign === 'neg' ? -n : n;
 }
 
+/**
+ * Multiplies the 128-bit little-endian limbs `words[at..at+3]` by `factor` (≤ 10000) and adds
+ * `add`: every partial product stays below 2^53, so doubles are exact. False on overflow.
+ */
+function multiplyAdd(words: Uint32Array, at: number, factor: number, add: number): boolean {
+  let carry = add;
+  for (let k = at; k < at + 4; k++) {
+    const product = words[k]! * factor + carry;
+    words[k] = product % TWO_32;
+    carry = Math.floor(product / TWO_32);
+  }
+  return carry === 0;
+}
+
+/**
+ * A numeric's unscaled value at `scale` as decimal128 words, without BigInt: base-10000 digits
+ * accumulated into 32-bit limbs. False (the caller falls back to the exact BigInt path) when
+ * the value has more decimals than `scale` or does not fit 127 bits.
+ */
+function numericToDecimalWords(buf: Buffer, pos: number, scale: number, words: Uint32Array, at: number): boolean {
+  const count = (buf[pos]! << 8) | buf[pos + 1]!;
+  const weight = ((buf[pos + 2]! << 24) | (buf[pos + 3]! << 16)) >> 16;
+  const negative = buf[pos + 4] === 0x40;
+  let exponent = 4 * (weight - count + 1) + scale;
+  if (exponent < 0) return false;
+  words[at] = 0;
+  words[at + 1] = 0;
+  words[at + 2] = 0;
+  words[at + 3] = 0;
+  for (let k = 0; k < count; k++) {
+    if (!multiplyAdd(words, at, 10000, (buf[pos + 8 + 2 * k]! << 8) | buf[pos + 9 + 2 * k]!)) return false;
+  }
+  for (; exponent >= 4; exponent -= 4) if (!multiplyAdd(words, at, 10000, 0)) return false;
+  if (exponent > 0 && !multiplyAdd(words, at, 10 ** exponent, 0)) return false;
+  if (words[at + 3]! >= 0x80000000) return false;
+  if (negative) {
+    // Two's complement: invert, add one.
+    let carry = 1;
+    for (let k = at; k < at + 4; k++) {
+      const sum = (~words[k]! >>> 0) + carry;
+      words[k] = sum % TWO_32;
+      carry = sum >= TWO_32 ? 1 : 0;
+    }
+  }
+  return true;
+}
+
 function writeDecimalWords(words: Uint32Array, index: number, value: number | bigint): void {
   const at = index * 4;
   if (typeof value === 'number') {
@@ -493,6 +540,12 @@ function builderFor(type: PgType, capacity: number): ColumnBuilder {
       if (isDecimal(type)) {
         const scale = type.scale!;
         return new FixedBuilder(arrow, Uint32Array, 4, capacity, (b, i, buf, pos) => {
+          const signWord = (buf[pos + 4]! << 8) | buf[pos + 5]!;
+          if (
+            (signWord === 0 || signWord === 0x4000) &&
+            numericToDecimalWords(buf, pos, scale, b.values as Uint32Array, i * 4)
+          )
+            return;
           const value = readNumeric(buf, pos);
           if (value.sign === 'nan') throw new DecodeError('numeric NaN has no decimal128 value');
           if (value.sign === 'inf' || value.sign === '-inf')
@@ -943,7 +996,7 @@ export class CopyTupleScanner {
         let rows = this.rows;
         while (true) {
           const extent = rowExtent(chunk, pos, length, fields);
-          if (extent < 0 || (((chunk[pos]! << 24) | (chunk[pos + 1]! << 16)) >> 16) !== fields) break;
+          if (extent < 0 || ((chunk[pos]! << 24) | (chunk[pos + 1]! << 16)) >> 16 !== fields) break;
           pos = extent;
           rows++;
         }

@@ -200,6 +200,64 @@ function writeNumeric(out: Output, negative: boolean, magnitude: string, scale: 
   for (const digit of digits) out.int16(digit);
 }
 
+/** Scratch limbs (160 bits: the magnitude of a decimal128 times up to 1000) and base-10000 groups. */
+const LIMBS = new Float64Array(5);
+const GROUPS = new Int32Array(16);
+
+/**
+ * Writes a decimal128 (little-endian 32-bit words at `at`) as a PostgreSQL numeric without
+ * BigInt or strings: the magnitude is padded so the decimal point falls on a base-10000
+ * boundary, then divided into base-10000 groups limb by limb (every step below 2^53).
+ */
+function writeDecimal128(out: Output, words: Uint32Array, at: number, scale: number): void {
+  const negative = words[at + 3]! >= 0x80000000;
+  let carry = negative ? 1 : 0;
+  for (let k = 0; k < 4; k++) {
+    const word = words[at + k]!;
+    const value = (negative ? ~word >>> 0 : word) + carry;
+    LIMBS[k] = value % TWO_32;
+    carry = value >= TWO_32 ? 1 : 0;
+  }
+  LIMBS[4] = 0;
+  const pad = (4 - (scale % 4)) % 4;
+  if (pad > 0) {
+    const factor = 10 ** pad;
+    let up = 0;
+    for (let k = 0; k < 5; k++) {
+      const product = LIMBS[k]! * factor + up;
+      LIMBS[k] = product % TWO_32;
+      up = Math.floor(product / TWO_32);
+    }
+  }
+  let groups = 0;
+  let top = 4;
+  while (top >= 0 && LIMBS[top] === 0) top--;
+  while (top >= 0) {
+    let remainder = 0;
+    for (let k = top; k >= 0; k--) {
+      const current = remainder * TWO_32 + LIMBS[k]!;
+      const quotient = Math.floor(current / 10000);
+      LIMBS[k] = quotient;
+      remainder = current - quotient * 10000;
+    }
+    GROUPS[groups++] = remainder;
+    while (top >= 0 && LIMBS[top] === 0) top--;
+  }
+  // GROUPS[0] is the least significant group; drop trailing zero groups.
+  let low = 0;
+  while (low < groups && GROUPS[low] === 0) low++;
+  const digits = groups - low;
+  const weight = digits === 0 ? 0 : groups - 1 - (scale + pad) / 4;
+  out.int32(8 + digits * 2);
+  out.int16(digits);
+  out.int16(weight);
+  out.ensure(2);
+  out.buf.writeUInt16BE(negative && digits > 0 ? 0x4000 : 0, out.pos);
+  out.pos += 2;
+  out.int16(scale);
+  for (let k = groups - 1; k >= low; k--) out.int16(GROUPS[k]!);
+}
+
 const NUMERIC_TEXT = /^\s*([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/;
 
 function writeNumericText(out: Output, text: string): void {
@@ -325,6 +383,10 @@ function writerFor(source: DataType, target: PgType): ValueWriter {
         out.pos += 8;
       };
     case 'numeric': {
+      if (source.typeId === Type.Decimal && (source as any).bitWidth === 128) {
+        const scale = (source as any).scale as number;
+        return (out, data, i) => writeDecimal128(out, data.values as Uint32Array, i * 4, scale);
+      }
       if (source.typeId === Type.Decimal) {
         const scale = (source as any).scale as number;
         return (out, data, i) => {

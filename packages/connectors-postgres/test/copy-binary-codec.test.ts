@@ -22,7 +22,7 @@ beforeAll(async () => {
   await client.query("SET TIME ZONE 'UTC'");
   // The hot-path types with NULLs, short and long (≥ 48 bytes) text, and a generic column (numeric).
   await db.sql(`CREATE TABLE codec (a int8, b text, c float8, d timestamp, e bool, f int4, g int2, h real, i date,
-                  j timestamptz, k bytea, l numeric(12,2), m time)`);
+                  j timestamptz, k bytea, l numeric(12,2), m time, n numeric(38,10), o numeric(20,0), p numeric(9,5))`);
   await db.sql(`INSERT INTO codec SELECT
       CASE WHEN g % 7 = 0 THEN NULL ELSE g::int8 * 1234567891 - 5000000000000 END,
       CASE WHEN g % 11 = 0 THEN NULL WHEN g % 5 = 0 THEN repeat('long text é ', g % 13 + 4) ELSE 'v' || g END,
@@ -33,7 +33,10 @@ beforeAll(async () => {
       (g % 65535 - 32767)::int2, (g / 3.0)::real, date '1901-02-03' + g,
       timestamptz '2030-01-01 00:00:00+00' - g * interval '1 day 0.000001 seconds',
       CASE WHEN g % 23 = 0 THEN NULL ELSE decode(md5(g::text), 'hex') END,
-      (g * 1.25)::numeric(12,2), time '00:00:00.000001' + g * interval '1 second'
+      (g * 1.25)::numeric(12,2), time '00:00:00.000001' + g * interval '1 second',
+      CASE WHEN g % 29 = 0 THEN NULL WHEN g % 3 = 0 THEN -(g * 12345.6789012345)
+           WHEN g % 3 = 1 THEN (9999999999999999999999999999.9999999999 - g) ELSE g * 0.0000000001 END,
+      CASE WHEN g % 2 = 0 THEN -(g::numeric ^ 5) ELSE 0 END, (g % 7000) * -0.00731
     FROM generate_series(1, 3000) AS g`);
 });
 afterAll(async () => {
@@ -114,7 +117,7 @@ describe('binary COPY codec', () => {
       [bytes.length - 3, 3],
       [4093, 5, 1],
     ]) {
-      const scanner = new CopyTupleScanner(13);
+      const scanner = new CopyTupleScanner(16);
       const parts: Buffer[] = [];
       let rows = 0;
       let at = 0;
@@ -129,11 +132,11 @@ describe('binary COPY codec', () => {
       expect(rows, `chunks of ${sizes.join('/')}`).toBe(3000);
       expect(Buffer.concat(parts).equals(tuples), `chunks of ${sizes.join('/')}`).toBe(true);
     }
-    const cut = new CopyTupleScanner(13);
+    const cut = new CopyTupleScanner(16);
     cut.push(bytes.subarray(0, bytes.length - 1));
     expect(() => cut.end()).toThrow(/ended early/);
-    const wrongColumns = new CopyTupleScanner(12);
-    expect(() => wrongColumns.push(bytes)).toThrow(/has 13 fields, expected 12/);
+    const wrongColumns = new CopyTupleScanner(15);
+    expect(() => wrongColumns.push(bytes)).toThrow(/has 16 fields, expected 15/);
   });
 
   it('a stream cut short is an error, also when the cut falls inside a carried row', () => {
