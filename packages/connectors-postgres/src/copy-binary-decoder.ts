@@ -405,13 +405,21 @@ function numericToDecimalWords(buf: Buffer, pos: number, scale: number, words: U
   const weight = ((buf[pos + 2]! << 24) | (buf[pos + 3]! << 16)) >> 16;
   const negative = buf[pos + 4] === 0x40;
   let exponent = 4 * (weight - count + 1) + scale;
-  if (exponent < 0) return false;
+  // The last group may carry up to 3 padding zeros past the scale (a numeric(38,10) sends 3 fraction groups).
+  if (exponent <= -4 || (exponent < 0 && count === 0)) return false;
   words[at] = 0;
   words[at + 1] = 0;
   words[at + 2] = 0;
   words[at + 3] = 0;
-  for (let k = 0; k < count; k++) {
+  const whole = exponent < 0 ? count - 1 : count;
+  for (let k = 0; k < whole; k++) {
     if (!multiplyAdd(words, at, 10000, (buf[pos + 8 + 2 * k]! << 8) | buf[pos + 9 + 2 * k]!)) return false;
+  }
+  if (exponent < 0) {
+    const divisor = 10 ** -exponent;
+    const last = (buf[pos + 8 + 2 * whole]! << 8) | buf[pos + 9 + 2 * whole]!;
+    if (last % divisor !== 0 || !multiplyAdd(words, at, 10000 / divisor, last / divisor)) return false;
+    exponent = 0;
   }
   for (; exponent >= 4; exponent -= 4) if (!multiplyAdd(words, at, 10000, 0)) return false;
   if (exponent > 0 && !multiplyAdd(words, at, 10 ** exponent, 0)) return false;
