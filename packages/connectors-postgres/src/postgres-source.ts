@@ -16,8 +16,8 @@ import {
   throwIfAborted,
 } from '@honk/core';
 import { type RecordBatch, Schema } from 'apache-arrow';
-import { to as copyTo } from 'pg-copy-streams';
 import { CopyBinaryDecoder, CopyTupleScanner, type DecodeColumn } from './copy-binary-decoder.ts';
+import { CopyOutStream } from './copy-out-stream.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
 import type { PartitionBy, PostgresOptions } from './postgres-options.ts';
@@ -385,9 +385,9 @@ export class PostgresSource implements Source {
     const session = await this.open();
     const decoder = new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows));
     let finished = false;
-    const stream = session.client.query(copyTo(this.copySql(session.columns)));
+    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns)));
     try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for await (const chunk of stream as unknown as AsyncIterable<Buffer>) {
         for (const batch of decoder.push(chunk)) {
           yield batch;
           throwIfAborted(options.signal);
@@ -450,8 +450,8 @@ export class PostgresSource implements Source {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       await client.query(`SET TRANSACTION SNAPSHOT '${(await this.snapshotId(session)).replaceAll("'", "''")}'`);
       const decoder = new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows));
-      const stream = client.query(copyTo(this.copySql(session.columns, range)));
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const stream = client.query(new CopyOutStream(this.copySql(session.columns, range)));
+      for await (const chunk of stream as unknown as AsyncIterable<Buffer>) {
         for (const batch of decoder.push(chunk)) {
           yield batch;
           throwIfAborted(options.signal);
@@ -488,9 +488,9 @@ export class PostgresSource implements Source {
       ? new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows))
       : undefined;
     let finished = false;
-    const stream = session.client.query(copyTo(this.copySql(session.columns)));
+    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns)));
     try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for await (const chunk of stream as unknown as AsyncIterable<Buffer>) {
         const batches = decoder ? decoder.push(chunk) : [];
         const { parts, rows } = scanner.push(chunk);
         const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);

@@ -10,6 +10,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopyBinaryDecoder, CopyTupleScanner } from '../src/copy-binary-decoder.ts';
 import { CopyBinaryEncoder } from '../src/copy-binary-encoder.ts';
+import { CopyOutStream } from '../src/copy-out-stream.ts';
 import { describeTable, schemaOf } from '../src/postgres-source.ts';
 import { createTestDatabase, type TestDatabase } from './postgres-test-database.ts';
 
@@ -137,6 +138,27 @@ describe('binary COPY codec', () => {
     expect(() => cut.end()).toThrow(/ended early/);
     const wrongColumns = new CopyTupleScanner(15);
     expect(() => wrongColumns.push(bytes)).toThrow(/has 16 fields, expected 15/);
+  });
+
+  it('CopyOutStream yields the payload bytes, reports errors mid-COPY, and gives the connection back', async () => {
+    const stream = client.query(new CopyOutStream('COPY codec TO STDOUT (FORMAT binary)'));
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream as unknown as AsyncIterable<Buffer>) chunks.push(chunk);
+    expect(Buffer.concat(chunks).equals(await pgBytes('codec'))).toBe(true);
+    expect((await client.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+    const failing = client.query(
+      new CopyOutStream(
+        "COPY (SELECT 1 / (g - 40000), repeat('x', 100) FROM generate_series(1, 50000) AS g) TO STDOUT",
+      ),
+    );
+    let bytes = 0;
+    await expect(
+      (async () => {
+        for await (const chunk of failing as unknown as AsyncIterable<Buffer>) bytes += chunk.length;
+      })(),
+    ).rejects.toThrow(/division by zero/);
+    expect(bytes).toBeGreaterThan(0);
+    expect((await client.query('SELECT 3 AS three')).rows).toEqual([{ three: 3 }]);
   });
 
   it('a stream cut short is an error, also when the cut falls inside a carried row', () => {
