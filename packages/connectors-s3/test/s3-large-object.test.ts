@@ -109,7 +109,10 @@ describe.each<S3ServerKind>(['s3rver', 'fauxqs'])('a 200 MiB object on %s', (kin
   it('streams in and out through the connector with flat memory', { timeout: 240_000 }, async () => {
     const sent = new Map<string, Json>();
     const registry = new ConnectorRegistry([s3Connector, generatorConnector(sent)]);
-    const endpoint = (name: string) => ({ key: `big/${name}.parquet`, parquet: { compression: 'uncompressed' } });
+    const endpoint = (name: string) => ({
+      key: `big/${name}.parquet`,
+      parquet: { compression: 'uncompressed' as const },
+    });
     const write = (name: string, rows: number) =>
       runTask({
         task: {
