@@ -28,10 +28,23 @@ import {
   type CellDecoder,
 } from './text-columns.ts';
 import { inferColumnType } from './text-inference.ts';
-import { bareJson, cellFormatter, checkTextWritable, jsonSpelling } from './text-values.ts';
-
-/** Rows per chunk of text the writer builds (and hands to the sink) at a time. */
-const TEXT_SLICE_ROWS = 2048;
+import {
+  ColumnCursor,
+  KIND_BINARY,
+  KIND_BOOL,
+  KIND_DATE,
+  KIND_DECIMAL,
+  KIND_FLOAT,
+  KIND_INT,
+  KIND_INT64,
+  KIND_LARGE_UTF8,
+  KIND_OTHER,
+  KIND_TIMESTAMP,
+  KIND_UINT64,
+  KIND_UTF8,
+  TextOutput,
+} from './text-output.ts';
+import { type CellFormatter, cellFormatter, checkTextWritable } from './text-values.ts';
 
 /** Lines sampled from the first file to infer columns and types. */
 export const NDJSON_SAMPLE_ROWS = 1000;
@@ -331,19 +344,40 @@ class NdjsonReader {
   }
 }
 
-/** Writes one NDJSON file: one object per row, every column present (`null` for NULL). */
+/** `\uXXXX` hex digits for control characters. */
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+/** The short escapes JSON.stringify uses (0 = none: `\u00XX`). */
+const SHORT_ESCAPE = new Uint8Array(93);
+SHORT_ESCAPE[8] = 98; // \b
+SHORT_ESCAPE[9] = 116; // \t
+SHORT_ESCAPE[10] = 110; // \n
+SHORT_ESCAPE[12] = 102; // \f
+SHORT_ESCAPE[13] = 114; // \r
+SHORT_ESCAPE[QUOTE] = QUOTE;
+SHORT_ESCAPE[BACKSLASH] = BACKSLASH;
+const NULL_BYTES = Buffer.from('null', 'latin1');
+
+/**
+ * Writes one NDJSON file: one object per row, every column present (`null` for NULL). Rows
+ * are formatted as bytes into a chunk buffer (text-output.ts), spelled exactly as
+ * `JSON.stringify` of text-values.ts's text would spell them.
+ */
 class NdjsonWriter implements FormatWriter {
-  readonly #sink: ByteSink;
-  #bytes = 0;
+  readonly #out: TextOutput;
   #rows = 0;
+  /** `{"name":` for the first column, `,"name":` for the others. */
+  readonly #prefixes: Buffer[];
 
   constructor(sink: ByteSink, schema: Schema) {
     checkTextWritable(schema.fields, 'ndjson');
-    this.#sink = sink;
+    this.#out = new TextOutput(sink);
+    this.#prefixes = schema.fields.map((field, index) =>
+      Buffer.from(`${index === 0 ? '{' : ','}${JSON.stringify(field.name)}:`, 'utf8'),
+    );
   }
 
   get bytes(): number {
-    return this.#bytes;
+    return this.#out.written;
   }
 
   get rows(): number {
@@ -351,43 +385,141 @@ class NdjsonWriter implements FormatWriter {
   }
 
   async write(batch: RecordBatch): Promise<void> {
-    if (batch.numRows === 0) return;
-    const fields = batch.schema.fields;
-    const columns = batch.data.children.map((data, index) => {
-      const field = fields[index] as Field;
-      return {
-        format: cellFormatter(data, true),
-        bare: jsonSpelling(field.type) === 'bare',
-        float: field.type.typeId === 3 /* Type.Float */,
-        prefix: `${index === 0 ? '{' : ','}${JSON.stringify(field.name)}:`,
-      };
-    });
-    // Rows are turned into text a slice at a time: the strings of a whole wide batch would
-    // be several times its Arrow size on the JS heap.
-    for (let from = 0; from < batch.numRows; from += TEXT_SLICE_ROWS) {
-      const to = Math.min(batch.numRows, from + TEXT_SLICE_ROWS);
-      const lines = new Array<string>(to - from);
-      for (let row = from; row < to; row++) {
-        let line = '';
-        for (const { format, bare, float, prefix } of columns) {
-          const text = format(row);
-          line += prefix + (text === null ? 'null' : bare ? (float ? bareJson(text) : text) : JSON.stringify(text));
-        }
-        lines[row - from] = columns.length === 0 ? '{}' : `${line}}`;
+    const rows = batch.numRows;
+    if (rows === 0) return;
+    const cursors = batch.data.children.map((data) => new ColumnCursor(data, rows));
+    // Values without a byte fast path (lists, binary as base64, large utf8) go through text.
+    const formatters = cursors.map((cursor) =>
+      cursor.kind === KIND_BINARY || cursor.kind === KIND_LARGE_UTF8 || cursor.kind === KIND_OTHER
+        ? cellFormatter(cursor.data, true)
+        : undefined,
+    );
+    const prefixes = this.#prefixes;
+    const out = this.#out;
+    const columns = cursors.length;
+    for (let row = 0; row < rows; row++) {
+      if (columns === 0) {
+        out.reserve(2);
+        out.byte(123);
       }
-      const chunk = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-      this.#bytes += chunk.length;
-      this.#rows += to - from;
-      await this.#sink.write(chunk);
+      for (let column = 0; column < columns; column++) {
+        const prefix = prefixes[column] as Buffer;
+        out.reserve(prefix.length + 4);
+        out.copy(prefix, 0, prefix.length);
+        const cursor = cursors[column] as ColumnCursor;
+        if (cursor.isNull(row)) {
+          out.copy(NULL_BYTES, 0, 4);
+          continue;
+        }
+        switch (cursor.kind) {
+          case KIND_UTF8:
+            this.#utf8(cursor, row);
+            break;
+          case KIND_INT:
+          case KIND_INT64:
+          case KIND_UINT64:
+          case KIND_BOOL:
+            out.scalar(cursor, row);
+            break;
+          case KIND_FLOAT: {
+            const value = cursor.values[row] as number;
+            if (value - value === 0) out.scalar(cursor, row);
+            else {
+              // NaN and ±Infinity have no bare JSON spelling.
+              out.reserve(12);
+              out.byte(QUOTE);
+              out.ascii(String(value));
+              out.byte(QUOTE);
+            }
+            break;
+          }
+          case KIND_DECIMAL:
+          case KIND_DATE:
+          case KIND_TIMESTAMP:
+            out.reserve(1);
+            out.byte(QUOTE);
+            out.scalar(cursor, row);
+            out.reserve(1);
+            out.byte(QUOTE);
+            break;
+          default: {
+            const text = (formatters[column] as CellFormatter)(row) as string;
+            const json = cursor.kind === KIND_OTHER ? text : JSON.stringify(text);
+            out.reserve(json.length * 3);
+            out.utf8(json);
+          }
+        }
+      }
+      out.reserve(2);
+      out.byte(125);
+      out.byte(LF);
+      if (out.full) await out.flush();
     }
+    this.#rows += rows;
+    await out.flush();
+  }
+
+  /** A utf8 cell as a JSON string: bytes copied, `"`, `\\` and control characters escaped. */
+  #utf8(cursor: ColumnCursor, row: number): void {
+    const source = cursor.values as Uint8Array;
+    const start = cursor.offsets[row] as number;
+    const end = cursor.offsets[row + 1] as number;
+    const out = this.#out;
+    if (
+      !cursor.utf8Valid ||
+      (start < end && ((source[start] as number) & 0xc0) === 0x80) ||
+      ((source[end] as number) & 0xc0) === 0x80
+    ) {
+      // Invalid UTF-8 is written as the decoder sees it (U+FFFD), as JSON.stringify did.
+      const json = JSON.stringify(
+        Buffer.from(source.buffer, source.byteOffset, source.byteLength).toString('utf8', start, end),
+      );
+      out.reserve(json.length * 3);
+      out.utf8(json);
+      return;
+    }
+    let clean = start;
+    while (clean < end) {
+      const code = source[clean] as number;
+      if (code < 32 || code === QUOTE || code === BACKSLASH) break;
+      clean++;
+    }
+    out.reserve(end - start + 2);
+    out.byte(QUOTE);
+    out.copy(source, start, clean);
+    if (clean < end) {
+      out.reserve((end - clean) * 6);
+      const bytes = out.bytes;
+      let at = out.length;
+      for (let index = clean; index < end; index++) {
+        const code = source[index] as number;
+        if (code >= 32 && code !== QUOTE && code !== BACKSLASH) {
+          bytes[at++] = code;
+          continue;
+        }
+        bytes[at++] = BACKSLASH;
+        const short = SHORT_ESCAPE[code] as number;
+        if (short !== 0) bytes[at++] = short;
+        else {
+          bytes[at++] = 117; // u
+          bytes[at++] = 48;
+          bytes[at++] = 48;
+          bytes[at++] = HEX[code >> 4] as number;
+          bytes[at++] = HEX[code & 15] as number;
+        }
+      }
+      out.length = at;
+    }
+    out.byte(QUOTE);
   }
 
   async finish(): Promise<WrittenFile> {
-    return { bytes: this.#bytes, rows: this.#rows };
+    await this.#out.flush();
+    return { bytes: this.#out.written, rows: this.#rows };
   }
 
   async abort(): Promise<void> {
-    // Nothing is buffered: every write went to the sink.
+    // Only the current chunk is buffered; dropping the writer drops it.
   }
 }
 
