@@ -71,8 +71,11 @@ export class CopyOutStream extends Readable {
     if (this.pumping || this.detached || !this.connection) return;
     this.pumping = true;
     try {
-      let chunk: Buffer | null;
-      while (this.wanted && !this.detached && (chunk = this.connection.stream.read()) !== null) this.parse(chunk);
+      while (this.wanted && !this.detached) {
+        const chunk: Buffer | null = this.connection.stream.read();
+        if (chunk === null) break;
+        this.parse(chunk);
+      }
     } finally {
       this.pumping = false;
     }
