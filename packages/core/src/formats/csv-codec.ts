@@ -181,6 +181,94 @@ class CsvScanner implements CellDecoder {
     }
     return at;
   }
+  /** Rows reached by the last {@link scanRows}. */
+  row = 0;
+
+  /**
+   * Scans rows from `position` into rows `row`, `row + 1`, … until `limit` rows or until a
+   * row continues past `end`; sets {@link row} and returns the position after the last
+   * complete row. Blank lines are skipped when `skipBlank`. Rows without a quote (found
+   * once per quote with indexOf) take a one-pass split; other rows go through scanRow.
+   */
+  scanRows(
+    bytes: Uint8Array,
+    position: number,
+    end: number,
+    eof: boolean,
+    row: number,
+    limit: number,
+    skipBlank: boolean,
+    file: string,
+    firstRow: number,
+  ): number {
+    const { delimiter, nullValue } = this.#settings;
+    const quote = this.#quote;
+    const columns = this.columns;
+    const width = columns.length;
+    const highest = Math.max(delimiter, LF);
+    for (const cells of columns) cells.ensure(limit);
+    let at = position;
+    let quoteAt = -1;
+    let current = row;
+    while (current < limit && at < end) {
+      if (skipBlank) {
+        const blank = isBlankLine(bytes, at, end);
+        if (blank > 0) {
+          at += blank;
+          continue;
+        }
+      }
+      if (quoteAt < at) {
+        const found = bytes.indexOf(quote, at);
+        quoteAt = found < 0 || found >= end ? end : found;
+      }
+      // One pass up to the line feed; a quote (or the end of the bytes) before it means the
+      // row needs the full scanner.
+      let column = 0;
+      let start = at;
+      let scan = at;
+      let done = false;
+      for (; scan < quoteAt; scan++) {
+        const code = bytes[scan] as number;
+        // Most bytes (letters, digits) are above both the delimiter and LF: one comparison.
+        if (code > highest || (code !== delimiter && code !== LF)) continue;
+        if (column >= width) {
+          throw corrupt(file, firstRow + current, `more fields than the ${width} columns of the header/schema`);
+        }
+        let stop = scan;
+        if (stop > start && bytes[stop - 1] === CR) stop--;
+        const cells = columns[column] as CellColumn;
+        cells.start[current] = start;
+        cells.end[current] = stop;
+        cells.kind[current] =
+          nullValue === undefined
+            ? stop === start
+              ? CELL_NULL
+              : CELL_RAW
+            : matches(bytes, start, stop, nullValue)
+              ? CELL_NULL
+              : CELL_RAW;
+        column++;
+        start = scan + 1;
+        if (code === LF) {
+          done = true;
+          break;
+        }
+      }
+      if (done) {
+        if (column < width) throw corrupt(file, firstRow + current, `${column} fields, expected ${width}`);
+        at = scan + 1;
+        current++;
+        continue;
+      }
+      const next = this.scanRow(bytes, at, end, eof, current, file, firstRow + current);
+      if (next === INCOMPLETE) break;
+      at = next;
+      current++;
+    }
+    this.row = current;
+    return at;
+  }
 }
 
 function matches(bytes: Uint8Array, start: number, end: number, text: Uint8Array): boolean {
@@ -346,20 +434,20 @@ class CsvReader {
             await window.fill();
             continue;
           }
-          if (!single) {
-            const blank = isBlankLine(window.bytes, position, window.length);
-            if (blank > 0) {
-              position += blank;
-              continue;
-            }
-          }
-          const next = scanner.scanRow(window.bytes, position, window.length, window.eof, rows, file, firstRow + rows);
-          if (next === INCOMPLETE) {
-            await window.fill();
-            continue;
-          }
-          position = next;
-          rows++;
+          position = scanner.scanRows(
+            window.bytes,
+            position,
+            window.length,
+            window.eof,
+            rows,
+            options.batchRows,
+            !single,
+            file,
+            firstRow,
+          );
+          rows = scanner.row;
+          // Stopped short of the batch with bytes left: the next row continues past them.
+          if (rows < options.batchRows && position < window.length) await window.fill();
         }
         if (rows > 0) {
           throwIfAborted(options.signal);

@@ -90,13 +90,19 @@ class NdjsonScanner implements CellDecoder {
     return Buffer.from(JSON.parse(`"${text}"`) as string, 'utf8');
   }
 
-  /** Returns the end of the string whose opening quote is at `position` (index of the closing quote), and whether it has escapes. */
-  #string(bytes: Uint8Array, position: number, end: number): [number, boolean] {
+  /** Whether the string last scanned by #string has escapes (a field, not a returned tuple: no garbage per string). */
+  #escaped = false;
+
+  /** Returns the index of the closing quote of the string whose opening quote is at `position` (-1 if none); sets #escaped. */
+  #string(bytes: Uint8Array, position: number, end: number): number {
     let at = position + 1;
     let escaped = false;
     while (at < end) {
       const code = bytes[at];
-      if (code === QUOTE) return [at, escaped];
+      if (code === QUOTE) {
+        this.#escaped = escaped;
+        return at;
+      }
       if (code === BACKSLASH) {
         escaped = true;
         at += 2;
@@ -104,7 +110,8 @@ class NdjsonScanner implements CellDecoder {
       }
       at++;
     }
-    return [-1, escaped];
+    this.#escaped = escaped;
+    return -1;
   }
 
   /** The end (exclusive) of the array/object starting at `position`. */
@@ -114,7 +121,7 @@ class NdjsonScanner implements CellDecoder {
     while (at < end) {
       const code = bytes[at];
       if (code === QUOTE) {
-        const [close] = this.#string(bytes, at, end);
+        const close = this.#string(bytes, at, end);
         if (close < 0) return -1;
         at = close + 1;
         continue;
@@ -137,11 +144,11 @@ class NdjsonScanner implements CellDecoder {
     let kind: number;
     let next: number;
     if (code === QUOTE) {
-      const [close, escaped] = this.#string(bytes, position, end);
+      const close = this.#string(bytes, position, end);
       if (close < 0) return -1;
       start = position + 1;
       stop = close;
-      kind = escaped ? CELL_ESCAPED : CELL_QUOTED;
+      kind = this.#escaped ? CELL_ESCAPED : CELL_QUOTED;
       next = close + 1;
     } else if (code === 91 || code === 123) {
       stop = this.#nested(bytes, position, end);
@@ -221,9 +228,9 @@ class NdjsonScanner implements CellDecoder {
       while (at < end && isSpace(bytes[at])) at++;
       if (bytes[at] === 125) break;
       if (bytes[at] !== QUOTE) throw corrupt(file, rowNumber, 'expected a key');
-      const [close, escaped] = this.#string(bytes, at, end);
+      const close = this.#string(bytes, at, end);
       if (close < 0) throw corrupt(file, rowNumber, 'unterminated key');
-      const column = this.#column(bytes, at + 1, close, guess, escaped);
+      const column = this.#column(bytes, at + 1, close, guess, this.#escaped);
       if (column < 0) {
         const name = Buffer.from(bytes.subarray(at + 1, close)).toString('utf8');
         throw corrupt(
@@ -232,7 +239,7 @@ class NdjsonScanner implements CellDecoder {
           `key "${name}" is not a column of the dataset (${this.names.join(', ')}). Declare it in \`schema:\` or make every file share the same keys in its first ${NDJSON_SAMPLE_ROWS} lines.`,
         );
       }
-      for (const cells of this.columns) if (row >= cells.start.length) cells.ensure(row + 1);
+      // A column added just now (sampling) is sized by #value's ensure; the others were at the line start.
       at = close + 1;
       while (at < end && isSpace(bytes[at])) at++;
       if (bytes[at] !== COLON) throw corrupt(file, rowNumber, 'expected ":" after a key');

@@ -89,28 +89,39 @@ function badValue(field: Field, origin: CellOrigin, row: number, text: string, w
   );
 }
 
-/** The text of a non-string cell; escaped cells are rare there, so the slow path is fine. */
-function cellBytes(
-  bytes: Uint8Array,
-  cells: CellColumn,
-  row: number,
-  decoder: CellDecoder,
-): [Uint8Array, number, number] {
+// The current cell of a non-string column, as module slots rather than a returned tuple:
+// a tuple per cell was most of the readers' garbage.
+let cellSource: Uint8Array = new Uint8Array(0);
+let cellStart = 0;
+let cellEnd = 0;
+let trimmedStart = 0;
+let trimmedEnd = 0;
+
+/** Loads the text of a non-string cell into the cell slots; escaped cells are rare there, so the slow path is fine. */
+function loadCell(bytes: Uint8Array, cells: CellColumn, row: number, decoder: CellDecoder): void {
   const start = cells.start[row] as number;
   const end = cells.end[row] as number;
   if (cells.kind[row] === CELL_ESCAPED) {
     const decoded = decoder.unescape(bytes, start, end);
-    return [decoded, 0, decoded.length];
+    cellSource = decoded;
+    cellStart = 0;
+    cellEnd = decoded.length;
+    return;
   }
-  return [bytes, start, end];
+  cellSource = bytes;
+  cellStart = start;
+  cellEnd = end;
 }
 
-function trimRange(bytes: Uint8Array, start: number, end: number): [number, number] {
-  let from = start;
-  let to = end;
+/** The loaded cell without leading and trailing spaces and tabs, into the trimmed slots. */
+function trimCell(): void {
+  const bytes = cellSource;
+  let from = cellStart;
+  let to = cellEnd;
   while (from < to && (bytes[from] === 32 || bytes[from] === 9)) from++;
   while (to > from && (bytes[to - 1] === 32 || bytes[to - 1] === 9)) to--;
-  return [from, to];
+  trimmedStart = from;
+  trimmedEnd = to;
 }
 
 /**
@@ -131,22 +142,44 @@ export function buildColumn(
   switch (type.typeId) {
     case Type.Utf8:
     case Type.LargeUtf8: {
-      const offsets = type.typeId === Type.Utf8 ? new Int32Array(rows + 1) : new BigInt64Array(rows + 1);
-      const data = new ByteBuffer(Math.max(1024, rows * 8));
+      const starts = cells.start;
+      const ends = cells.end;
+      // Cell bytes are an upper bound of the value bytes (unescaping only shrinks), so one
+      // exact allocation replaces a growing buffer and its final copy.
+      let total = 0;
+      for (let row = 0; row < rows; row++) {
+        if (kinds[row] !== CELL_NULL) total += (ends[row] as number) - (starts[row] as number);
+      }
+      let data = new Uint8Array(total);
+      let at = 0;
+      const large = type.typeId === Type.LargeUtf8;
+      const offsets = large ? new BigInt64Array(rows + 1) : new Int32Array(rows + 1);
+      const small = offsets as Int32Array;
       for (let row = 0; row < rows; row++) {
         const kind = kinds[row];
         if (kind === CELL_NULL) validity.setNull(row);
-        else if (kind === CELL_ESCAPED)
-          data.append(decoder.unescape(bytes, cells.start[row] as number, cells.end[row] as number));
-        else data.appendRange(bytes, cells.start[row] as number, cells.end[row] as number);
-        if (offsets instanceof Int32Array) offsets[row + 1] = data.length;
-        else offsets[row + 1] = BigInt(data.length);
+        else if (kind === CELL_ESCAPED) {
+          const value = decoder.unescape(bytes, starts[row] as number, ends[row] as number);
+          data.set(value, at);
+          at += value.length;
+        } else {
+          const start = starts[row] as number;
+          const end = ends[row] as number;
+          if (end - start < 48) for (let index = start; index < end; index++) data[at++] = bytes[index] as number;
+          else {
+            data.set(bytes.subarray(start, end), at);
+            at += end - start;
+          }
+        }
+        if (large) (offsets as BigInt64Array)[row + 1] = BigInt(at);
+        else small[row + 1] = at;
       }
+      if (at < total) data = data.slice(0, at);
       return makeData({
         type,
         length: rows,
         valueOffsets: offsets,
-        data: data.take(),
+        data,
         nullBitmap: validity.bitmap(),
         nullCount: validity.nullCount,
       } as never);
@@ -157,7 +190,10 @@ export function buildColumn(
       for (let row = 0; row < rows; row++) {
         if (kinds[row] === CELL_NULL) validity.setNull(row);
         else {
-          const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+          loadCell(bytes, cells, row, decoder);
+          const source = cellSource;
+          const start = cellStart;
+          const end = cellEnd;
           const text = latin1(source, start, end);
           if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw badValue(field, origin, row, text, 'not base64');
           data.append(Buffer.from(text, 'base64'));
@@ -179,8 +215,13 @@ export function buildColumn(
             validity.setNull(row);
             continue;
           }
-          const [source, start, end] = cellBytes(bytes, cells, row, decoder);
-          const [from, to] = trimRange(source, start, end);
+          loadCell(bytes, cells, row, decoder);
+          const source = cellSource;
+          const start = cellStart;
+          const end = cellEnd;
+          trimCell();
+          const from = trimmedStart;
+          const to = trimmedEnd;
           if (!parseInt64Into(source, from, to, words, row, !int.isSigned)) {
             throw badValue(field, origin, row, latin1(source, start, end));
           }
@@ -202,8 +243,13 @@ export function buildColumn(
           validity.setNull(row);
           continue;
         }
-        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
-        const [from, to] = trimRange(source, start, end);
+        loadCell(bytes, cells, row, decoder);
+        const source = cellSource;
+        const start = cellStart;
+        const end = cellEnd;
+        trimCell();
+        const from = trimmedStart;
+        const to = trimmedEnd;
         const value = parseSmallInt(source, from, to);
         if (Number.isNaN(value) || value > max || value < min) {
           throw badValue(
@@ -235,7 +281,10 @@ export function buildColumn(
           validity.setNull(row);
           continue;
         }
-        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+        loadCell(bytes, cells, row, decoder);
+        const source = cellSource;
+        const start = cellStart;
+        const end = cellEnd;
         const value = parseFloatText(source, start, end);
         if (Number.isNaN(value) && latin1(source, start, end).trim() !== 'NaN') {
           throw badValue(field, origin, row, latin1(source, start, end));
@@ -257,7 +306,10 @@ export function buildColumn(
           validity.setNull(row);
           continue;
         }
-        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+        loadCell(bytes, cells, row, decoder);
+        const source = cellSource;
+        const start = cellStart;
+        const end = cellEnd;
         const value = parseBool(source, start, end);
         if (value === undefined)
           throw badValue(field, origin, row, latin1(source, start, end), 'expected true/false, t/f or 1/0');
@@ -284,8 +336,13 @@ export function buildColumn(
           validity.setNull(row);
           continue;
         }
-        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
-        const [from, to] = trimRange(source, start, end);
+        loadCell(bytes, cells, row, decoder);
+        const source = cellSource;
+        const start = cellStart;
+        const end = cellEnd;
+        trimCell();
+        const from = trimmedStart;
+        const to = trimmedEnd;
         if (!parseDecimalInto(source, from, to, words, row, decimal.precision, decimal.scale)) {
           throw badValue(
             field,
@@ -314,8 +371,13 @@ export function buildColumn(
           validity.setNull(row);
           continue;
         }
-        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
-        const [from, to] = trimRange(source, start, end);
+        loadCell(bytes, cells, row, decoder);
+        const source = cellSource;
+        const start = cellStart;
+        const end = cellEnd;
+        trimCell();
+        const from = trimmedStart;
+        const to = trimmedEnd;
         const days = parseDateText(source, from, to);
         if (Number.isNaN(days)) throw badValue(field, origin, row, latin1(source, start, end), 'expected YYYY-MM-DD');
         values[row] = days;
@@ -336,8 +398,13 @@ export function buildColumn(
           validity.setNull(row);
           continue;
         }
-        const [source, start, end] = cellBytes(bytes, cells, row, decoder);
-        const [from, to] = trimRange(source, start, end);
+        loadCell(bytes, cells, row, decoder);
+        const source = cellSource;
+        const start = cellStart;
+        const end = cellEnd;
+        trimCell();
+        const from = trimmedStart;
+        const to = trimmedEnd;
         if (kinds[row] === CELL_RAW && isInteger(source, from, to)) {
           // A bare integer is a count of units since the epoch (NDJSON writers often do this).
           parseInt64Into(source, from, to, words, row);
@@ -375,7 +442,10 @@ export function buildColumn(
         const kind = kinds[row];
         if (kind === CELL_NULL) validity.setNull(row);
         else if (kind !== CELL_JSON) {
-          const [source, start, end] = cellBytes(bytes, cells, row, decoder);
+          loadCell(bytes, cells, row, decoder);
+          const source = cellSource;
+          const start = cellStart;
+          const end = cellEnd;
           throw badValue(field, origin, row, latin1(source, start, end), 'expected a JSON array');
         } else {
           count = decoder.splitArray(bytes, cells.start[row] as number, cells.end[row] as number, child, count);
@@ -419,8 +489,23 @@ export function parseBool(bytes: Uint8Array, start: number, end: number): boolea
     if (first === 0x66 || bytes[start] === 48) return false;
     return undefined;
   }
-  const text = latin1(bytes, start, end).toLowerCase();
-  if (text === 'true') return true;
-  if (text === 'false') return false;
+  // `| 0x20` folds ASCII case; only the two cases of each letter fold onto it.
+  if (length === 4) {
+    return first === 0x74 &&
+      ((bytes[start + 1] as number) | 0x20) === 0x72 &&
+      ((bytes[start + 2] as number) | 0x20) === 0x75 &&
+      ((bytes[start + 3] as number) | 0x20) === 0x65
+      ? true
+      : undefined;
+  }
+  if (length === 5) {
+    return first === 0x66 &&
+      ((bytes[start + 1] as number) | 0x20) === 0x61 &&
+      ((bytes[start + 2] as number) | 0x20) === 0x6c &&
+      ((bytes[start + 3] as number) | 0x20) === 0x73 &&
+      ((bytes[start + 4] as number) | 0x20) === 0x65
+      ? false
+      : undefined;
+  }
   return undefined;
 }
