@@ -40,23 +40,109 @@ async function get(location: S3Location, object: PinnedObject, range: string | u
   return output;
 }
 
-/** A {@link RandomAccessReader} over one pinned object; each `read` is one ranged GET. */
+/** The most a read-ahead fetches beyond what was asked for. */
+const READ_AHEAD_MAX_BYTES = 16 * 1024 * 1024;
+/** Reads smaller than this (footers, indexes) start no read-ahead. */
+const READ_AHEAD_MIN_BYTES = 256 * 1024;
+
+function fetchRange(location: S3Location, object: PinnedObject, offset: number, end: number): Promise<Uint8Array> {
+  return withS3Retry(callContext(location, object), location, async () => {
+    const output = await get(location, object, `bytes=${offset}-${end}`);
+    const bytes = await (output.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+    if (bytes.byteLength !== end - offset + 1) {
+      throw new TransientError(
+        `S3 connection "${location.connection}": short read of s3://${location.bucket}/${object.key} (${bytes.byteLength} of ${end - offset + 1} bytes at ${offset}).`,
+      );
+    }
+    return bytes;
+  });
+}
+
+/**
+ * A {@link RandomAccessReader} over one pinned object; each `read` is a ranged GET.
+ *
+ * Read-ahead: Parquet reads its footer (at the tail) first, then the row groups front to
+ * back, one range each, decoding one before asking for the next. After a data read of at
+ * least 256 KiB, the range that follows it (an eighth longer than the read, at most 16 MiB,
+ * never into the footer) is fetched at once, so the next row group is on its way while this
+ * one is decoded. A read the read-ahead covers is served from it (the rest, if the next row
+ * group is larger still, with one more GET); a read elsewhere cancels it. Memory: one extra
+ * range.
+ */
 export function createS3RangeReader(location: S3Location, object: PinnedObject): RandomAccessReader {
+  // Where the tail reads (footer, indexes) begin: read-ahead stops there.
+  let tailStart = object.size;
+  let sawData = false;
+  let ahead: { offset: number; end: number; bytes: Promise<Uint8Array>; cancel: AbortController } | undefined;
+
+  /**
+   * Fetches `[from, from + length × 9/8)` (clipped): row groups differ in size a little,
+   * and a margin lets the next one usually come from this one request. `carry` is what the
+   * previous read-ahead fetched beyond the read it served: it is kept, not fetched again.
+   */
+  const startReadAhead = (from: number, length: number, carry?: Uint8Array) => {
+    const end = Math.min(tailStart, from + Math.min(length + (length >> 3), READ_AHEAD_MAX_BYTES)) - 1;
+    if (end < from) return;
+    const kept = carry && carry.byteLength <= end - from + 1 ? carry : undefined;
+    const start = from + (kept?.byteLength ?? 0);
+    const cancel = new AbortController();
+    const signal = location.signal ? AbortSignal.any([location.signal, cancel.signal]) : cancel.signal;
+    let bytes: Promise<Uint8Array>;
+    if (start > end) {
+      bytes = Promise.resolve(kept as Uint8Array);
+    } else {
+      const fetched = fetchRange({ ...location, signal }, object, start, end);
+      bytes = kept
+        ? fetched.then((rest) => {
+            const joined = new Uint8Array(kept.byteLength + rest.byteLength);
+            joined.set(kept, 0);
+            joined.set(rest, kept.byteLength);
+            return joined;
+          })
+        : fetched;
+    }
+    // Consumed (and its failure handled) only if the next read wants it.
+    bytes.catch(() => undefined);
+    ahead = { offset: from, end, bytes, cancel };
+  };
+
   return {
     size: object.size,
     async read(offset, length) {
       const end = Math.min(object.size, offset + length) - 1;
       if (length <= 0 || end < offset) return new Uint8Array(0);
-      return withS3Retry(callContext(location, object), location, async () => {
-        const output = await get(location, object, `bytes=${offset}-${end}`);
-        const bytes = await (output.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
-        if (bytes.byteLength !== end - offset + 1) {
-          throw new TransientError(
-            `S3 connection "${location.connection}": short read of s3://${location.bucket}/${object.key} (${bytes.byteLength} of ${end - offset + 1} bytes at ${offset}).`,
-          );
+      if (!sawData && end + 1 >= tailStart) {
+        // Still reading the tail, from the end backwards: the footer and what it points at.
+        tailStart = Math.min(tailStart, offset);
+        return fetchRange(location, object, offset, end);
+      }
+      sawData = true;
+      const hit = ahead && offset >= ahead.offset && offset <= ahead.end ? ahead : undefined;
+      if (!hit) ahead?.cancel.abort();
+      ahead = undefined;
+      let bytes: Uint8Array;
+      let carry: Uint8Array | undefined;
+      if (hit) {
+        const head = await hit.bytes.catch(() => undefined);
+        if (!head) {
+          // A failed read-ahead is retried as an ordinary read, with its own retries and errors.
+          bytes = await fetchRange(location, object, offset, end);
+        } else if (end <= hit.end) {
+          bytes = head.subarray(offset - hit.offset, end - hit.offset + 1);
+          if (end < hit.end) carry = head.subarray(end + 1 - hit.offset);
+        } else {
+          const rest = await fetchRange(location, object, hit.end + 1, end);
+          bytes = new Uint8Array(end - offset + 1);
+          bytes.set(head.subarray(offset - hit.offset), 0);
+          bytes.set(rest, hit.end + 1 - offset);
         }
-        return bytes;
-      });
+      } else {
+        bytes = await fetchRange(location, object, offset, end);
+      }
+      if (end - offset + 1 >= READ_AHEAD_MIN_BYTES && !location.signal?.aborted) {
+        startReadAhead(end + 1, end - offset + 1, carry);
+      }
+      return bytes;
     },
   };
 }

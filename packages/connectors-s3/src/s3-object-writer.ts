@@ -79,6 +79,7 @@ export function createS3ObjectWriter(
   let bufferedBytes = 0;
   let total = 0;
   let uploadId: string | undefined;
+  let creating: Promise<string> | undefined;
   let nextPart = 1;
   let failure: unknown;
   let state: 'open' | 'finished' | 'aborted' = 'open';
@@ -116,8 +117,17 @@ export function createS3ObjectWriter(
     return { chunks, byteLength: bytes };
   }
 
-  async function ensureUpload(): Promise<string> {
-    if (uploadId) return uploadId;
+  /**
+   * Starts the multipart upload once; every part awaits the same promise, so parallel parts
+   * never race to create it and the encoder never waits for it (the first part's request
+   * follows CreateMultipartUpload while encoding goes on).
+   */
+  function ensureUpload(): Promise<string> {
+    creating ??= createUpload();
+    return creating;
+  }
+
+  async function createUpload(): Promise<string> {
     const created = await withS3Retry(ctx('CreateMultipartUpload'), location, () =>
       location.client.send(
         new CreateMultipartUploadCommand({
@@ -179,9 +189,7 @@ export function createS3ObjectWriter(
       total += chunk.byteLength;
       buffered.push(chunk);
       bufferedBytes += chunk.byteLength;
-      // Create the upload before the first part, so parallel parts never race to create it.
       while (bufferedBytes >= options.partSizeBytes) {
-        if (!uploadId) await ensureUpload();
         schedule(take(options.partSizeBytes));
         while (inFlight.size >= options.uploadConcurrency) await Promise.race(inFlight);
         checkOpen();
@@ -190,7 +198,7 @@ export function createS3ObjectWriter(
     async finish() {
       checkOpen();
       try {
-        if (!uploadId) {
+        if (!creating) {
           const body = take(bufferedBytes);
           const put = await withS3Retry(ctx('PutObject'), location, () =>
             location.client.send(
@@ -210,8 +218,8 @@ export function createS3ObjectWriter(
         if (bufferedBytes > 0) schedule(take(bufferedBytes));
         await Promise.all(inFlight);
         if (failure) throw failure;
+        const id = await creating;
         parts.sort((a, b) => a.PartNumber - b.PartNumber);
-        const id = uploadId;
         const done = await withS3Retry(ctx('CompleteMultipartUpload'), location, () =>
           location.client.send(
             new CompleteMultipartUploadCommand({
@@ -237,6 +245,7 @@ export function createS3ObjectWriter(
       buffered = [];
       bufferedBytes = 0;
       await Promise.allSettled(inFlight);
+      await creating?.catch(() => undefined);
       if (uploadId && !wasFinished) {
         const id = uploadId;
         // Best effort, without the task's signal: cleanup must run also after an abort.

@@ -106,6 +106,47 @@ describe.each<S3ServerKind>(['s3rver', 'fauxqs'])('S3 plumbing on %s', (kind) =>
     }
   });
 
+  it('range reads with read-ahead return exact bytes in any order and never read ahead into the tail', async () => {
+    const data = randomBytes(3 * MiB);
+    await location.client.send(new PutObjectCommand({ Bucket: 'plumbing', Key: 'ahead.bin', Body: data }));
+    const pinned = await headPinned(location, 'ahead.bin');
+    const ranges: string[] = [];
+    location.client.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers?.range) ranges.push(request.headers.range);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'recordAheadRanges' },
+    );
+    try {
+      const reader = createS3RangeReader(location, pinned);
+      const tail = 3 * MiB - 100_000;
+      // Footer-like reads at the end first, then sequential data reads, then jumps.
+      const reads: [number, number][] = [
+        [3 * MiB - 8, 8],
+        [tail, 100_000 - 8],
+        [0, 400_000],
+        [400_000, 420_000],
+        [820_000, 300_000],
+        [10, 20],
+        [2_000_000, 400_000],
+        [2_400_000, tail - 2_400_000],
+      ];
+      for (const [offset, length] of reads) {
+        const bytes = await reader.read(offset, length);
+        expect(Buffer.from(bytes).equals(data.subarray(offset, offset + length))).toBe(true);
+      }
+      // [400_000, 820_000) came from the read-ahead started after [0, 400_000) (plus one GET
+      // for the part beyond it); no range ever crossed into the tail read first.
+      const ends = ranges.map((range) => Number(/-(\d+)$/.exec(range)?.[1]));
+      expect(ends.slice(2).every((end) => end < tail)).toBe(true);
+      expect(ranges).toContain('bytes=400000-849999');
+    } finally {
+      location.client.middlewareStack.remove('recordAheadRanges');
+    }
+  });
+
   it('a small object goes up in one PutObject', async () => {
     const writer = createS3ObjectWriter(location, 'small.txt', { partSizeBytes: 5 * MiB, uploadConcurrency: 2 });
     await writer.write(new TextEncoder().encode('hello '));
