@@ -1,14 +1,19 @@
 /**
  * S3 bench (see packages/connectors-s3/test/helpers/s3-bench.ts): file→S3 and S3→file
- * against s3rver on loopback, with file→file in the same run as the reference.
+ * against s3rver on loopback, with file→file in the same run as the reference. Each
+ * scenario runs in a fresh child process started on this module (bench/run-isolated.ts).
  * Standalone: `node --expose-gc --import tsx bench/s3.ts`.
  */
-import { fileURLToPath } from 'node:url';
-import { benchS3 } from '../packages/connectors-s3/test/helpers/s3-bench.ts';
+import { pathToFileURL } from 'node:url';
+import { benchS3, runS3BenchJob, type S3BenchJob } from '../packages/connectors-s3/test/helpers/s3-bench.ts';
 import { emit } from './report.ts';
+import { isolatedJob, serveIsolatedJob } from './run-isolated.ts';
 
 export { benchS3 };
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+const job = isolatedJob<S3BenchJob>();
+if (job) {
+  await serveIsolatedJob(() => runS3BenchJob(job));
+} else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   for (const result of await benchS3()) emit(result);
 }
