@@ -85,9 +85,12 @@ ${tasks}
       // A task that succeeded before the kill is not redone.
       if (succeededBeforeKill.includes(task.id)) expect(task.action).toBe('skipped');
     }
-    expect(summary.tasks.filter((task: { action: string }) => task.action === 'ran').length).toBe(
-      TASKS - succeededBeforeKill.length,
-    );
+    // A task may finish between the last progress line read and the kill, so at most the rest re-run,
+    // and at least the one that was in flight.
+    const ran = summary.tasks.filter((task: { action: string }) => task.action === 'ran').length;
+    expect(ran).toBeGreaterThanOrEqual(1);
+    expect(ran).toBeLessThanOrEqual(TASKS - succeededBeforeKill.length);
+    expect(summary.tasks.filter((task: { action: string }) => task.action === 'skipped').length).toBe(TASKS - ran);
 
     // Every target equals its source: nothing lost, nothing duplicated, no staging left over.
     for (let i = 0; i < TASKS; i++) {
