@@ -209,6 +209,7 @@ class CsvScanner implements CellDecoder {
     for (const cells of columns) cells.ensure(limit);
     let at = position;
     let quoteAt = -1;
+    let view: Buffer | undefined;
     let current = row;
     while (current < limit && at < end) {
       if (skipBlank) {
@@ -219,8 +220,11 @@ class CsvScanner implements CellDecoder {
         }
       }
       if (quoteAt < at) {
-        const found = bytes.indexOf(quote, at);
-        quoteAt = found < 0 || found >= end ? end : found;
+        // A Buffer view ending at `end`: its indexOf is a native byte search that stops
+        // there, not a scan of the window's whole capacity.
+        view ??= Buffer.from(bytes.buffer, bytes.byteOffset, end);
+        const found = view.indexOf(quote, at);
+        quoteAt = found < 0 ? end : found;
       }
       // One pass up to the line feed; a quote (or the end of the bytes) before it means the
       // row needs the full scanner.
