@@ -16,6 +16,8 @@ import type { ByteSink } from './format-codec.ts';
 
 /** A chunk goes to the sink once this many bytes are formatted (after the row that crossed it). */
 export const TEXT_CHUNK_BYTES = 1024 * 1024;
+/** Room for a chunk plus the row that crosses it (a wider row grows the buffer). */
+const INITIAL_BYTES = TEXT_CHUNK_BYTES + 64 * 1024;
 
 const TWO_32 = 4294967296;
 /** A 64-bit word pair whose high word is within ±2^21 holds a value of magnitude below 2^53. */
@@ -180,7 +182,7 @@ export class TextOutput {
 
   constructor(sink: ByteSink) {
     this.#sink = sink;
-    this.bytes = Buffer.allocUnsafe(TEXT_CHUNK_BYTES + 64 * 1024);
+    this.bytes = Buffer.allocUnsafe(INITIAL_BYTES);
   }
 
   reserve(extra: number): void {
@@ -198,13 +200,25 @@ export class TextOutput {
     return this.length >= TEXT_CHUNK_BYTES;
   }
 
-  /** Hands what is buffered to the sink (which then owns it) and starts a fresh buffer. */
+  /**
+   * Hands what is buffered to the sink, which then owns it. A buffer at least half full is
+   * handed over as is and replaced; a smaller chunk (the end of a small batch) is copied
+   * and the buffer reused, so a sink that keeps chunks (multipart parts) never pins a
+   * mostly empty megabyte per small write.
+   */
   async flush(): Promise<void> {
-    if (this.length === 0) return;
-    const chunk = this.bytes.subarray(0, this.length);
-    this.bytes = Buffer.allocUnsafe(Math.max(TEXT_CHUNK_BYTES + 64 * 1024, this.bytes.length));
+    const length = this.length;
+    if (length === 0) return;
+    let chunk: Buffer;
+    if (length * 2 >= this.bytes.length) {
+      chunk = this.bytes.subarray(0, length);
+      this.bytes = Buffer.allocUnsafe(INITIAL_BYTES);
+    } else {
+      chunk = Buffer.allocUnsafe(length);
+      this.bytes.copy(chunk, 0, 0, length);
+    }
     this.length = 0;
-    this.written += chunk.length;
+    this.written += length;
     await this.#sink.write(chunk);
   }
 
