@@ -330,13 +330,15 @@ function pad(value: number, width: number): string {
   return value < 0 ? `-${text}` : text;
 }
 
-const unitPerSecond: Record<number, number> = {
+/** Ticks per second of each Arrow time unit. */
+export const unitPerSecond: Readonly<Record<number, number>> = {
   [TimeUnit.SECOND]: 1,
   [TimeUnit.MILLISECOND]: 1e3,
   [TimeUnit.MICROSECOND]: 1e6,
   [TimeUnit.NANOSECOND]: 1e9,
 };
-const unitDigits: Record<number, number> = {
+/** Fraction digits of each Arrow time unit. */
+export const unitDigits: Readonly<Record<number, number>> = {
   [TimeUnit.SECOND]: 0,
   [TimeUnit.MILLISECOND]: 3,
   [TimeUnit.MICROSECOND]: 6,

@@ -11,7 +11,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { type Data, type DataType, type Decimal, type Timestamp, TimeUnit, Type } from 'apache-arrow';
-import { formatDate, formatDecimal, formatTimestamp } from '../arrow/value-text.ts';
+import { formatDate, formatDecimal, formatTimestamp, unitDigits, unitPerSecond } from '../arrow/value-text.ts';
 import type { ByteSink } from './format-codec.ts';
 
 /** A chunk goes to the sink once this many bytes are formatted (after the row that crossed it). */
@@ -34,19 +34,6 @@ function digitCount(value: number): number {
   while (count < 16 && value >= (POW10[count] as number)) count++;
   return count;
 }
-
-const PER_SECOND: Record<number, number> = {
-  [TimeUnit.SECOND]: 1,
-  [TimeUnit.MILLISECOND]: 1e3,
-  [TimeUnit.MICROSECOND]: 1e6,
-  [TimeUnit.NANOSECOND]: 1e9,
-};
-const FRACTION_DIGITS: Record<number, number> = {
-  [TimeUnit.SECOND]: 0,
-  [TimeUnit.MILLISECOND]: 3,
-  [TimeUnit.MICROSECOND]: 6,
-  [TimeUnit.NANOSECOND]: 9,
-};
 
 /** How a column's values are read; the writers switch on it per cell. */
 export const KIND_UTF8 = 0;
@@ -144,8 +131,8 @@ export class ColumnCursor {
         this.kind = KIND_TIMESTAMP;
         this.words = wordsOf(data.values as BigInt64Array);
         this.unit = timestamp.unit;
-        this.perSecond = PER_SECOND[timestamp.unit] as number;
-        this.fractionDigits = FRACTION_DIGITS[timestamp.unit] as number;
+        this.perSecond = unitPerSecond[timestamp.unit] as number;
+        this.fractionDigits = unitDigits[timestamp.unit] as number;
         this.zoned = Boolean(timestamp.timezone);
         break;
       }

@@ -10,6 +10,7 @@
  * after the jump; on the fall-back day the repeated hour is inside a window twice. Time
  * zone arithmetic uses `Intl.DateTimeFormat`, so it follows the runtime's tz database.
  */
+import { zoneFormatter } from '../arrow/zone-formatter.ts';
 
 /** A daily window. Times are `HH:MM` (24-hour); `end` may be `24:00`. */
 export interface TaskWindow {
@@ -21,7 +22,6 @@ export interface TaskWindow {
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Minutes after midnight for `HH:MM` (accepts `24:00` = 1440). */
 export function parseTimeOfDay(text: string): number {
@@ -35,29 +35,11 @@ export function parseTimeOfDay(text: string): number {
 /** True when `zone` is an IANA time zone this runtime knows. */
 export function isValidTimeZone(zone: string): boolean {
   try {
-    formatterFor(zone);
+    zoneFormatter(zone);
     return true;
   } catch {
     return false;
   }
-}
-
-function formatterFor(zone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(zone, formatter);
-  }
-  return formatter;
 }
 
 interface WallClock {
@@ -71,7 +53,7 @@ interface WallClock {
 
 function wallClock(zone: string, instant: number): WallClock {
   const parts: Record<string, number> = {};
-  for (const part of formatterFor(zone).formatToParts(instant)) {
+  for (const part of zoneFormatter(zone).formatToParts(instant)) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
   return {

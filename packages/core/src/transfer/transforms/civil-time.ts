@@ -3,7 +3,9 @@
  * the hot path: proleptic Gregorian day numbers (days since 1970-01-01) and zone offsets
  * from Intl, cached per zone.
  */
+
 import { civilFromDays, daysFromCivil } from '../../arrow/value-text.ts';
+import { zoneFormatter } from '../../arrow/zone-formatter.ts';
 import { ConfigError } from '../../errors/honk-error.ts';
 
 export { daysFromCivil };
@@ -34,7 +36,6 @@ export function formatDate(days: number): string {
 // --- time zones --------------------------------------------------------------------------
 
 const FIXED_OFFSET = /^([+-])(\d{2}):?(\d{2})$/;
-const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function isUtc(zone: string): boolean {
   const upper = zone.toUpperCase();
@@ -48,32 +49,13 @@ function isUtc(zone: string): boolean {
 export function assertTimeZone(zone: string, where: string): void {
   if (isUtc(zone) || FIXED_OFFSET.test(zone)) return;
   try {
-    formatterFor(zone);
+    zoneFormatter(zone);
   } catch (error) {
     throw new ConfigError(
       `${where}: unknown time zone "${zone}". Use UTC, a fixed offset such as +01:00, or an IANA zone name such as Europe/Stockholm.`,
       { cause: error, details: { timeZone: zone } },
     );
   }
-}
-
-function formatterFor(zone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      era: 'short',
-    });
-    formatters.set(zone, formatter);
-  }
-  return formatter;
 }
 
 /** Milliseconds to add to a UTC instant to get the wall-clock time in `zone` at that instant. */
@@ -83,7 +65,7 @@ export function zoneOffsetMs(zone: string, utcMs: number): number {
   if (fixed) return (fixed[1] === '-' ? -1 : 1) * (Number(fixed[2]) * 3_600_000 + Number(fixed[3]) * 60_000);
   // Intl works on whole seconds of a Date; the offset never depends on the sub-second part.
   const floored = Math.floor(utcMs / 1000) * 1000;
-  const parts = formatterFor(zone).formatToParts(new Date(floored));
+  const parts = zoneFormatter(zone).formatToParts(new Date(floored));
   let year = 0;
   let month = 1;
   let day = 1;
