@@ -29,6 +29,7 @@ import type {
   Source,
   StagedTarget,
   TargetDescription,
+  WriteOptions,
 } from '../connector/connector.ts';
 import { capabilitiesOf } from '../connector/connector.ts';
 import type { ConnectorRegistry } from '../connector/connector-registry.ts';
@@ -122,6 +123,8 @@ export interface Prepared {
   schema: Schema;
   target: TargetDescription;
   mode: PublishMode;
+  /** Publish mode and key, as the sink's `check()` and `open()` take them. */
+  publish: Pick<WriteOptions, 'mode' | 'key'>;
   validators: Validator[];
   /** Snapshot factory, when a snapshot will be taken of an existing target. */
   snapshot?: () => Promise<Snapshot>;
@@ -149,7 +152,7 @@ export async function prepareTask(
   const targetCaps = capabilitiesOf(to.connector);
   const mode: PublishMode = task.target.mode ?? 'replace';
   const validators = createValidators(task.validate ?? {});
-  const key = task.target.key?.length ? { key: task.target.key } : {};
+  const publish = { mode, ...(task.target.key?.length ? { key: task.target.key } : {}) };
 
   if (!from.connector.createSource) {
     throw missingCapability(from.connector.name, 'cannot be a source', 'Use it only as a target.');
@@ -192,7 +195,7 @@ export async function prepareTask(
     let schema: Schema = sourceSchema;
     for (const transform of transforms) schema = await transform.outputSchema(schema);
     const target = await sink.describe();
-    await sink.check?.(schema, { mode, ...key });
+    await sink.check?.(schema, publish);
     const wantSnapshot = (task.snapshot?.enabled ?? targetCaps.snapshot) && target.exists && createSnapshot;
     return {
       source,
@@ -202,6 +205,7 @@ export async function prepareTask(
       schema,
       target,
       mode,
+      publish,
       validators,
       ...(wantSnapshot
         ? { snapshot: async () => guardSnapshot(to.connector.name, await createSnapshot(to.args)) }
@@ -360,7 +364,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   try {
     emit({ type: 'task-phase', taskId: task.id, phase: 'preflight' });
     prepared = await prepareTask(task, options.connectors, { signal, logger });
-    const { source, sink, transforms, schema, mode } = prepared;
+    const { source, sink, transforms, schema } = prepared;
     schemas = { source: schemaLines(schema) };
 
     // ── snapshot ─────────────────────────────────────────────────────────────
@@ -377,10 +381,11 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     // ── transfer ─────────────────────────────────────────────────────────────
     enter('transfer');
     const session = createValidationSession(prepared.validators, schema);
-    writer = await sink.open(schema, { signal, mode, ...(task.target.key ? { key: task.target.key } : {}) });
+    writer = await sink.open(schema, { signal, ...prepared.publish });
+    const batchRows = task.batchRows ?? DEFAULT_BATCH_ROWS;
     const common = {
       writer,
-      batchRows: task.batchRows ?? DEFAULT_BATCH_ROWS,
+      batchRows,
       signal,
       onProgress: (progress: TransferStats) => emit({ type: 'task-progress', taskId: task.id, ...progress }),
       ...(options.progressIntervalMs !== undefined ? { progressIntervalMs: options.progressIntervalMs } : {}),
@@ -409,7 +414,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
         const stagedSchema = await reader.schema();
         session.startStaged(stagedSchema);
         schemas.target = schemaLines(stagedSchema);
-        for await (const batch of reader.read({ signal, batchRows: task.batchRows ?? DEFAULT_BATCH_ROWS })) {
+        for await (const batch of reader.read({ signal, batchRows })) {
           session.observeStaged(batch);
         }
       } finally {
