@@ -2,27 +2,12 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '@honk/cli';
+import { runCli } from '@honk/cli';
 import { expect, it } from 'vitest';
 
 const example = dirname(dirname(fileURLToPath(import.meta.url)));
 
-async function honk(argv: string[], cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: (text: string) => {
-      stdout += text;
-    },
-    stderr: (text: string) => {
-      stderr += text;
-    },
-    env: {},
-    cwd,
-    isTTY: false,
-  };
-  return { code: await main(argv, io), stdout, stderr };
-}
+const honk = (argv: string[], cwd: string) => runCli(argv, { cwd });
 
 /** The `honk …` commands of workflow.yml, in order, with the job's variables filled in. */
 function workflowCommands(): string[][] {

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '@honk/cli';
+import { runCli } from '@honk/cli';
 import type { RecordBatch } from 'apache-arrow';
 import { expect, it } from 'vitest';
 import { arrowVersionsConnector } from '../arrow-versions-connector.ts';
@@ -10,22 +10,7 @@ import { arrowVersionsConnector } from '../arrow-versions-connector.ts';
 const example = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** `honk …` in-process, output captured. */
-async function honk(argv: string[], cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: (text: string) => {
-      stdout += text;
-    },
-    stderr: (text: string) => {
-      stderr += text;
-    },
-    env: {},
-    cwd,
-    isTTY: false,
-  };
-  return { code: await main(argv, io), stdout, stderr };
-}
+const honk = (argv: string[], cwd: string) => runCli(argv, { cwd });
 
 it('honk run uses the connector listed under connectors:, and a re-run skips the task', async () => {
   // The example's spec and data in a temp dir, pointing back at the connector module.

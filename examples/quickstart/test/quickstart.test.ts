@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '@honk/cli';
+import { runCli } from '@honk/cli';
 import { fileConnector, loadSpec } from '@honk/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type RunReport, unexpectedOutcomes } from '../expected-outcome.ts';
@@ -11,22 +11,7 @@ import { generateLegacyData, type LegacyDataset } from '../generate-legacy-data.
 const example = dirname(dirname(fileURLToPath(import.meta.url)));
 const scale = Number(process.env.HONK_QUICKSTART_SCALE ?? '0.01');
 
-async function honk(argv: string[], cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: (text: string) => {
-      stdout += text;
-    },
-    stderr: (text: string) => {
-      stderr += text;
-    },
-    env: {},
-    cwd,
-    isTTY: false,
-  };
-  return { code: await main(argv, io), stdout, stderr };
-}
+const honk = (argv: string[], cwd: string) => runCli(argv, { cwd });
 
 /** Rows of a Parquet target, read back through the file connector. */
 async function targetRows(root: string, path: string): Promise<number> {

@@ -167,3 +167,35 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     return EXIT.failed;
   }
 }
+
+/** What {@link runCli} returns: the exit code and everything written. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI in-process with output collected in memory (no terminal, so plain progress
+ * lines): for tests, and for programs that embed `honk` and inspect its output.
+ */
+export async function runCli(
+  argv: readonly string[],
+  options: { cwd: string; env?: Record<string, string | undefined> },
+): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    env: options.env ?? {},
+    cwd: options.cwd,
+    isTTY: false,
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}

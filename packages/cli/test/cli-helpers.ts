@@ -2,35 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { CliIo } from '../src/cli-io.ts';
-import { main } from '../src/main.ts';
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli } from '../src/main.ts';
 
 /** Runs `honk …` in-process with captured output. */
-export async function honk(
-  argv: string[],
-  options: { cwd: string; env?: Record<string, string | undefined> },
-): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: options.env ?? {},
-    cwd: options.cwd,
-    isTTY: false,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+export function honk(argv: string[], options: { cwd: string; env?: Record<string, string | undefined> }) {
+  return runCli(argv, options);
 }
 
 export function tempDir(prefix: string): string {
