@@ -5,7 +5,7 @@
  *
  *   pnpm bench file                      1M and 10M rows
  *   BENCH_ROWS=200000 pnpm bench file    one smaller size
- *   node --import tsx bench/file.ts      standalone, JSON lines on stdout
+ *   node bench/file.ts      standalone, JSON lines on stdout
  *
  * References: DuckDB (`COPY (SELECT * FROM read_csv(…, columns = same types)) TO … (FORMAT
  * parquet)`) for the Parquet targets. DuckDB has no Arrow IPC writer without a network

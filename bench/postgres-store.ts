@@ -4,7 +4,7 @@
  * latency with 1k vs 100k pending tasks (the claim walks a partial index in claim order, so
  * it should not grow with the backlog).
  *
- *   node --import tsx bench/postgres-store.ts
+ *   node bench/postgres-store.ts
  *
  * Uses HONK_TEST_POSTGRES_URL when set, otherwise starts a throwaway server
  * (test/services/postgres.ts). The reference for throughput is the same 4 connections doing

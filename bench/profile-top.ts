@@ -2,7 +2,7 @@
  * The hottest functions of a V8 `.cpuprofile` (from `BENCH_CPU_PROF=<dir> pnpm bench …`),
  * by self time, with their share of the sampled time and where they are defined.
  *
- *   node --import tsx bench/profile-top.ts <file.cpuprofile> [count=25]
+ *   node bench/profile-top.ts <file.cpuprofile> [count=25]
  */
 import { readFileSync } from 'node:fs';
 
@@ -49,7 +49,7 @@ export function topFunctions(
 
 if (process.argv[1]?.endsWith('profile-top.ts')) {
   const file = process.argv[2];
-  if (!file) throw new Error('Usage: node --import tsx bench/profile-top.ts <file.cpuprofile> [count]');
+  if (!file) throw new Error('Usage: node bench/profile-top.ts <file.cpuprofile> [count]');
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   for (const row of topFunctions(profile, Number(process.argv[3] ?? 25))) {
     console.log(

@@ -2,7 +2,7 @@
  * Task queue throughput: enqueue 10k tasks in one call, then claim + complete no-op tasks
  * with 1 and 4 concurrent claimers, for MemoryTaskStore and JournalTaskStore.
  *
- *   node --import tsx bench/queue.ts          (BENCH_TASKS=… to change the task count)
+ *   node bench/queue.ts          (BENCH_TASKS=… to change the task count)
  *
  * The journal store acknowledges a mutation only after fdatasync, so its physical limit is
  * the disk's sync rate: measured here first (append one line + fdatasync, in a loop), and

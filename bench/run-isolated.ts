@@ -27,7 +27,7 @@ export interface IsolatedResult<T = unknown> {
   cpuSeconds: number;
   /** Peak resident set size of the child over its lifetime, in MiB (kernel maxrss: exact, not sampled). */
   peakRssMb: number;
-  /** Peak RSS before the job started: node + tsx + the modules the job imports. */
+  /** Peak RSS before the job started: node + the modules the job imports. */
   baselineRssMb: number;
   /** Whatever the job returned (JSON). */
   value: T;
@@ -35,7 +35,7 @@ export interface IsolatedResult<T = unknown> {
 
 const MARK = '{"isolated":';
 
-/** Runs `job` in a fresh `node --import tsx <module>` child and returns its measurement. */
+/** Runs `job` in a fresh `node <module>` child and returns its measurement. */
 export function runIsolated<T>(moduleUrl: string, job: IsolatedJob): Promise<IsolatedResult<T>> {
   const profileDir = process.env.BENCH_CPU_PROF;
   const profile = profileDir && job.name.includes(process.env.BENCH_CPU_PROF_MATCH ?? '');
@@ -44,8 +44,6 @@ export function runIsolated<T>(moduleUrl: string, job: IsolatedJob): Promise<Iso
     ...(profile
       ? ['--cpu-prof', '--cpu-prof-dir', resolve(profileDir), '--cpu-prof-name', `${slug(job.name)}.cpuprofile`]
       : []),
-    '--import',
-    'tsx',
     fileURLToPath(moduleUrl),
   ];
   return new Promise((resolvePromise, reject) => {

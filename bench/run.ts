@@ -42,7 +42,7 @@ const suites: Record<string, string> = {
 /** Runs one bench module in a child process; it prints one JSON ScenarioResult per line. */
 function runSuite(name: string, file: string): Promise<ScenarioResult[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, file)], {
+    const child = spawn(process.execPath, ['--expose-gc', join(here, file)], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, HONK_BENCH_CHILD: '1' },
     });

@@ -2,7 +2,7 @@
  * S3 bench (see packages/connectors-s3/test/helpers/s3-bench.ts): file→S3 and S3→file
  * against s3rver on loopback, with file→file in the same run as the reference. Each
  * scenario runs in a fresh child process started on this module (bench/run-isolated.ts).
- * Standalone: `node --expose-gc --import tsx bench/s3.ts`.
+ * Standalone: `node --expose-gc bench/s3.ts`.
  */
 import { pathToFileURL } from 'node:url';
 import { benchS3, runS3BenchJob, type S3BenchJob } from '../packages/connectors-s3/test/helpers/s3-bench.ts';

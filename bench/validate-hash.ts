@@ -3,7 +3,7 @@
  * timestamp[us, UTC], bool) and sums them into a Checksum, the work validation adds to
  * every transfer on the source side and again on the staged read-back.
  *
- *   node --import tsx bench/validate-hash.ts            (BENCH_ROWS=… to change the row count)
+ *   node bench/validate-hash.ts            (BENCH_ROWS=… to change the row count)
  *
  * A few distinct batches are built once and cycled, so memory stays at one batch set and
  * the figure measures hashing, not data generation.

@@ -8,7 +8,17 @@ import { setup as setupPostgres } from './services/postgres.ts';
 
 const teardowns: Array<() => Promise<void>> = [];
 
+/** The runtime the repository pins (the `node` dev dependency): tests on another one prove nothing about it. */
+const PINNED_MAJOR = 24;
+
 export async function setup(): Promise<void> {
+  const major = Number(process.versions.node.split('.')[0]);
+  console.log(`Tests run on Node ${process.version} (${process.execPath})`);
+  if (major < PINNED_MAJOR) {
+    throw new Error(
+      `Tests run on Node ${process.version}, but the repository pins Node ${PINNED_MAJOR} (devDependency "node"). Run them through pnpm (pnpm test), which puts the pinned runtime first on PATH.`,
+    );
+  }
   // Service modules register here (e.g. PostgreSQL in test/services/postgres.ts).
   teardowns.push(await setupPostgres());
 }

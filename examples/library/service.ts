@@ -1,5 +1,5 @@
 /**
- * Runs the migration service: `node --import tsx examples/library/service.ts`.
+ * Runs the migration service: `node examples/library/service.ts`.
  *
  * Environment: PORT (default 8080), HOST (default 127.0.0.1), INCOMING_DIR, LAKE_DIR and
  * STORE_DIR (defaults under ./service-data). SIGTERM or Ctrl-C drains: the server stops

@@ -1,5 +1,5 @@
 /**
- * The quickstart: `pnpm quickstart` (or `node --import tsx examples/quickstart/run.ts`).
+ * The quickstart: `pnpm quickstart` (or `node examples/quickstart/run.ts`).
  *
  * 1. Generates the legacy exports under data/legacy once (two dozen CSV/NDJSON datasets, three
  *    of them 1M rows). `HONK_QUICKSTART_SCALE=0.1` makes them smaller.

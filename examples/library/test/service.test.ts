@@ -105,7 +105,7 @@ describe('the migration service (in-process, loopback)', () => {
 
 it('the service process drains and exits 0 on SIGTERM', async () => {
   const paths = dirs();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(example, 'service.ts')], {
+  const child = spawn(process.execPath, [join(example, 'service.ts')], {
     env: { ...process.env, PORT: '0', SERVICE_DATA: paths.root },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -18,6 +18,9 @@ export function processIo(): CliIo {
   };
 }
 
+/** Error codes that mean "the input is wrong" (exit 2) rather than "the work failed" (exit 1). */
+export const INVALID_INPUT_CODES: ReadonlySet<string> = new Set(['CONFIG_INVALID', 'CONNECTOR_UNKNOWN']);
+
 /** Exit codes of every command (DESIGN §5). */
 export const EXIT = {
   /** Everything succeeded. */

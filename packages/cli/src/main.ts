@@ -6,22 +6,16 @@
  * operation failed); 2 the spec or the arguments are invalid.
  */
 
-import { isHonkError, redactText, specJsonSchema } from '@honk/core';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { type CliIo, EXIT, processIo } from './cli-io.ts';
-import { agentCommand } from './commands/agent-command.ts';
-import { planCommand } from './commands/plan-command.ts';
-import { runCommand } from './commands/run-command.ts';
-import {
-  cancelCommand,
-  deadLetterListCommand,
-  enqueueCommand,
-  requeueCommand,
-  statusCommand,
-} from './commands/store-commands.ts';
+import { type CliIo, EXIT, INVALID_INPUT_CODES, processIo } from './cli-io.ts';
 
-/** Error codes that mean "the input is wrong" (exit 2) rather than "the work failed" (exit 1). */
-const INVALID_INPUT_CODES = new Set(['CONFIG_INVALID', 'CONNECTOR_UNKNOWN']);
+// Commands, @honk/core and the connectors load when a command runs, not at start-up: `honk
+// --version` and `honk --help` cost little more than Node's own start, and a spec loads only
+// the connectors it names (load-connectors.ts).
+const runCommands = () => import('./commands/run-command.ts');
+const planCommands = () => import('./commands/plan-command.ts');
+const agentCommands = () => import('./commands/agent-command.ts');
+const storeCommands = () => import('./commands/store-commands.ts');
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -69,7 +63,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--junit <file>', 'write a JUnit XML report (for CI)')
     .option('--lease-ms <ms>', 'lease length', positiveInteger)
     .option('--wait-for-ms <ms>', 'also wait for tasks due within this many ms', nonNegativeInteger)
-    .action(async (spec: string, options) => setExit(await runCommand(spec, options, io)));
+    .action(async (spec: string, options) => setExit(await (await runCommands()).runCommand(spec, options, io)));
 
   program
     .command('plan')
@@ -78,7 +72,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option(storeOption, storeHelp)
     .option('--only <ids>', 'only these task ids', idList)
     .option('--json', 'machine-readable output')
-    .action(async (spec: string, options) => setExit(await planCommand(spec, options, io)));
+    .action(async (spec: string, options) => setExit(await (await planCommands()).planCommand(spec, options, io)));
 
   program
     .command('agent')
@@ -91,7 +85,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--drain-timeout-ms <ms>', 'grace period for running tasks on SIGTERM', positiveInteger)
     .option('--no-scheduler', 'do not take the cron scheduler role')
     .option('--id <id>', 'agent id (default host:pid:random)')
-    .action(async (options) => setExit(await agentCommand(options, io)));
+    .action(async (options) => setExit(await (await agentCommands()).agentCommand(options, io)));
 
   program
     .command('enqueue')
@@ -100,7 +94,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option(storeOption, storeHelp)
     .option('--only <ids>', 'only these task ids', idList)
     .option('--json', 'machine-readable output')
-    .action(async (spec: string, options) => setExit(await enqueueCommand(spec, options, io)));
+    .action(async (spec: string, options) => setExit(await (await storeCommands()).enqueueCommand(spec, options, io)));
 
   program
     .command('status')
@@ -109,32 +103,33 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option(storeOption, storeHelp)
     .option('--state <state>', 'only tasks in this state (repeatable)', idList)
     .option('--json', 'machine-readable output')
-    .action(async (ids: string[], options) => setExit(await statusCommand(ids, options, io)));
+    .action(async (ids: string[], options) => setExit(await (await storeCommands()).statusCommand(ids, options, io)));
 
   const deadLetter = program.command('dead-letter').description('inspect and requeue dead-lettered tasks');
   deadLetter
     .command('list')
     .option(storeOption, storeHelp)
     .option('--json', 'machine-readable output')
-    .action(async (options) => setExit(await deadLetterListCommand(options, io)));
+    .action(async (options) => setExit(await (await storeCommands()).deadLetterListCommand(options, io)));
   deadLetter
     .command('requeue')
     .argument('<id>', 'task id')
     .option(storeOption, storeHelp)
     .option('--keep-attempts', 'do not reset the attempt count')
-    .action(async (id: string, options) => setExit(await requeueCommand(id, options, io)));
+    .action(async (id: string, options) => setExit(await (await storeCommands()).requeueCommand(id, options, io)));
 
   program
     .command('cancel')
     .description('cancel a pending, retrying or running task')
     .argument('<id>', 'task id')
     .option(storeOption, storeHelp)
-    .action(async (id: string, options) => setExit(await cancelCommand(id, options, io)));
+    .action(async (id: string, options) => setExit(await (await storeCommands()).cancelCommand(id, options, io)));
 
   program
     .command('schema')
     .description('print the JSON Schema of spec files (for editors)')
-    .action(() => {
+    .action(async () => {
+      const { specJsonSchema } = await import('@honk/core');
       io.stdout(`${JSON.stringify(specJsonSchema(), null, 2)}\n`);
       setExit(EXIT.ok);
     });
@@ -157,6 +152,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         ? EXIT.ok
         : EXIT.invalid;
     }
+    const { isHonkError, redactText } = await import('@honk/core');
     if (isHonkError(error)) {
       io.stderr(`honk: ${redactText(error.message)}\n`);
       return INVALID_INPUT_CODES.has(error.code) ? EXIT.invalid : EXIT.failed;

@@ -85,13 +85,23 @@ class FixedBuilder<T extends Typed> implements ColumnBuilder {
   /** 32-bit words over the same storage: 64-bit values are stored as two word writes. */
   words: Int32Array;
   readonly validity = new Validity();
+  readonly type: DataType;
+  private readonly ArrayType: { new (length: number): T; BYTES_PER_ELEMENT: number };
+  private readonly stride: number;
+  private readonly capacity: number;
+  private readonly write: (builder: FixedBuilder<T>, index: number, buf: Buffer, pos: number, len: number) => void;
   constructor(
-    readonly type: DataType,
-    private readonly ArrayType: { new (length: number): T; BYTES_PER_ELEMENT: number },
-    private readonly stride: number,
-    private readonly capacity: number,
-    private readonly write: (builder: FixedBuilder<T>, index: number, buf: Buffer, pos: number, len: number) => void,
+    type: DataType,
+    ArrayType: { new (length: number): T; BYTES_PER_ELEMENT: number },
+    stride: number,
+    capacity: number,
+    write: (builder: FixedBuilder<T>, index: number, buf: Buffer, pos: number, len: number) => void,
   ) {
+    this.type = type;
+    this.ArrayType = ArrayType;
+    this.stride = stride;
+    this.capacity = capacity;
+    this.write = write;
     this.values = new ArrayType(capacity * stride);
     this.bytes = new Uint8Array(this.values.buffer);
     this.view = new DataView(this.values.buffer);
@@ -140,10 +150,11 @@ class BoolBuilder implements ColumnBuilder {
   length = 0;
   bits: Uint8Array;
   readonly validity = new Validity();
-  constructor(
-    readonly type: DataType,
-    private readonly capacity: number,
-  ) {
+  readonly type: DataType;
+  private readonly capacity: number;
+  constructor(type: DataType, capacity: number) {
+    this.type = type;
+    this.capacity = capacity;
     this.bits = new Uint8Array((capacity + 7) >> 3);
   }
   private grow(): void {
@@ -184,12 +195,18 @@ class VariableBuilder implements ColumnBuilder {
   bytes: Uint8Array;
   position = 0;
   readonly validity = new Validity();
+  readonly type: DataType;
+  private readonly capacity: number;
+  /** Writes a value's bytes at `position` (after `reserve`); default copies them as they are. */
+  private readonly write: ((builder: VariableBuilder, buf: Buffer, pos: number, len: number) => void) | undefined;
   constructor(
-    readonly type: DataType,
-    private readonly capacity: number,
-    /** Writes a value's bytes at `position` (after `reserve`); default copies them as they are. */
-    private readonly write?: (builder: VariableBuilder, buf: Buffer, pos: number, len: number) => void,
+    type: DataType,
+    capacity: number,
+    write?: (builder: VariableBuilder, buf: Buffer, pos: number, len: number) => void,
   ) {
+    this.type = type;
+    this.capacity = capacity;
+    this.write = write;
     this.offsets = new Int32Array(capacity + 1);
     this.bytes = new Uint8Array(Math.max(1024, capacity * 16));
   }
@@ -249,11 +266,13 @@ class ListBuilder implements ColumnBuilder {
   length = 0;
   private offsets: Int32Array;
   private readonly validity = new Validity();
-  constructor(
-    readonly type: DataType,
-    private readonly child: ColumnBuilder,
-    private readonly capacity: number,
-  ) {
+  readonly type: DataType;
+  private readonly child: ColumnBuilder;
+  private readonly capacity: number;
+  constructor(type: DataType, child: ColumnBuilder, capacity: number) {
+    this.type = type;
+    this.child = child;
+    this.capacity = capacity;
     this.offsets = new Int32Array(capacity + 1);
   }
   private growOffsets(): void {
@@ -689,11 +708,13 @@ export class CopyBinaryDecoder {
   /** Rows decoded so far. */
   rows = 0;
 
-  constructor(
-    private readonly schema: Schema,
-    private readonly columns: readonly DecodeColumn[],
-    private readonly batchRows: number,
-  ) {
+  private readonly schema: Schema;
+  private readonly columns: readonly DecodeColumn[];
+  private readonly batchRows: number;
+  constructor(schema: Schema, columns: readonly DecodeColumn[], batchRows: number) {
+    this.schema = schema;
+    this.columns = columns;
+    this.batchRows = batchRows;
     this.builders = columns.map((column) => builderFor(column.type, batchRows));
     this.kinds = Uint8Array.from(columns.map((column) => hotKind(column.type)));
   }
@@ -966,7 +987,10 @@ export class CopyTupleScanner {
   /** Rows seen so far. */
   rows = 0;
 
-  constructor(private readonly fields: number) {}
+  private readonly fields: number;
+  constructor(fields: number) {
+    this.fields = fields;
+  }
 
   /** Tuple bytes of `chunk` to forward (in order), and how many rows start in them. */
   push(chunk: Buffer): { parts: Buffer[]; rows: number } {

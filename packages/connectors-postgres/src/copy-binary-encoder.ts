@@ -613,10 +613,9 @@ export class CopyBinaryEncoder {
   /** Rows encoded so far. */
   rows = 0;
 
-  constructor(
-    sourceTypes: readonly DataType[],
-    private readonly columns: readonly EncodeColumn[],
-  ) {
+  private readonly columns: readonly EncodeColumn[];
+  constructor(sourceTypes: readonly DataType[], columns: readonly EncodeColumn[]) {
+    this.columns = columns;
     const problems: string[] = [];
     sourceTypes.forEach((type, c) => {
       const reason = encodable(type, columns[c]!.type);

@@ -44,8 +44,10 @@ export class CopyOutStream extends Readable {
   /** Payload bytes of the current message still to come. */
   private remaining = 0;
 
-  constructor(private readonly text: string) {
+  private readonly text: string;
+  constructor(text: string) {
     super();
+    this.text = text;
   }
 
   /** Called by node-postgres when the query is sent. */

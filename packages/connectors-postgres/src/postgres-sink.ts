@@ -84,7 +84,10 @@ export interface PostgresSinkArgs {
 }
 
 export class PostgresSink implements Sink {
-  constructor(private readonly args: PostgresSinkArgs) {}
+  private readonly args: PostgresSinkArgs;
+  constructor(args: PostgresSinkArgs) {
+    this.args = args;
+  }
 
   private where(operation: string) {
     return { connection: this.args.context.connectionName, operation: `${operation} ${quoteTable(this.args.table)}` };
@@ -218,13 +221,19 @@ class PostgresWriter implements SinkWriter {
   /** Whether rows arrived as raw bytes (then the server's COPY row count is the count). */
   private raw = false;
 
+  private readonly args: PostgresSinkArgs;
+  private readonly columns: Array<{ name: string; type: PgType; ddl: string }>;
+  private readonly options: WriteOptions;
   constructor(
-    private readonly args: PostgresSinkArgs,
+    args: PostgresSinkArgs,
     client: PgClient,
     schema: Schema,
-    private readonly columns: Array<{ name: string; type: PgType; ddl: string }>,
-    private readonly options: WriteOptions,
+    columns: Array<{ name: string; type: PgType; ddl: string }>,
+    options: WriteOptions,
   ) {
+    this.args = args;
+    this.columns = columns;
+    this.options = options;
     this.client = client;
     this.hash = options.mode === 'append' ? createHash('sha256') : null;
     this.staging = { schema: args.table.schema, table: stagingTableName(args.context.taskId) };

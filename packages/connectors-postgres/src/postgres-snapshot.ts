@@ -35,7 +35,10 @@ interface Marker {
 }
 
 export class PostgresSnapshot implements Snapshot {
-  constructor(private readonly args: PostgresSnapshotArgs) {}
+  private readonly args: PostgresSnapshotArgs;
+  constructor(args: PostgresSnapshotArgs) {
+    this.args = args;
+  }
 
   private get markers(): string {
     return quoteTable({ schema: this.args.table.schema, table: SNAPSHOTS_TABLE });

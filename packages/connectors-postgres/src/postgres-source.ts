@@ -224,7 +224,10 @@ export class PostgresSource implements Source {
   private session: Promise<Session> | undefined;
   private closed = false;
 
-  constructor(private readonly args: PostgresSourceArgs) {}
+  private readonly args: PostgresSourceArgs;
+  constructor(args: PostgresSourceArgs) {
+    this.args = args;
+  }
 
   private get what(): string {
     const target = this.args.target;

@@ -44,7 +44,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 function startAgent(agentId: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+  const child = spawn(process.execPath, [fixture], {
     cwd: here,
     env: {
       ...process.env,

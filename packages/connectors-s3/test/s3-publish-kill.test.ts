@@ -19,7 +19,7 @@ const signal = new AbortController().signal;
 
 /** Runs the child; with `killWhen`, SIGKILLs it as soon as the predicate holds during publish. */
 async function runChild(args: object, killWhen?: () => Promise<boolean>): Promise<'published' | 'killed'> {
-  const process_ = spawn(process.execPath, ['--import', 'tsx', child, JSON.stringify(args)], {
+  const process_ = spawn(process.execPath, [child, JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => process_.once('exit', resolve));

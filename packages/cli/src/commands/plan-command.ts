@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { hashDefinition, loadSpec, planTask, resolveSpec, type TaskPlan, type TaskRecord } from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
-import { EXIT } from '../cli-io.ts';
+import { EXIT, INVALID_INPUT_CODES } from '../cli-io.ts';
 import { connectorRegistry } from '../load-connectors.ts';
 import { openStore } from '../open-store.ts';
 
@@ -79,5 +79,8 @@ export async function planCommand(specPath: string, options: PlanCommandOptions,
     const failing = plans.filter((plan) => !plan.ok).length;
     io.stdout(`\n${plans.length} task(s), ${failing} would fail. No data was moved.\n`);
   }
-  return plans.every((plan) => plan.ok) ? EXIT.ok : EXIT.failed;
+  if (plans.every((plan) => plan.ok)) return EXIT.ok;
+  // A task the spec describes wrongly (a bad option, a module that does not load) is an
+  // invalid spec, found before any data moves: exit 2, as for a spec that does not parse.
+  return plans.some((plan) => plan.error && INVALID_INPUT_CODES.has(plan.error.code)) ? EXIT.invalid : EXIT.failed;
 }

@@ -7,7 +7,7 @@
  * ratios ours / file→file by time and by CPU (1 = as fast as local disk).
  *
  * Lives beside the S3 test helpers so it resolves the package's dependencies; bench/s3.ts
- * runs it under `pnpm bench s3` or standalone (`node --expose-gc --import tsx bench/s3.ts`).
+ * runs it under `pnpm bench s3` or standalone (`node --expose-gc bench/s3.ts`).
  * Format: Parquet (core's codec, shared with the file connector). BENCH_ROWS overrides the
  * row count.
  */

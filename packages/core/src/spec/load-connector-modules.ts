@@ -3,13 +3,15 @@
  * storage systems into the `honk` CLI without writing a program. Each entry is a module path
  * relative to the spec file (`./connectors/ftp.ts`), or a package name, optionally with
  * `#exportName` to pick one export. Without `#`, the default export and every named export
- * that is a connector are taken. TypeScript modules load through tsx, so they need no build.
+ * that is a connector are taken. TypeScript modules run through Node's type stripping, so
+ * they need no build (erasable syntax only, see import-user-module.ts).
  */
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Connector } from '../connector/connector.ts';
 import { ConfigError } from '../errors/honk-error.ts';
+import { moduleLoadFailure } from './import-user-module.ts';
 import type { LoadedSpec } from './load-spec.ts';
 
 /** True for objects shaped like a connector (any specification version: the registry checks it). */
@@ -42,7 +44,7 @@ export async function loadConnectorModules(loaded: LoadedSpec, baseDir: string =
       namespace = interopNamespace(await importModule(specifier, baseDir));
     } catch (error) {
       throw new ConfigError(
-        `${where}: cannot load connector module "${specifier}" (resolved against ${baseDir}): ${(error as Error).message}`,
+        `${where}: cannot load connector module "${specifier}" (resolved against ${baseDir}): ${moduleLoadFailure(error)}`,
         { cause: error, details: { path: `connectors[${index}]` } },
       );
     }
@@ -100,21 +102,5 @@ async function importModule(specifier: string, baseDir: string): Promise<Record<
       url = specifier;
     }
   }
-  if (/\.(c|m)?tsx?$/.test(url)) await registerTypeScript();
   return (await import(url)) as Record<string, unknown>;
-}
-
-let typescriptHooks: Promise<void> | undefined;
-
-/**
- * Registers tsx's loader once per process, then TypeScript modules load with plain `import()`.
- * Not `tsImport`: it loads the module and its dependencies under a private namespace, so a
- * connector's own `apache-arrow` (and `@honk/core`) would be second copies, and Arrow data
- * crossing between them fails Arrow's class-based dispatch ("Unrecognized Int type").
- */
-function registerTypeScript(): Promise<void> {
-  typescriptHooks ??= import('tsx/esm/api').then(({ register }) => {
-    register();
-  });
-  return typescriptHooks;
 }

@@ -73,7 +73,10 @@ class BoundedChannel<T> {
   #wakeReader: (() => void) | undefined;
   #wakeWriter: (() => void) | undefined;
 
-  constructor(readonly capacity: number) {}
+  readonly capacity: number;
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
 
   async push(item: T, signal: AbortSignal): Promise<void> {
     while (this.#items.length >= this.capacity) {

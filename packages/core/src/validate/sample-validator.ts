@@ -79,7 +79,10 @@ class BottomK {
   readonly heap: Candidate[] = [];
   readonly byKey = new Map<string, Candidate>();
 
-  constructor(readonly limit: number) {}
+  readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
 
   /** The largest key kept, or null while fewer than `limit` keys are held. */
   top(): Candidate | null {

@@ -215,7 +215,7 @@ describe('JournalTaskStore durability', () => {
   });
 
   function spawnWorker(dir: string, mode: 'work' | 'hold', compactAfter = 50_000) {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, dir, mode, String(compactAfter)], {
+    const child = spawn(process.execPath, [worker, dir, mode, String(compactAfter)], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

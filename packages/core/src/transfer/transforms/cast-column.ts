@@ -358,7 +358,7 @@ function toFloatKernel(source: Kind, to: Float): CastKernel {
           ? true
           : (() => {
               const back = parseDecimalText(String(y), scale);
-              return back !== null && back.exact && back.value === BigInt(unscaled);
+              return back?.exact === true && back.value === BigInt(unscaled);
             })();
       if (!roundTrips) loss('precision');
       out[i] = y;

@@ -111,10 +111,9 @@ export class StringColumnWriter {
   private position = 0;
   private row = 0;
 
-  constructor(
-    private readonly length: number,
-    estimatedBytes: number,
-  ) {
+  private readonly length: number;
+  constructor(length: number, estimatedBytes: number) {
+    this.length = length;
     this.bytes = new Uint8Array(Math.max(64, estimatedBytes));
     this.offsets = new Int32Array(length + 1);
   }

@@ -1,14 +1,14 @@
 /**
  * `module:` runs user code over record batches: `./transforms/orders.ts#maskEmails` names a
  * file (relative to the spec's directory) and an export (`default` when omitted). TypeScript
- * files load through tsx's loader hooks at run time, so no build step is needed; JavaScript
- * loads with plain `import()`.
+ * files run through Node's type stripping (erasable syntax only), so no build step is needed.
  */
 import { existsSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RecordBatch, type Schema } from 'apache-arrow';
 import { ConfigError, HonkError, isHonkError, SchemaMismatchError } from '../../errors/honk-error.ts';
+import { moduleLoadFailure } from '../../spec/import-user-module.ts';
 import type { BatchTransform, TransformContext } from '../transform.ts';
 import { emptyBatch, sameType } from './schema-helpers.ts';
 
@@ -44,24 +44,7 @@ export interface ModuleTransformOptions {
   baseDir: string;
 }
 
-const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
-const JAVASCRIPT = new Set(['.js', '.mjs', '.cjs']);
-
-let typescriptHooks: Promise<void> | undefined;
-
-/**
- * Registers tsx's TypeScript loader once per process, then modules load with plain
- * `import()`. Not `tsImport`: it loads the module under a private namespace, so the module's
- * own `apache-arrow` becomes a second copy whose classes fail Arrow's `instanceof`-based
- * dispatch on the batches Honk passes in ("Unrecognized type 'NONE'"). A process-wide
- * register keeps one copy of every package.
- */
-function registerTypeScript(): Promise<void> {
-  typescriptHooks ??= import('tsx/esm/api').then(({ register }) => {
-    register();
-  });
-  return typescriptHooks;
-}
+const LOADABLE = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
 
 function parseSpec(spec: string): { path: string; exportName: string } {
   const hash = spec.lastIndexOf('#');
@@ -79,7 +62,7 @@ async function loadExport(spec: string, baseDir: string): Promise<ModuleTransfor
   const { path, exportName } = parseSpec(spec);
   const file = isAbsolute(path) ? path : resolve(baseDir, path);
   const extension = extname(file).toLowerCase();
-  if (!TYPESCRIPT.has(extension) && !JAVASCRIPT.has(extension)) {
+  if (!LOADABLE.has(extension)) {
     throw new ConfigError(
       `transform.module "${spec}": unsupported file type "${extension || '(none)'}". Use a .ts, .mts, .js or .mjs file.`,
       { details: { option: 'transform.module', path: file } },
@@ -96,11 +79,9 @@ async function loadExport(spec: string, baseDir: string): Promise<ModuleTransfor
   const url = pathToFileURL(file).href;
   let namespace: Record<string, unknown>;
   try {
-    if (TYPESCRIPT.has(extension)) await registerTypeScript();
     namespace = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`transform.module "${spec}": loading ${file} failed: ${message}`, {
+    throw new ConfigError(`transform.module "${spec}": loading ${file} failed: ${moduleLoadFailure(error)}`, {
       cause: error,
       details: { option: 'transform.module', path: file },
     });
