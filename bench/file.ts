@@ -19,6 +19,7 @@
 import { closeSync, mkdirSync, openAsBlob, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadDuckdb, runDuckdb } from './duckdb.ts';
 import {
   benchDir,
   dataDir,
@@ -71,12 +72,11 @@ function fileEndpoint(path: string): Record<string, unknown> {
 
 // Loaded before the clock starts (see preload), so module loading is not timed.
 let core: typeof import('@honk/core');
-let duckdbApi: typeof import('@duckdb/node-api');
 let parquetWasm: typeof import('parquet-wasm');
 
 async function preload(job: FileJob): Promise<void> {
   if (job.kind === 'honk' || job.kind === 'honk-tiny') core = await import('@honk/core');
-  if (job.kind === 'duckdb' || job.kind === 'duckdb-tiny') duckdbApi = await import('@duckdb/node-api');
+  if (job.kind === 'duckdb' || job.kind === 'duckdb-tiny') await loadDuckdb();
   if (job.kind === 'parquet-wasm-to-ipc') parquetWasm = await import('parquet-wasm');
 }
 
@@ -100,19 +100,6 @@ async function honkTransfer(job: Extract<FileJob, { kind: 'honk' }>): Promise<Ho
   if (report.stats.rows !== job.rows)
     throw new Error(`${job.name}: moved ${report.stats.rows} rows, expected ${job.rows}`);
   return { rows: report.stats.rows, timings: report.timings as Record<string, number> };
-}
-
-async function duckdb(sql: string, threads?: number, runs = 1): Promise<void> {
-  const { DuckDBInstance } = duckdbApi ?? (await import('@duckdb/node-api'));
-  const instance = await DuckDBInstance.create(':memory:', threads ? { threads: String(threads) } : {});
-  const connection = await instance.connect();
-  try {
-    await connection.run("SET TimeZone = 'UTC'");
-    for (let run = 0; run < runs; run++) await connection.run(sql.replaceAll('{run}', String(run)));
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
 }
 
 /** parquet-wasm's stream → IPC bytes → file: what the libraries cost without Honk around them. */
@@ -168,14 +155,14 @@ async function runJob(job: FileJob): Promise<unknown> {
     case 'honk':
       return honkTransfer(job);
     case 'duckdb':
-      return duckdb(job.sql, job.threads);
+      return runDuckdb(job.sql, job.threads);
     case 'parquet-wasm-to-ipc':
       return parquetWasmToIpc(job.source, job.target);
     case 'honk-tiny':
       return honkTiny(job.runs);
     case 'duckdb-tiny': {
       const started = performance.now();
-      await duckdb(
+      await runDuckdb(
         `COPY (SELECT * FROM read_csv('${join(dataDir, TINY)}', header = true, columns = ${ordersDuckdbColumns})) TO '${join(outDir, 'tiny-duck-{run}.parquet')}' (FORMAT parquet)`,
         undefined,
         job.runs,
@@ -280,7 +267,7 @@ async function compare(
 }
 
 async function benchSize(rows: number): Promise<void> {
-  const data = await ensureOrdersDataset(rows, (csv, parquet) => duckdb(csvToParquetSql(csv, parquet)));
+  const data = await ensureOrdersDataset(rows, (csv, parquet) => runDuckdb(csvToParquetSql(csv, parquet)));
   const size = label(rows);
   const rssGoal = rows >= 10_000_000 ? 200 : undefined;
 

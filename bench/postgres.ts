@@ -20,13 +20,12 @@
  * every contender. PostgreSQL: HONK_TEST_POSTGRES_URL, else a throwaway server started
  * here (test/services/postgres.ts) and stopped at the end.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { startPostgres } from '../test/services/postgres.ts';
 import { benchDir } from './orders-dataset.ts';
+import { dropTable, ensureTable, rawPipe, rawRead, type TableKind } from './postgres-references.ts';
 import { emit } from './report.ts';
 import type { ScenarioResult } from './run.ts';
 import {
@@ -93,99 +92,6 @@ async function honkTransfer(job: HonkJob): Promise<HonkValue> {
 
 // ── main side ────────────────────────────────────────────────────────────────────────
 
-const TABLES = {
-  narrow: (name: string, rows: number) => `CREATE TABLE ${name} AS
-    SELECT g::int8 AS id, 'customer-' || (g % 250000) AS name, (g * 0.37)::float8 AS amount,
-           timestamp '2020-01-01' + g * interval '1 second' AS created_at, g % 5 <> 0 AS active
-    FROM generate_series(1, ${rows}) AS g`,
-  wide: (name: string, rows: number) => `CREATE TABLE ${name} AS
-    SELECT g::int8 AS id, (g * 12345.6789012345)::numeric(38,10) AS amount,
-           timestamptz '2020-01-01 00:00:00+00' + g * interval '1 millisecond' AS at,
-           jsonb_build_object('order', g, 'region', 'r' || (g % 17), 'flags', jsonb_build_array(g % 2 = 0, g % 3 = 0)) AS doc,
-           decode(md5(g::text), 'hex') AS payload, ARRAY[g, g * 2, g % 7]::int8[] AS tags,
-           md5(g::text)::uuid AS ref, CASE WHEN g % 10 = 0 THEN NULL ELSE 'note ' || g END AS note
-    FROM generate_series(1, ${rows}) AS g`,
-};
-
-async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Creates the source table unless it already holds `rows` rows; returns its heap bytes. */
-async function ensureTable(
-  url: string,
-  kind: keyof typeof TABLES,
-  rows: number,
-): Promise<{ table: string; bytes: number }> {
-  const table = `bench_${kind}_${rows}`;
-  return withClient(url, async (client) => {
-    const exists = await client.query<{ n: string | null }>('SELECT to_regclass($1)::text AS n', [table]);
-    if (exists.rows[0]?.n === null) {
-      await client.query(TABLES[kind](table, rows));
-      await client.query(`VACUUM ANALYZE ${table}`);
-    }
-    const size = await client.query<{ bytes: string }>('SELECT pg_table_size($1)::text AS bytes', [table]);
-    return { table, bytes: Number(size.rows[0]?.bytes) };
-  });
-}
-
-async function dropTarget(url: string): Promise<void> {
-  await withClient(url, (client) => client.query(`DROP TABLE IF EXISTS ${TARGET}`));
-}
-
-function psql(
-  url: string,
-  command: string,
-  stdin: 'ignore' | NodeJS.ReadableStream = 'ignore',
-  stdout: 'pipe' | 'ignore' = 'pipe',
-) {
-  return spawn('psql', [url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', command], {
-    stdio: [stdin as 'ignore', stdout, 'pipe'],
-  });
-}
-
-function finished(child: ReturnType<typeof spawn>, what: string): Promise<void> {
-  let errors = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    errors += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${what} exited with ${code}: ${errors.trim()}`)),
-    );
-  });
-}
-
-/** The raw pipe: two psql processes, binary COPY out of one straight into the other. */
-async function rawPipe(url: string, table: string): Promise<number> {
-  await withClient(url, async (client) => {
-    await client.query(`DROP TABLE IF EXISTS ${TARGET}`);
-    await client.query(`CREATE TABLE ${TARGET} (LIKE ${table})`);
-  });
-  const started = performance.now();
-  const out = psql(url, `\\copy ${table} TO STDOUT (FORMAT binary)`);
-  const into = psql(url, `\\copy ${TARGET} FROM STDIN (FORMAT binary)`, out.stdout as NodeJS.ReadableStream, 'ignore');
-  await Promise.all([finished(out, 'psql \\copy TO STDOUT'), finished(into, 'psql \\copy FROM STDIN')]);
-  const seconds = (performance.now() - started) / 1000;
-  await dropTarget(url);
-  return seconds;
-}
-
-/** The read side alone: binary COPY out, discarded. */
-async function rawRead(url: string, table: string): Promise<number> {
-  const started = performance.now();
-  const out = psql(url, `\\copy ${table} TO '/dev/null' (FORMAT binary)`, 'ignore', 'ignore');
-  await finished(out, 'psql \\copy TO /dev/null');
-  return (performance.now() - started) / 1000;
-}
-
 function label(rows: number): string {
   return rows >= 1_000_000 && rows % 1_000_000 === 0 ? `${rows / 1_000_000}M` : rows.toLocaleString('en-US');
 }
@@ -193,19 +99,19 @@ function label(rows: number): string {
 /** The fastest of BENCH_REPEAT runs of `job`, each in a fresh process against an absent target. */
 function honk(job: HonkJob): Promise<IsolatedResult<HonkValue>> {
   return bestOf(async () => {
-    await dropTarget(job.url);
+    await dropTable(job.url, TARGET);
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
     try {
       return await runIsolated<HonkValue>(import.meta.url, job);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
-      await dropTarget(job.url);
+      await dropTable(job.url, TARGET);
     }
   });
 }
 
-async function benchTable(url: string, kind: keyof typeof TABLES, rows: number): Promise<void> {
+async function benchTable(url: string, kind: TableKind, rows: number): Promise<void> {
   const { table, bytes } = await ensureTable(url, kind, rows);
   const size = label(rows);
   const base = (name: string, seconds: number): ScenarioResult => ({
@@ -233,7 +139,7 @@ async function benchTable(url: string, kind: keyof typeof TABLES, rows: number):
     transferPath: HonkJob['transferPath'] = 'auto',
   ): HonkJob => ({ name: `pg-${kind}-${size}-${name}`, url, table, target, rows, validate, transferPath });
 
-  const { seconds: pipeSeconds } = await bestOf(async () => ({ seconds: await rawPipe(url, table) }));
+  const { seconds: pipeSeconds } = await bestOf(async () => ({ seconds: await rawPipe(url, table, TARGET) }));
   emit({ ...base('psql binary COPY pipe', pipeSeconds), note: 'reference: two psql processes, kernel pipe' });
 
   // The Arrow path (decode to Arrow, encode again): what every transform or cross-system

@@ -37,6 +37,7 @@ const suites: Record<string, string> = {
   postgres: 'postgres.ts',
   s3: 's3.ts',
   'postgres-store': 'postgres-store.ts',
+  cli: 'cli.ts',
 };
 
 /** Runs one bench module in a child process; it prints one JSON ScenarioResult per line. */

@@ -1,0 +1,119 @@
+/**
+ * Measuring whole processes for `pnpm bench cli`: wall time from spawn to exit (start-up
+ * included), the child's own peak RSS and CPU time, and interleaved rounds with medians so a
+ * change in the machine's load hits every contender alike.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const honkBin = fileURLToPath(new URL('../packages/cli/bin/honk.js', import.meta.url));
+const rusagePreload = fileURLToPath(new URL('./child-rusage.ts', import.meta.url));
+/** Rounds per line (`BENCH_CLI_RUNS`, default 3). */
+export const RUNS = Math.max(1, Number(process.env.BENCH_CLI_RUNS ?? 3));
+
+export interface ProcessRun {
+  seconds: number;
+  peakRssMb?: number;
+  cpuSeconds?: number;
+}
+
+/** Runs a command to completion; with `measured`, the child reports its rusage on fd 3. */
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; measured?: boolean } = {},
+): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'ignore', 'pipe', options.measured ? 'pipe' : 'ignore'],
+    });
+    let stderr = '';
+    let usage = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (chunk: Buffer) => {
+      usage += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (code !== 0) {
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join('\n')}`,
+          ),
+        );
+        return;
+      }
+      if (!usage) {
+        resolve({ seconds });
+        return;
+      }
+      const measured = JSON.parse(usage) as { maxRSS: number; userCPUTime: number; systemCPUTime: number };
+      resolve({
+        seconds,
+        peakRssMb: measured.maxRSS / 1024,
+        cpuSeconds: (measured.userCPUTime + measured.systemCPUTime) / 1e6,
+      });
+    });
+  });
+}
+
+/** `honk <args>` as users start it (plus the rusage preload). */
+export function honk(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ProcessRun> {
+  return runProcess(process.execPath, ['--import', pathToFileURL(rusagePreload).href, honkBin, ...args], {
+    cwd,
+    env,
+    measured: true,
+  });
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** One contender of a line: how to prepare and run one measurement. */
+export interface Contender {
+  name: string;
+  run: () => Promise<ProcessRun>;
+  /** Called before every run (drop the target, clear the store). */
+  reset?: () => Promise<void> | void;
+}
+
+export interface Measured {
+  seconds: number;
+  peakRssMb?: number;
+  cpuSeconds?: number;
+  all: number[];
+}
+
+/** Runs the contenders interleaved, RUNS rounds; medians per contender (peak RSS: the highest). */
+export async function interleaved(contenders: Contender[]): Promise<Map<string, Measured>> {
+  const runs = new Map<string, ProcessRun[]>(contenders.map((contender) => [contender.name, []]));
+  for (let round = 0; round < RUNS; round++) {
+    for (const contender of contenders) {
+      await contender.reset?.();
+      runs.get(contender.name)?.push(await contender.run());
+    }
+  }
+  const out = new Map<string, Measured>();
+  for (const [name, list] of runs) {
+    const peaks = list.map((run) => run.peakRssMb).filter((value): value is number => value !== undefined);
+    const cpus = list.map((run) => run.cpuSeconds).filter((value): value is number => value !== undefined);
+    out.set(name, {
+      seconds: median(list.map((run) => run.seconds)),
+      ...(peaks.length > 0 ? { peakRssMb: Math.max(...peaks) } : {}),
+      ...(cpus.length > 0 ? { cpuSeconds: median(cpus) } : {}),
+      all: list.map((run) => run.seconds),
+    });
+  }
+  return out;
+}
