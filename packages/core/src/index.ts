@@ -14,3 +14,4 @@ export * from './run/index.ts';
 export * from './spec/index.ts';
 export * from './transfer/index.ts';
 export * from './validate/index.ts';
+export * from './workers/index.ts';

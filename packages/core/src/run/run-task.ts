@@ -39,8 +39,15 @@ import { rawTransfer, sharedRawFormat } from '../transfer/raw-transfer.ts';
 import { DEFAULT_BATCH_ROWS, transfer } from '../transfer/transfer.ts';
 import type { BatchTransform } from '../transfer/transform.ts';
 import { createTransforms } from '../transfer/transforms/index.ts';
-import { assertValid, createValidationSession, createValidators } from '../validate/index.ts';
+import {
+  type AsyncValidationSession,
+  assertValid,
+  createParallelValidationSession,
+  createValidationSession,
+  createValidators,
+} from '../validate/index.ts';
 import type { ValidationReport, Validator } from '../validate/validator.ts';
+import { sharedWorkerPool, type WorkerPool } from '../workers/worker-pool.ts';
 import type { ResolvedEndpoint, TaskDefinition } from './task-definition.ts';
 import type { RunEvent, RunPhase, TaskReport, TransferStats } from './task-report.ts';
 
@@ -65,6 +72,12 @@ export interface RunTaskOptions {
    * and no transform applies (see `Source.readRaw`); `arrow` always decodes to Arrow.
    */
   transferPath?: 'auto' | 'arrow';
+  /**
+   * Worker threads that hash for validation while the main thread moves data (see
+   * `validate/parallel-validation-session.ts`). Default: the process-wide pool; `false`
+   * hashes on the main thread.
+   */
+  workers?: WorkerPool | false;
 }
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -336,6 +349,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   let restored = false;
   let schemas: TaskReport['schema'];
   let path: TaskReport['path'];
+  let session: AsyncValidationSession | undefined;
 
   const finish = (error?: unknown): TaskReport => {
     enter('done');
@@ -380,7 +394,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
 
     // ── transfer ─────────────────────────────────────────────────────────────
     enter('transfer');
-    const session = createValidationSession(prepared.validators, schema);
+    session = validationSession(prepared.validators, task, schema, options.workers);
     writer = await sink.open(schema, { signal, ...prepared.publish });
     const batchRows = task.batchRows ?? DEFAULT_BATCH_ROWS;
     const common = {
@@ -398,11 +412,11 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     if (rawFormat !== null) logger.debug({ taskId: task.id, format: rawFormat }, 'raw transfer');
     stats =
       rawFormat === null
-        ? await transfer({ ...common, source, transforms, observe: (batch) => session.observeSource(batch) })
+        ? await transfer({ ...common, source, transforms, observe: (batch) => session?.observeSource(batch) })
         : await rawTransfer({
             ...common,
             source,
-            ...(prepared.validators.length > 0 ? { observe: (batch) => session.observeSource(batch) } : {}),
+            ...(prepared.validators.length > 0 ? { observe: (batch) => session?.observeSource(batch) } : {}),
           });
     const staged: StagedTarget = await writer.stage();
 
@@ -415,12 +429,12 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
         session.startStaged(stagedSchema);
         schemas.target = schemaLines(stagedSchema);
         for await (const batch of reader.read({ signal, batchRows })) {
-          session.observeStaged(batch);
+          await session.observeStaged(batch);
         }
       } finally {
         await reader.close?.();
       }
-      validation = session.report();
+      validation = await session.report();
       assertValid(validation, { taskId: task.id });
     }
 
@@ -450,6 +464,30 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     }
     return finish(error);
   } finally {
+    await session?.close();
     await prepared?.close();
   }
+}
+
+/**
+ * The validation session of one run: hashing on worker threads unless `workers` is false,
+ * else (or with no validators to run) on the main thread.
+ */
+function validationSession(
+  validators: readonly Validator[],
+  task: TaskDefinition,
+  schema: Schema,
+  workers: WorkerPool | false | undefined,
+): AsyncValidationSession {
+  if (workers !== false && validators.length > 0) {
+    return createParallelValidationSession(task.validate ?? {}, schema, { pool: workers ?? sharedWorkerPool() });
+  }
+  const inline = createValidationSession(validators, schema);
+  return {
+    observeSource: async (batch) => inline.observeSource(batch),
+    startStaged: (stagedSchema) => inline.startStaged(stagedSchema),
+    observeStaged: async (batch) => inline.observeStaged(batch),
+    report: async () => inline.report(),
+    close: async () => {},
+  };
 }

@@ -31,8 +31,11 @@ export interface RawTransferOptions {
   signal: AbortSignal;
   /** Rows per decoded batch when `observe` is set. */
   batchRows: number;
-  /** Sees the batches decoded from the forwarded bytes (validation hashing); decoding is skipped without it. */
-  observe?: (batch: RecordBatch) => void;
+  /**
+   * Sees the batches decoded from the forwarded bytes (validation hashing); decoding is
+   * skipped without it. A returned promise is awaited (backpressure).
+   */
+  observe?: (batch: RecordBatch) => void | Promise<void>;
   onProgress?: (stats: TransferStats) => void;
   /** Default 250 ms. */
   progressIntervalMs?: number;
@@ -61,7 +64,7 @@ export async function rawTransfer(options: RawTransferOptions): Promise<Transfer
       batchRows: options.batchRows,
       decode: observe !== undefined,
     })) {
-      for (const batch of chunk.batches) if (batch.numRows > 0) observe?.(batch);
+      for (const batch of chunk.batches) if (batch.numRows > 0) await observe?.(batch);
       if (pending) await pending;
       throwIfAborted(signal);
       if (chunk.bytes.byteLength > 0) {

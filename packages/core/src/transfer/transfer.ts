@@ -18,8 +18,11 @@ export interface TransferOptions {
   /** Rows per batch asked of the source. Default 65,536. */
   batchRows?: number;
   signal: AbortSignal;
-  /** Sees every batch after transforms, before it is written (validation hashing). */
-  observe?: (batch: RecordBatch) => void;
+  /**
+   * Sees every batch after transforms, before it is written (validation hashing). A returned
+   * promise is awaited before the next batch is read: the observer's backpressure.
+   */
+  observe?: (batch: RecordBatch) => void | Promise<void>;
   /** Called with running totals at most every `progressIntervalMs`, and once at the end. */
   onProgress?: (stats: TransferStats) => void;
   /** Default 250 ms. */
@@ -154,7 +157,7 @@ export async function transfer(options: TransferOptions): Promise<TransferStats>
       const batches = applyTransforms(source.read({ signal, batchRows }), transforms, signal);
       for await (const batch of batches) {
         if (batch.numRows === 0) continue;
-        options.observe?.(batch);
+        await options.observe?.(batch);
         await channel.push(batch, signal);
       }
       channel.close();

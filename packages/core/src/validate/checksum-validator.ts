@@ -3,6 +3,8 @@ import type { Json } from '../connector/connector.ts';
 import { Checksum, ROW_HASH_VERSION } from './row-hash.ts';
 import type { ValidationCheck, Validator } from './validator.ts';
 
+const MASK_64 = (1n << 64n) - 1n;
+
 /** Summary of one side; JSON so it can be stored in a report and compared later. */
 export interface ChecksumSummary {
   [key: string]: Json;
@@ -30,6 +32,16 @@ export function checksumValidator(): Validator {
         },
         result: (): ChecksumSummary => ({ version: ROW_HASH_VERSION, rows: checksum.rows, sum: checksum.sum }),
       };
+    },
+    combine(summaries): ChecksumSummary {
+      const parts = summaries as ChecksumSummary[];
+      let sum = 0n;
+      let rows = 0;
+      for (const part of parts) {
+        sum = (sum + BigInt(`0x${part.sum}`)) & MASK_64;
+        rows += part.rows;
+      }
+      return { version: parts[0]?.version ?? ROW_HASH_VERSION, rows, sum: sum.toString(16).padStart(16, '0') };
     },
     compare({ source, staged }): ValidationCheck[] {
       const expected = source as ChecksumSummary;

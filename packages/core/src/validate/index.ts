@@ -1,6 +1,7 @@
 export * from './checksum-validator.ts';
 export * from './create-validators.ts';
 export * from './json-value.ts';
+export * from './parallel-validation-session.ts';
 export * from './row-count-validator.ts';
 export * from './row-hash.ts';
 export * from './sample-validator.ts';

@@ -16,6 +16,7 @@ export function rowCountValidator(): Validator {
         result: () => ({ rows }),
       };
     },
+    combine: (summaries) => ({ rows: summaries.reduce<number>((sum, summary) => sum + rowsOf(summary), 0) }),
     compare({ source, staged }): ValidationCheck[] {
       const expected = rowsOf(source);
       const actual = rowsOf(staged);

@@ -146,6 +146,7 @@ export function sampleValidator(options: SampleValidatorOptions): Validator {
     name: 'sample',
     accumulator: (schema) => sampleAccumulator(schema, limit, keyNames),
     compare: ({ source, staged }) => compareSamples(source as SampleSummary, staged as SampleSummary),
+    combine: (summaries) => combineSamples(summaries as SampleSummary[]),
   };
 }
 
@@ -229,6 +230,39 @@ function sampleAccumulator(schema: Schema, limit: number, keyNames: string[] | n
       return { version: ROW_HASH_VERSION, limit, rows, columns, key: keyNames, missingKey, entries };
     },
   };
+}
+
+const MASK_64 = (1n << 64n) - 1n;
+
+function addHex64(a: string, b: string): string {
+  return ((BigInt(`0x${a}`) + BigInt(`0x${b}`)) & MASK_64).toString(16).padStart(16, '0');
+}
+
+/**
+ * The sketch of the union of disjoint parts. A key among the k smallest overall is among the
+ * k smallest of every part that saw it, so every part kept it with its full per-part sums:
+ * adding them up and keeping the k smallest keys gives exactly the one-accumulator sketch.
+ */
+function combineSamples(parts: readonly SampleSummary[]): SampleSummary {
+  const first = parts[0];
+  if (first === undefined) throw new ConfigError('Cannot combine zero sample summaries.');
+  const byKey = new Map<string, SampleEntry>();
+  let rows = 0;
+  for (const part of parts) {
+    rows += part.rows;
+    for (const entry of part.entries) {
+      const seen = byKey.get(entry.keyHash);
+      if (seen === undefined) {
+        byKey.set(entry.keyHash, { ...entry, columnHashes: [...entry.columnHashes] });
+        continue;
+      }
+      seen.count += entry.count;
+      seen.rowHash = addHex64(seen.rowHash, entry.rowHash);
+      seen.columnHashes = seen.columnHashes.map((hash, j) => addHex64(hash, entry.columnHashes[j] ?? '0'));
+    }
+  }
+  const entries = [...byKey.values()].sort((a, b) => (a.keyHash < b.keyHash ? -1 : a.keyHash > b.keyHash ? 1 : 0));
+  return { ...first, rows, entries: entries.slice(0, first.limit) };
 }
 
 /** Shown per failing key; more would bury the first, most useful line. */

@@ -195,6 +195,8 @@ export function schemaValidator(): Validator {
       const summary = describeSchema(schema);
       return { observe() {}, result: () => summary };
     },
+    // Every part of a side has the side's schema.
+    combine: (summaries) => summaries[0] ?? null,
     compare({ sourceSchema, stagedSchema }): ValidationCheck[] {
       const verdict: Verdict = { errors: [], notes: [] };
       compareFields(sourceSchema.fields, stagedSchema.fields, '', verdict);

@@ -40,6 +40,12 @@ export interface Validator {
   accumulator(schema: Schema): ValidationAccumulator;
   /** Compare the two sides' summaries. */
   compare(input: { source: Json; staged: Json; sourceSchema: Schema; stagedSchema: Schema }): ValidationCheck[];
+  /**
+   * Merges the summaries of accumulators that each observed a disjoint part of one side
+   * (batches spread over worker threads) into the summary one accumulator observing every
+   * batch would have given. Optional: a validator without it observes on the main thread.
+   */
+  combine?(summaries: readonly Json[]): Json;
 }
 
 /** The `validate:` block of a task. */

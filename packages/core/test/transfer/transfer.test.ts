@@ -115,7 +115,9 @@ describe('transfer', () => {
       source,
       writer,
       signal: new AbortController().signal,
-      observe: (b) => seen.push(b.numRows),
+      observe: (b) => {
+        seen.push(b.numRows);
+      },
     });
     expect(seen).toEqual([5, 7]);
     expect(stats).toMatchObject({ rows: 12, batches: 2 });

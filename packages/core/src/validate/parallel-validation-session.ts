@@ -1,0 +1,207 @@
+/**
+ * A validation session that hashes on worker threads (see workers/worker-pool.ts), so the
+ * main thread keeps moving data while the other cores hash it. Results are identical to
+ * {@link createValidationSession}: every validator's summaries of the parts a side was
+ * split into are merged with its `combine` (sums for counts and checksums, a merged
+ * bottom-k for samples) before the usual comparison.
+ *
+ * Small sides stay on the main thread: the first `inlineRows` rows of a side are observed
+ * inline (sending a batch to a worker costs an IPC copy, which only pays off on real
+ * volume), and the worker sessions are opened ahead of need so their start-up overlaps the
+ * transfer. Each worker holds at most `depth` batches in flight: `observe*` resolves when
+ * there is room, which is the pipeline's backpressure, so memory stays bounded.
+ */
+import type { RecordBatch, Schema } from 'apache-arrow';
+import type { Json } from '../connector/connector.ts';
+import { HonkError } from '../errors/honk-error.ts';
+import { batchToBytes, schemaToBytes } from '../workers/batch-transport.ts';
+import type { WorkerPool, WorkerSession } from '../workers/worker-pool.ts';
+import { createValidators } from './create-validators.ts';
+import type { ValidationWorkerInit } from './validation-worker.ts';
+import type {
+  ValidateOptions,
+  ValidationAccumulator,
+  ValidationCheck,
+  ValidationReport,
+  Validator,
+} from './validator.ts';
+
+export interface ParallelValidationOptions {
+  pool: WorkerPool;
+  /** Rows per side observed on the main thread before batches go to workers. Default 131,072. */
+  inlineRows?: number;
+  /** Batches in flight per worker. Default 2. */
+  depth?: number;
+}
+
+/** The session runTask uses: like {@link ValidationSession}, with backpressure and cleanup. */
+export interface AsyncValidationSession {
+  /** Resolves when the batch is taken (hashed, or queued on a worker with room). */
+  observeSource(batch: RecordBatch): Promise<void>;
+  startStaged(schema: Schema): void;
+  observeStaged(batch: RecordBatch): Promise<void>;
+  /** Waits for every queued batch, then compares both sides. */
+  report(): Promise<ValidationReport>;
+  /** Frees the worker sessions (also after a failure). */
+  close(): Promise<void>;
+}
+
+interface Shard {
+  session: Promise<WorkerSession>;
+  inFlight: Set<Promise<void>>;
+}
+
+/** One side: inline accumulators plus worker shards, combined at the end. */
+class Side {
+  readonly #local: ValidationAccumulator[];
+  readonly #shards: Shard[] = [];
+  readonly #init: () => ValidationWorkerInit;
+  readonly #parallel: Required<ParallelValidationOptions>;
+  readonly #offload: boolean;
+  #inlineRows = 0;
+  #failure: unknown;
+
+  constructor(
+    validators: readonly Validator[],
+    options: ValidateOptions,
+    schema: Schema,
+    parallel: Required<ParallelValidationOptions>,
+  ) {
+    this.#local = validators.map((validator) => validator.accumulator(schema));
+    this.#parallel = parallel;
+    // Only when every validator can merge parts; custom validators without `combine` stay inline.
+    this.#offload = validators.every((validator) => validator.combine !== undefined);
+    this.#init = () => ({ options, schema: schemaToBytes(schema) });
+  }
+
+  async observe(batch: RecordBatch): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (!this.#offload || this.#inlineRows < this.#parallel.inlineRows) {
+      for (const accumulator of this.#local) accumulator.observe(batch);
+      this.#inlineRows += batch.numRows;
+      // Start the workers while the last inline rows are hashed.
+      if (this.#offload && this.#inlineRows * 2 >= this.#parallel.inlineRows) this.#openShards();
+      return;
+    }
+    this.#openShards();
+    const shard = this.#shards.reduce((least, next) => (next.inFlight.size < least.inFlight.size ? next : least));
+    while (shard.inFlight.size >= this.#parallel.depth) await Promise.race(shard.inFlight);
+    if (this.#failure !== undefined) throw this.#failure;
+    const bytes = batchToBytes(batch);
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const call: Promise<void> = shard.session
+      .then((session) => session.call<void>('observe', bytes, whole ? [bytes.buffer as ArrayBuffer] : []))
+      .catch((error: unknown) => {
+        this.#failure ??= error;
+      })
+      .finally(() => shard.inFlight.delete(call));
+    shard.inFlight.add(call);
+  }
+
+  #openShards(): void {
+    while (this.#shards.length < this.#parallel.pool.size) {
+      const session = this.#parallel.pool.open('validation', this.#init());
+      session.catch((error: unknown) => {
+        this.#failure ??= error;
+      });
+      this.#shards.push({ session, inFlight: new Set() });
+    }
+  }
+
+  /** Per validator, the summaries of every part (inline first). */
+  async results(): Promise<Json[][]> {
+    await Promise.all(this.#shards.flatMap((shard) => [...shard.inFlight]));
+    if (this.#failure !== undefined) throw this.#failure;
+    const parts: Json[][] = this.#local.map((accumulator) => [accumulator.result()]);
+    for (const shard of this.#shards) {
+      const summaries = await (await shard.session).call<Json[]>('results', null);
+      summaries.forEach((summary, index) => {
+        parts[index]?.push(summary);
+      });
+    }
+    return parts;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#shards.map(async (shard) => {
+        const session = await shard.session.catch(() => undefined);
+        await session?.close();
+      }),
+    );
+  }
+}
+
+/**
+ * Creates a session hashing on `parallel.pool`'s workers. `options` are the task's
+ * `validate:` options (the workers build the same validators from them); `sourceSchema` is
+ * the schema of the batches given to `observeSource` (after transforms).
+ */
+export function createParallelValidationSession(
+  options: ValidateOptions,
+  sourceSchema: Schema,
+  parallel: ParallelValidationOptions,
+): AsyncValidationSession {
+  const validators = createValidators(options);
+  const settings: Required<ParallelValidationOptions> = {
+    pool: parallel.pool,
+    inlineRows: parallel.inlineRows ?? 131_072,
+    depth: Math.max(1, parallel.depth ?? 2),
+  };
+  const source = new Side(validators, options, sourceSchema, settings);
+  let staged: Side | null = null;
+  let stagedSchema: Schema | null = null;
+
+  const startStaged = (schema: Schema): void => {
+    if (staged !== null) {
+      throw new HonkError(
+        'INTERNAL',
+        'ValidationSession.startStaged was called twice; a session validates one staged read.',
+      );
+    }
+    stagedSchema = schema;
+    staged = new Side(validators, options, schema, settings);
+  };
+
+  return {
+    observeSource(batch) {
+      if (staged !== null) {
+        return Promise.reject(
+          new HonkError('INTERNAL', 'ValidationSession.observeSource was called after the staged side started.'),
+        );
+      }
+      return source.observe(batch);
+    },
+    startStaged,
+    observeStaged(batch) {
+      if (staged === null) startStaged(batch.schema);
+      return (staged as unknown as Side).observe(batch);
+    },
+    async report() {
+      if (staged === null || stagedSchema === null) {
+        throw new HonkError(
+          'INTERNAL',
+          'ValidationSession.report was called before the staged side was read: call startStaged(schema) or observeStaged(batch) first.',
+        );
+      }
+      const [sourceParts, stagedParts] = await Promise.all([source.results(), (staged as Side).results()]);
+      const checks: ValidationCheck[] = [];
+      validators.forEach((validator, index) => {
+        const merge = (parts: Json[]): Json =>
+          parts.length === 1 ? (parts[0] as Json) : (validator.combine as NonNullable<Validator['combine']>)(parts);
+        checks.push(
+          ...validator.compare({
+            source: merge(sourceParts[index] ?? []),
+            staged: merge(stagedParts[index] ?? []),
+            sourceSchema,
+            stagedSchema: stagedSchema as Schema,
+          }),
+        );
+      });
+      return { ok: checks.every((check) => check.ok), checks };
+    },
+    async close() {
+      await Promise.all([source.close(), (staged as Side | null)?.close()]);
+    },
+  };
+}

@@ -1,0 +1,7 @@
+export {
+  sharedWorkerPool,
+  WorkerCrashedError,
+  WorkerPool,
+  type WorkerPoolOptions,
+  WorkerSession,
+} from './worker-pool.ts';

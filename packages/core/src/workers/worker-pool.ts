@@ -1,0 +1,227 @@
+/**
+ * Worker threads for CPU work that need not block the main thread: hashing for validation,
+ * codecs. Two reasons to run work here rather than inline:
+ *
+ * - Speed: the main thread moves bytes (sockets, files, the transfer pipeline) while workers
+ *   hash and encode, so a migration uses every core instead of one.
+ * - Isolation: a WebAssembly trap or runaway memory in a codec ends one worker and the one
+ *   attempt that used it, never the process and the other tasks it runs. A worker that
+ *   failed is discarded; the next job gets a fresh one.
+ *
+ * Work comes in two shapes. A *session* is an object living in one worker (an accumulator,
+ * an encoder) that the main thread calls in order; sessions are spread over workers by
+ * load. A worker runs the handler modules named in `worker-handlers.ts`, loaded on demand
+ * inside the worker: a task can never make a worker load anything else.
+ *
+ * Idle workers do not keep the process alive (they are unref'd while no call is pending).
+ */
+import { availableParallelism } from 'node:os';
+import { type Transferable, Worker } from 'node:worker_threads';
+import { HonkError } from '../errors/honk-error.ts';
+import type { WorkerHandlerName } from './worker-handlers.ts';
+import type { WorkerErrorShape, WorkerReply, WorkerRequest } from './worker-protocol.ts';
+
+export interface WorkerPoolOptions {
+  /** Worker threads at most. Default: the machine's available parallelism. */
+  size?: number;
+  /** V8 heap limit of each worker in MiB (its JS objects; WebAssembly memory is capped by the handlers). Default 1024. */
+  maxHeapMb?: number;
+}
+
+/** Why a call into a worker failed when the worker itself died (trap, out of memory, exit). */
+export class WorkerCrashedError extends HonkError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('INTERNAL', message, { ...options, retryable: false });
+    this.name = 'WorkerCrashedError';
+  }
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** One worker thread and the calls waiting on it. */
+class PooledWorker {
+  readonly worker: Worker;
+  readonly pending = new Map<number, Pending>();
+  /** Sessions open on this worker: the load measure for placing new sessions. */
+  sessions = 0;
+  dead = false;
+  #nextId = 1;
+
+  constructor(options: Required<WorkerPoolOptions>, onDeath: (worker: PooledWorker) => void) {
+    const entry = new URL(`./worker-main${extensionOf(import.meta.url)}`, import.meta.url);
+    this.worker = new Worker(entry, { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } });
+    this.worker.unref();
+    this.worker.on('message', (reply: WorkerReply) => this.#settle(reply));
+    this.#onDeath = onDeath;
+    this.worker.on('error', (error) => this.#die(error));
+    this.worker.on('exit', (code) => this.#die(new Error(`it exited with code ${code}`)));
+  }
+
+  readonly #onDeath: (worker: PooledWorker) => void;
+
+  /** Marks the worker dead and fails every call waiting on it. */
+  #die(error: unknown): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.#onDeath(this);
+    const crash =
+      error instanceof HonkError
+        ? error
+        : new WorkerCrashedError(`A worker thread died: ${describe(error)}`, { cause: error });
+    for (const call of this.pending.values()) call.reject(crash);
+    this.pending.clear();
+    this.worker.unref();
+  }
+
+  call(request: WorkerRequest, transfer: readonly Transferable[] = []): Promise<unknown> {
+    if (this.dead) return Promise.reject(new WorkerCrashedError('The worker thread had already died.'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.worker.ref();
+      this.worker.postMessage({ ...request, id }, transfer as Transferable[]);
+    });
+  }
+
+  #settle(reply: WorkerReply): void {
+    const call = this.pending.get(reply.id);
+    if (!call) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (reply.ok) call.resolve(reply.value);
+    else call.reject(reviveError(reply.error));
+  }
+
+  terminate(): Promise<number> {
+    this.#die(new WorkerCrashedError('The worker pool was closed while work was pending.'));
+    return this.worker.terminate();
+  }
+}
+
+/** A stateful object in one worker; calls run in order. */
+export class WorkerSession {
+  readonly #worker: PooledWorker;
+  readonly #id: number;
+  #closed = false;
+
+  constructor(worker: PooledWorker, id: number) {
+    this.#worker = worker;
+    this.#id = id;
+  }
+
+  /** Calls `method` on the session's object with `args`; `transfer` lists buffers handed over (detached here). */
+  call<T>(method: string, args: unknown, transfer: readonly Transferable[] = []): Promise<T> {
+    if (this.#closed) return Promise.reject(new HonkError('INTERNAL', `Worker session used after close (${method}).`));
+    return this.#worker.call({ type: 'call', session: this.#id, method, args }, transfer) as Promise<T>;
+  }
+
+  /** Frees the object in the worker. Safe to call twice, and after the worker died. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#worker.sessions--;
+    if (this.#worker.dead) return;
+    await this.#worker.call({ type: 'close', session: this.#id }).catch(() => undefined);
+  }
+}
+
+/** A pool of worker threads; see the module documentation. */
+export class WorkerPool {
+  readonly #options: Required<WorkerPoolOptions>;
+  readonly #workers: PooledWorker[] = [];
+  #nextSession = 1;
+  #closed = false;
+
+  constructor(options: WorkerPoolOptions = {}) {
+    this.#options = {
+      size: Math.max(1, options.size ?? availableParallelism()),
+      maxHeapMb: options.maxHeapMb ?? 1024,
+    };
+  }
+
+  /** Worker threads at most. */
+  get size(): number {
+    return this.#options.size;
+  }
+
+  /**
+   * Opens a session of `handler` (created in the worker with `init`) on the least loaded
+   * worker, starting one when fewer than `size` run. A handler that fails to open rejects.
+   */
+  async open(
+    handler: WorkerHandlerName,
+    init: unknown,
+    transfer: readonly Transferable[] = [],
+  ): Promise<WorkerSession> {
+    if (this.#closed) throw new HonkError('INTERNAL', 'The worker pool is closed.');
+    const worker = this.#place();
+    const id = this.#nextSession++;
+    worker.sessions++;
+    try {
+      await worker.call({ type: 'open', session: id, handler, init }, transfer);
+    } catch (error) {
+      worker.sessions--;
+      throw error;
+    }
+    return new WorkerSession(worker, id);
+  }
+
+  #place(): PooledWorker {
+    const alive = this.#workers.filter((worker) => !worker.dead);
+    const idle = alive.find((worker) => worker.sessions === 0);
+    if (idle) return idle;
+    if (alive.length < this.#options.size) {
+      const worker = new PooledWorker(this.#options, (dead) => {
+        const index = this.#workers.indexOf(dead);
+        if (index >= 0) this.#workers.splice(index, 1);
+      });
+      this.#workers.push(worker);
+      return worker;
+    }
+    return alive.reduce((least, worker) => (worker.sessions < least.sessions ? worker : least));
+  }
+
+  /** Stops every worker; open sessions fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const workers = this.#workers.splice(0);
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+let shared: WorkerPool | undefined;
+
+/** The process-wide pool runTask uses unless given one. */
+export function sharedWorkerPool(): WorkerPool {
+  shared ??= new WorkerPool();
+  return shared;
+}
+
+/** `.ts` when running from sources (type stripping), `.js` from a build. */
+function extensionOf(url: string): string {
+  return url.endsWith('.ts') ? '.ts' : '.js';
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** Errors come back as plain objects; HonkErrors keep their code, retryability and details. */
+function reviveError(error: WorkerErrorShape): Error {
+  if (error.code) {
+    const honk = new HonkError(error.code, error.message, {
+      retryable: error.retryable ?? false,
+      ...(error.details ? { details: error.details } : {}),
+    });
+    honk.name = error.name;
+    return honk;
+  }
+  const plain = new Error(error.message);
+  plain.name = error.name;
+  if (error.stack) plain.stack = error.stack;
+  return plain;
+}
