@@ -711,10 +711,19 @@ export class CopyBinaryDecoder {
   private readonly schema: Schema;
   private readonly columns: readonly DecodeColumn[];
   private readonly batchRows: number;
-  constructor(schema: Schema, columns: readonly DecodeColumn[], batchRows: number) {
+  /** Tuples only, as `readRaw()` forwards them: no header before them, no trailer after. */
+  private readonly tuplesOnly: boolean;
+  constructor(
+    schema: Schema,
+    columns: readonly DecodeColumn[],
+    batchRows: number,
+    options: { tuplesOnly?: boolean } = {},
+  ) {
     this.schema = schema;
     this.columns = columns;
     this.batchRows = batchRows;
+    this.tuplesOnly = options.tuplesOnly ?? false;
+    this.headerDone = this.tuplesOnly;
     this.builders = columns.map((column) => builderFor(column.type, batchRows));
     this.kinds = Uint8Array.from(columns.map((column) => hotKind(column.type)));
   }
@@ -936,7 +945,7 @@ export class CopyBinaryDecoder {
 
   /** The last, partial batch (or null), after checking the stream ended properly. */
   end(): RecordBatch | null {
-    if (!this.trailerSeen || this.carried > 0) {
+    if ((!this.trailerSeen && !this.tuplesOnly) || this.carried > 0) {
       throw new Error('The binary COPY stream ended early (no trailer).');
     }
     return this.rowsInBatch > 0 ? this.flush() : null;

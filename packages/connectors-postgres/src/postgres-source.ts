@@ -9,6 +9,7 @@ import {
   type ConnectorContext,
   NotFoundError,
   type RawChunk,
+  type RawDecoderSpec,
   type RawReadOptions,
   type ReadOptions,
   type Source,
@@ -17,6 +18,11 @@ import {
 } from '@honk/core';
 import { type RecordBatch, Schema } from 'apache-arrow';
 import { CopyBinaryDecoder, CopyTupleScanner, type DecodeColumn } from './copy-binary-decoder.ts';
+import type { CopyRawDecoderInit } from './copy-binary-raw-decoder.ts';
+
+/** Rows per batch when a worker decodes forwarded tuples for validation. */
+const RAW_DECODE_BATCH_ROWS = 65_536;
+
 import { CopyOutStream } from './copy-out-stream.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
@@ -469,6 +475,40 @@ export class PostgresSource implements Source {
     } finally {
       clients.delete(client);
       await release(client, !finished);
+    }
+  }
+
+  /** Worker threads decode forwarded tuples with copy-binary-raw-decoder.ts (see core's `Source.rawDecoder`). */
+  async rawDecoder(): Promise<RawDecoderSpec | null> {
+    if (this.args.partitionBy) return null;
+    const session = await this.open();
+    const init: CopyRawDecoderInit = {
+      columns: session.columns.map((column) => ({ name: column.name, type: column.type })),
+      batchRows: RAW_DECODE_BATCH_ROWS,
+    };
+    const estimatedRows = await this.estimatedRows(session);
+    return {
+      module: new URL(`./copy-binary-raw-decoder${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
+        .href,
+      init,
+      ...(estimatedRows === undefined ? {} : { estimatedRows }),
+    };
+  }
+
+  /** The planner's row estimate of a table source (free: pg_class), undefined for queries or unanalysed tables. */
+  private async estimatedRows(session: Session): Promise<number | undefined> {
+    const target = this.args.target;
+    if (!('table' in target)) return undefined;
+    try {
+      const result = await session.client.query<{ rows: string | null }>(
+        'SELECT reltuples::int8::text AS rows FROM pg_catalog.pg_class WHERE oid = to_regclass($1)',
+        [quoteTable(target.table)],
+      );
+      const rows = Number(result.rows[0]?.rows ?? -1);
+      return rows >= 0 ? rows : undefined;
+    } catch (error) {
+      this.drop(session, true);
+      throw toPostgresError(error, this.where('estimating'));
     }
   }
 

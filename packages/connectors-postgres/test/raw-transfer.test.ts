@@ -4,7 +4,15 @@
  * validates (a byte corrupted on the way is caught and nothing is published), and is not
  * taken when a transform applies or the caller asks for the Arrow path.
  */
-import { type Connector, ConnectorRegistry, runTask, type SinkWriter, type TaskDefinition } from '@honk/core';
+import {
+  type Connector,
+  ConnectorRegistry,
+  INLINE_VALIDATION_ROWS,
+  runTask,
+  type SinkWriter,
+  type TaskDefinition,
+  WorkerPool,
+} from '@honk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresConnector } from '../src/index.ts';
 import { createTestDatabase, type TestDatabase } from './postgres-test-database.ts';
@@ -20,6 +28,9 @@ beforeAll(async () => {
                   md5(g::text)::uuid, ARRAY[g, NULL, -g]::int4[], timestamptz '2021-06-01 00:00:00+00' + g * interval '1 second',
                   'c' || (g % 1000), decode(md5(g::text), 'hex')
                 FROM generate_series(1, 25000) AS g`);
+  // Above the rows validation hashes inline, so worker threads decode and hash (analysed: the estimate is known).
+  await db.sql(`CREATE TABLE big_src AS SELECT * FROM raw_src, generate_series(1, 7) AS copy`);
+  await db.sql('ANALYZE big_src');
   await db.sql(`CREATE TABLE enum_src (id int4, feeling mood)`);
   await db.sql(`INSERT INTO enum_src VALUES (1, 'happy'), (2, 'sad'), (3, NULL)`);
 });
@@ -141,5 +152,45 @@ describe('raw byte fast path', () => {
     expect(enums.ok).toBe(true);
     expect(enums.path).toBe('arrow');
     expect(await rowsText('enum_dst')).toEqual(await rowsText('enum_src'));
+  });
+});
+
+describe('raw path with validation decoded on worker threads', () => {
+  const registry = new ConnectorRegistry([postgresConnector]);
+  const pool = new WorkerPool({ size: 2 });
+  afterAll(() => pool.close());
+
+  it('decodes and hashes the forwarded tuples off the main thread, with the report inline validation gives', async () => {
+    expect(25_000 * 7).toBeGreaterThan(INLINE_VALIDATION_ROWS);
+    const before = pool.openedSessions()['raw-validation'] ?? 0;
+    const report = await runTask({
+      task: task('raw-workers', 'big_src', 'big_dst'),
+      connectors: registry,
+      workers: pool,
+    });
+    expect(report.error).toBeUndefined();
+    expect(report.path).toBe('raw');
+    // Both sides went to worker threads as raw bytes: the source's and the staged table's.
+    expect((pool.openedSessions()['raw-validation'] ?? 0) - before).toBe(2);
+    const inline = await runTask({
+      task: task('raw-inline', 'big_src', 'big_inline'),
+      connectors: registry,
+      workers: false,
+    });
+    expect(inline.ok).toBe(true);
+    expect(report.validation).toEqual(inline.validation);
+    expect(await rowsText('big_dst')).toEqual(await rowsText('big_src'));
+  });
+
+  it('still catches a byte corrupted on the way, and publishes nothing', async () => {
+    const report = await runTask({
+      task: task('raw-workers-corrupt', 'big_src', 'big_corrupt'),
+      connectors: new ConnectorRegistry([corruptingConnector()]),
+      workers: pool,
+    });
+    expect(report.path).toBe('raw');
+    expect(report.error?.code).toBe('VALIDATION_FAILED');
+    expect(report.validation?.checks.find((check) => check.name === 'checksum')?.ok).toBe(false);
+    expect(await db.sql(`SELECT to_regclass('big_corrupt') AS t`)).toEqual([{ t: null }]);
   });
 });

@@ -110,6 +110,34 @@ export interface RawChunk {
   batches: readonly RecordBatch[];
 }
 
+/**
+ * Where a worker thread finds the decoder of a source's raw format (see
+ * {@link Source.rawDecoder}), so validation can decode forwarded bytes off the main thread.
+ */
+export interface RawDecoderSpec {
+  /**
+   * A file URL of a module exporting `createRawDecoder(init, schema): RawDecoder` (`schema`:
+   * the read's Arrow schema). It must be the connector's own code, never something a task
+   * names: workers load it as trusted code.
+   */
+  module: string;
+  /** Structured-cloneable arguments for `createRawDecoder` (column types, batch size …). */
+  init: unknown;
+  /** Rows this read is expected to yield (planner statistics, file metadata), when known. */
+  estimatedRows?: number;
+}
+
+/**
+ * Decodes the bytes `readRaw()` yields (header and trailer stripped, as forwarded), pushed
+ * in order, into Arrow batches. Runs in a worker thread.
+ */
+export interface RawDecoder {
+  /** Decodes a chunk; returns the batches it completed (a row may straddle chunks). */
+  push(bytes: Uint8Array): RecordBatch[];
+  /** The last batch, or null; throws when the bytes ended inside a row. */
+  end(): RecordBatch | null;
+}
+
 /** An independent slice of a source (e.g. a key range) for partitioned reads. */
 export interface SourcePartition {
   /** JSON description the source understands, e.g. `{ from: 0, to: 1_000_000 }`. */
@@ -146,6 +174,12 @@ export interface Source {
   rawFormat?(): Promise<string | null>;
   /** The data as raw chunks in `rawFormat()`, read at the same point in time as `read()`. */
   readRaw?(options: RawReadOptions): AsyncIterable<RawChunk>;
+  /**
+   * Optional, with `readRaw`: the decoder of this read's raw bytes for a worker thread. With
+   * it, validation reads raw (`decode: false`) and decodes and hashes on other cores while
+   * the main thread only moves bytes. `null` when this read has none.
+   */
+  rawDecoder?(): Promise<RawDecoderSpec | null>;
   /** Release everything the source holds. Called once, always. */
   close?(): Promise<void>;
 }

@@ -130,6 +130,13 @@ export function guardSource(connector: string, source: Source): Source {
       if (closed) throw misuse(connector, 'A source', 'readRaw()');
       return guardIterable(connector, 'readRaw()', options.signal, () => readRaw(options));
     };
+    if (source.rawDecoder) {
+      const rawDecoder = source.rawDecoder.bind(source);
+      guarded.rawDecoder = () => {
+        if (closed) return Promise.reject(misuse(connector, 'A source', 'rawDecoder()'));
+        return call(connector, 'rawDecoder()', rawDecoder);
+      };
+    }
   }
   return guarded;
 }

@@ -22,6 +22,7 @@ import type {
   EndpointArgs,
   Logger,
   PublishMode,
+  RawDecoderSpec,
   Sink,
   SinkWriter,
   Snapshot,
@@ -45,6 +46,7 @@ import {
   createParallelValidationSession,
   createValidationSession,
   createValidators,
+  INLINE_VALIDATION_ROWS,
 } from '../validate/index.ts';
 import type { ValidationReport, Validator } from '../validate/validator.ts';
 import { sharedWorkerPool, type WorkerPool } from '../workers/worker-pool.ts';
@@ -410,13 +412,21 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
       options.transferPath !== 'arrow' && transforms.length === 0 ? await sharedRawFormat(source, writer) : null;
     path = rawFormat === null ? 'arrow' : 'raw';
     if (rawFormat !== null) logger.debug({ taskId: task.id, format: rawFormat }, 'raw transfer');
+    const validating = prepared.validators.length > 0;
+    // With a decoder for worker threads, the forwarded bytes are decoded and hashed there.
+    const sourceDecoder =
+      rawFormat !== null && validating ? await workerDecoder(source, options.workers, undefined) : null;
     stats =
       rawFormat === null
         ? await transfer({ ...common, source, transforms, observe: (batch) => session?.observeSource(batch) })
         : await rawTransfer({
             ...common,
             source,
-            ...(prepared.validators.length > 0 ? { observe: (batch) => session?.observeSource(batch) } : {}),
+            ...(sourceDecoder
+              ? { observeRaw: (bytes) => session?.observeSourceRaw(bytes, sourceDecoder) }
+              : validating
+                ? { observe: (batch) => session?.observeSource(batch) }
+                : {}),
           });
     const staged: StagedTarget = await writer.stage();
 
@@ -428,8 +438,15 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
         const stagedSchema = await reader.schema();
         session.startStaged(stagedSchema);
         schemas.target = schemaLines(stagedSchema);
-        for await (const batch of reader.read({ signal, batchRows })) {
-          await session.observeStaged(batch);
+        const stagedDecoder = await workerDecoder(reader, options.workers, stats.rows);
+        if (stagedDecoder && reader.readRaw) {
+          for await (const chunk of reader.readRaw({ signal, batchRows, decode: false })) {
+            if (chunk.bytes.byteLength > 0) await session.observeStagedRaw(chunk.bytes, stagedDecoder);
+          }
+        } else {
+          for await (const batch of reader.read({ signal, batchRows })) {
+            await session.observeStaged(batch);
+          }
         }
       } finally {
         await reader.close?.();
@@ -470,6 +487,24 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
 }
 
 /**
+ * The decoder `reader` offers for worker threads when validation runs there and the read is
+ * large enough to pay for it (`rows`, else the decoder's own estimate, against the rows a
+ * side hashes inline); null otherwise.
+ */
+async function workerDecoder(
+  reader: Source,
+  workers: WorkerPool | false | undefined,
+  rows: number | undefined,
+): Promise<RawDecoderSpec | null> {
+  if (workers === false || !reader.readRaw || !reader.rawDecoder) return null;
+  if ((await reader.rawFormat?.()) == null) return null;
+  const decoder = await reader.rawDecoder();
+  if (decoder === null) return null;
+  const expected = rows ?? decoder.estimatedRows ?? Number.POSITIVE_INFINITY;
+  return expected >= INLINE_VALIDATION_ROWS ? decoder : null;
+}
+
+/**
  * The validation session of one run: hashing on worker threads unless `workers` is false,
  * else (or with no validators to run) on the main thread.
  */
@@ -485,8 +520,10 @@ function validationSession(
   const inline = createValidationSession(validators, schema);
   return {
     observeSource: async (batch) => inline.observeSource(batch),
+    observeSourceRaw: () => Promise.reject(new HonkError('INTERNAL', 'Raw validation needs worker threads.')),
     startStaged: (stagedSchema) => inline.startStaged(stagedSchema),
     observeStaged: async (batch) => inline.observeStaged(batch),
+    observeStagedRaw: () => Promise.reject(new HonkError('INTERNAL', 'Raw validation needs worker threads.')),
     report: async () => inline.report(),
     close: async () => {},
   };

@@ -36,6 +36,11 @@ export interface RawTransferOptions {
    * skipped without it. A returned promise is awaited (backpressure).
    */
   observe?: (batch: RecordBatch) => void | Promise<void>;
+  /**
+   * Sees the forwarded bytes themselves, in order (validation decoding them on a worker
+   * thread, see `Source.rawDecoder`); the source then does not decode. Awaited (backpressure).
+   */
+  observeRaw?: (bytes: Uint8Array) => void | Promise<void>;
   onProgress?: (stats: TransferStats) => void;
   /** Default 250 ms. */
   progressIntervalMs?: number;
@@ -47,7 +52,7 @@ export interface RawTransferOptions {
  * bytes moved (there are no Arrow buffers).
  */
 export async function rawTransfer(options: RawTransferOptions): Promise<TransferStats> {
-  const { source, writer, signal, observe } = options;
+  const { source, writer, signal, observe, observeRaw } = options;
   const interval = options.progressIntervalMs ?? 250;
   const started = performance.now();
   const stats: TransferStats = { rows: 0, bytes: 0, batches: 0, elapsedMs: 0, rowsPerSecond: 0 };
@@ -65,6 +70,7 @@ export async function rawTransfer(options: RawTransferOptions): Promise<Transfer
       decode: observe !== undefined,
     })) {
       for (const batch of chunk.batches) if (batch.numRows > 0) await observe?.(batch);
+      if (observeRaw && chunk.bytes.byteLength > 0) await observeRaw(chunk.bytes);
       if (pending) await pending;
       throwIfAborted(signal);
       if (chunk.bytes.byteLength > 0) {

@@ -12,11 +12,12 @@
  * there is room, which is the pipeline's backpressure, so memory stays bounded.
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
-import type { Json } from '../connector/connector.ts';
+import type { Json, RawDecoderSpec } from '../connector/connector.ts';
 import { HonkError } from '../errors/honk-error.ts';
 import { batchToBytes, schemaToBytes } from '../workers/batch-transport.ts';
 import type { WorkerPool, WorkerSession } from '../workers/worker-pool.ts';
 import { createValidators } from './create-validators.ts';
+import type { RawValidationWorkerInit } from './raw-validation-worker.ts';
 import type { ValidationWorkerInit } from './validation-worker.ts';
 import type {
   ValidateOptions,
@@ -25,6 +26,9 @@ import type {
   ValidationReport,
   Validator,
 } from './validator.ts';
+
+/** Rows a side hashes on the main thread before batches go to workers (sending costs an IPC copy). */
+export const INLINE_VALIDATION_ROWS = 131_072;
 
 export interface ParallelValidationOptions {
   pool: WorkerPool;
@@ -38,8 +42,15 @@ export interface ParallelValidationOptions {
 export interface AsyncValidationSession {
   /** Resolves when the batch is taken (hashed, or queued on a worker with room). */
   observeSource(batch: RecordBatch): Promise<void>;
+  /**
+   * Feeds the source side raw bytes (as `readRaw()` yields them, in order) that a worker
+   * decodes with `decoder` and hashes. A side takes batches or raw bytes, not both.
+   */
+  observeSourceRaw(bytes: Uint8Array, decoder: RawDecoderSpec): Promise<void>;
   startStaged(schema: Schema): void;
   observeStaged(batch: RecordBatch): Promise<void>;
+  /** The staged side's raw bytes, like {@link observeSourceRaw}. */
+  observeStagedRaw(bytes: Uint8Array, decoder: RawDecoderSpec): Promise<void>;
   /** Waits for every queued batch, then compares both sides. */
   report(): Promise<ValidationReport>;
   /** Frees the worker sessions (also after a failure). */
@@ -55,6 +66,8 @@ interface Shard {
 class Side {
   readonly #local: ValidationAccumulator[];
   readonly #shards: Shard[] = [];
+  /** The one worker session decoding this side's raw bytes (order matters: rows straddle chunks). */
+  #raw: Shard | undefined;
   readonly #init: () => ValidationWorkerInit;
   readonly #parallel: Required<ParallelValidationOptions>;
   readonly #offload: boolean;
@@ -87,10 +100,32 @@ class Side {
     const shard = this.#shards.reduce((least, next) => (next.inFlight.size < least.inFlight.size ? next : least));
     while (shard.inFlight.size >= this.#parallel.depth) await Promise.race(shard.inFlight);
     if (this.#failure !== undefined) throw this.#failure;
-    const bytes = batchToBytes(batch);
+    this.#send(shard, 'observe', batchToBytes(batch));
+  }
+
+  async observeRaw(bytes: Uint8Array, decoder: RawDecoderSpec): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#raw === undefined) {
+      const init: RawValidationWorkerInit = { ...this.#init(), decoder };
+      const session = this.#parallel.pool.open('raw-validation', init);
+      session.catch((error: unknown) => {
+        this.#failure ??= error;
+      });
+      this.#raw = { session, inFlight: new Set() };
+    }
+    const shard = this.#raw;
+    // Raw chunks are small (socket reads): a few more in flight keep the worker busy.
+    while (shard.inFlight.size >= this.#parallel.depth * 4) await Promise.race(shard.inFlight);
+    if (this.#failure !== undefined) throw this.#failure;
+    // A copy of just these bytes (the caller still writes them; a Buffer's slice() would be a
+    // view), handed over without another copy.
+    this.#send(shard, 'observe', new Uint8Array(bytes));
+  }
+
+  #send(shard: Shard, method: string, bytes: Uint8Array): void {
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
     const call: Promise<void> = shard.session
-      .then((session) => session.call<void>('observe', bytes, whole ? [bytes.buffer as ArrayBuffer] : []))
+      .then((session) => session.call<void>(method, bytes, whole ? [bytes.buffer as ArrayBuffer] : []))
       .catch((error: unknown) => {
         this.#failure ??= error;
       })
@@ -110,10 +145,11 @@ class Side {
 
   /** Per validator, the summaries of every part (inline first). */
   async results(): Promise<Json[][]> {
-    await Promise.all(this.#shards.flatMap((shard) => [...shard.inFlight]));
+    const shards = this.#raw ? [...this.#shards, this.#raw] : this.#shards;
+    await Promise.all(shards.flatMap((shard) => [...shard.inFlight]));
     if (this.#failure !== undefined) throw this.#failure;
     const parts: Json[][] = this.#local.map((accumulator) => [accumulator.result()]);
-    for (const shard of this.#shards) {
+    for (const shard of shards) {
       const summaries = await (await shard.session).call<Json[]>('results', null);
       summaries.forEach((summary, index) => {
         parts[index]?.push(summary);
@@ -123,8 +159,9 @@ class Side {
   }
 
   async close(): Promise<void> {
+    const shards = this.#raw ? [...this.#shards, this.#raw] : this.#shards;
     await Promise.all(
-      this.#shards.map(async (shard) => {
+      shards.map(async (shard) => {
         const session = await shard.session.catch(() => undefined);
         await session?.close();
       }),
@@ -145,7 +182,7 @@ export function createParallelValidationSession(
   const validators = createValidators(options);
   const settings: Required<ParallelValidationOptions> = {
     pool: parallel.pool,
-    inlineRows: parallel.inlineRows ?? 131_072,
+    inlineRows: parallel.inlineRows ?? INLINE_VALIDATION_ROWS,
     depth: Math.max(1, parallel.depth ?? 2),
   };
   const source = new Side(validators, options, sourceSchema, settings);
@@ -172,10 +209,19 @@ export function createParallelValidationSession(
       }
       return source.observe(batch);
     },
+    observeSourceRaw(bytes, decoder) {
+      return source.observeRaw(bytes, decoder);
+    },
     startStaged,
     observeStaged(batch) {
       if (staged === null) startStaged(batch.schema);
       return (staged as unknown as Side).observe(batch);
+    },
+    observeStagedRaw(bytes, decoder) {
+      if (staged === null) {
+        return Promise.reject(new HonkError('INTERNAL', 'observeStagedRaw needs startStaged(schema) first.'));
+      }
+      return (staged as Side).observeRaw(bytes, decoder);
     },
     async report() {
       if (staged === null || stagedSchema === null) {

@@ -1,9 +1,12 @@
 /**
- * The only modules a pool worker loads (by name, on first use): code comes from this list,
- * never from a task or a message, so nothing that reaches a worker can make it run other code.
+ * The only handler modules a pool worker loads (by name, on first use). Besides these, a
+ * worker imports only the raw decoder modules that connectors loaded in the main thread
+ * name (`Source.rawDecoder`): code comes from the process's own trusted modules, never from
+ * a task or its data.
  */
 export const workerHandlers = {
   validation: '../validate/validation-worker',
+  'raw-validation': '../validate/raw-validation-worker',
 } as const;
 
 export type WorkerHandlerName = keyof typeof workerHandlers;

@@ -4,6 +4,7 @@
  * errors. An exception in a call is that call's error; a WebAssembly trap or running out of
  * memory ends the thread, and the pool fails every call pending on it.
  */
+import { enableCompileCache } from 'node:module';
 import { parentPort, type Transferable } from 'node:worker_threads';
 import { isHonkError } from '../errors/honk-error.ts';
 import { workerHandlers } from './worker-handlers.ts';
@@ -16,6 +17,10 @@ import {
   type WorkerRequest,
   type WorkerSessionObject,
 } from './worker-protocol.ts';
+
+// Handler modules load after this: with the compile cache a new worker reuses what earlier
+// threads and runs compiled (and type-stripped) instead of doing it again.
+enableCompileCache?.();
 
 const port = parentPort;
 if (!port) throw new Error('worker-main.ts runs only as a worker thread.');

@@ -132,6 +132,7 @@ export class WorkerSession {
 export class WorkerPool {
   readonly #options: Required<WorkerPoolOptions>;
   readonly #workers: PooledWorker[] = [];
+  readonly #opened = new Map<WorkerHandlerName, number>();
   #nextSession = 1;
   #closed = false;
 
@@ -147,6 +148,11 @@ export class WorkerPool {
     return this.#options.size;
   }
 
+  /** Sessions opened so far, by handler (for metrics and tests: which work left the main thread). */
+  openedSessions(): Record<string, number> {
+    return Object.fromEntries(this.#opened);
+  }
+
   /**
    * Opens a session of `handler` (created in the worker with `init`) on the least loaded
    * worker, starting one when fewer than `size` run. A handler that fails to open rejects.
@@ -160,6 +166,7 @@ export class WorkerPool {
     const worker = this.#place();
     const id = this.#nextSession++;
     worker.sessions++;
+    this.#opened.set(handler, (this.#opened.get(handler) ?? 0) + 1);
     try {
       await worker.call({ type: 'open', session: id, handler, init }, transfer);
     } catch (error) {
