@@ -38,6 +38,25 @@ async function withDatabase(run: (db: TestDatabase) => Promise<void>): Promise<v
 }
 
 describe('post-publish check', () => {
+  it('passes for ordinary publishes, also a merge whose columns are all key columns over existing rows', async () => {
+    await withDatabase(async (db) => {
+      await db.sql('CREATE TABLE tags (id int8, v text, PRIMARY KEY (id, v))');
+      await db.sql(`INSERT INTO tags VALUES (1, 'new 1'), (2, 'other')`);
+      const definition = task(db, 'all-key', 'tags', 'merge');
+      definition.target.key = ['id', 'v'];
+      for (let run = 0; run < 2; run++) {
+        const report = await runTask({ task: definition, connectors: registry });
+        expect(report.error).toBeUndefined();
+      }
+      expect(await db.sql('SELECT count(*)::int AS n FROM tags')).toEqual([{ n: 11 }]);
+      for (const mode of ['replace', 'append'] as const) {
+        const report = await runTask({ task: task(db, `plain-${mode}`, `plain_${mode}`, mode), connectors: registry });
+        expect(report.error).toBeUndefined();
+        expect(await db.sql(`SELECT count(*)::int AS n FROM plain_${mode}`)).toEqual([{ n: 10 }]);
+      }
+    });
+  });
+
   it('replace fails, publishing nothing, when the table ends up under another name', async () => {
     await withDatabase(async (db) => {
       await db.sql(`CREATE TABLE "Diverted" (id int8 PRIMARY KEY, v text); INSERT INTO "Diverted" VALUES (1, 'old')`);
