@@ -5,6 +5,7 @@
 export { planColumns } from './arrow-to-postgres.ts';
 export { CopyBinaryDecoder } from './copy-binary-decoder.ts';
 export { CopyBinaryEncoder, encodable } from './copy-binary-encoder.ts';
+export { APPLIED_TABLE, SNAPSHOTS_TABLE } from './postgres-catalog.ts';
 export { postgresConnector } from './postgres-connector.ts';
 export { toPostgresError } from './postgres-errors.ts';
 export {
@@ -13,10 +14,11 @@ export {
   postgresEndpointSchema,
   postgresOptionsSchema,
 } from './postgres-options.ts';
-export { APPLIED_TABLE, PostgresSink, SNAPSHOTS_TABLE, stagingTableName } from './postgres-sink.ts';
+export { PostgresSink } from './postgres-sink.ts';
 export { PostgresSnapshot } from './postgres-snapshot.ts';
 export { PostgresSource } from './postgres-source.ts';
 export { createPostgresTaskStore, PostgresTaskStore, type PostgresTaskStoreOptions } from './postgres-task-store.ts';
 export { POSTGRES_TYPE_METADATA } from './postgres-types.ts';
-export { parseTableName, quoteIdentifier, quoteTable } from './table-name.ts';
+export { stagingTableName } from './postgres-writer.ts';
+export { parseTableName, quoteIdentifier, quoteTable, type TableName } from './table-name.ts';
 export { migrateTaskStore, TASK_STORE_SCHEMA_VERSION } from './task-store-migrations.ts';

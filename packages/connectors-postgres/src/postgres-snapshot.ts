@@ -12,11 +12,13 @@
  * transaction; `discard()` drops the snapshot table. A marker whose publish never happened
  * restores to a no-op: the target was never touched.
  */
+
+import { randomBytes } from 'node:crypto';
 import { type ConnectorContext, NotFoundError, type Snapshot, type SnapshotRef } from '@honk/core';
+import { APPLIED_TABLE, ensureBookkeepingTable, lockTarget, SNAPSHOTS_TABLE, tableExists } from './postgres-catalog.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
 import type { PostgresOptions } from './postgres-options.ts';
-import { APPLIED_TABLE, ensureSnapshotsTable, SNAPSHOTS_TABLE, tableExists } from './postgres-sink.ts';
 import { quoteIdentifier, quoteTable, shortHash, type TableName } from './table-name.ts';
 
 export interface PostgresSnapshotArgs {
@@ -44,13 +46,22 @@ export class PostgresSnapshot implements Snapshot {
     return quoteTable({ schema: this.args.table.schema, table: SNAPSHOTS_TABLE });
   }
 
-  private async transaction<T>(operation: string, run: (client: PgClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `run` in one transaction. `prepare` runs first, outside it (creating bookkeeping
+   * tables needs its own short transaction); returning false from it skips the transaction.
+   */
+  private async transaction<T>(
+    operation: string,
+    run: (client: PgClient) => Promise<T>,
+    prepare?: (client: PgClient) => Promise<boolean>,
+  ): Promise<T | null> {
     const client = await connect(
       this.args.options,
       this.args.context,
       `connecting for ${operation} ${quoteTable(this.args.table)}`,
     );
     try {
+      if (prepare && !(await prepare(client))) return null;
       await client.query('BEGIN');
       const result = await run(client);
       await client.query('COMMIT');
@@ -67,26 +78,39 @@ export class PostgresSnapshot implements Snapshot {
   }
 
   async take(): Promise<SnapshotRef | null> {
-    return this.transaction('snapshotting', async (client) => {
-      if (!(await tableExists(client, this.args.table))) return null;
-      await ensureSnapshotsTable(client, this.args.table.schema);
-      const takenAt = new Date().toISOString();
-      const id = `${shortHash(this.args.context.taskId, 12)}_${Date.now().toString(36)}`;
-      const snapshotTable = `_honk_snap_${id}`;
-      // Several pending markers may exist (tasks racing over a target); the next publish settles them all.
-      await client.query(
-        `INSERT INTO ${this.markers} (id, task_id, target, snapshot_table, state) VALUES ($1, $2, $3, $4, 'pending')`,
-        [id, this.args.context.taskId, quoteTable(this.args.table), snapshotTable],
-      );
-      return {
-        connector: 'postgres',
-        takenAt,
-        id,
-        schema: this.args.table.schema,
-        table: this.args.table.table,
-        snapshotTable,
-      };
-    });
+    const prepare = async (client: PgClient) => {
+      if (!(await tableExists(client, this.args.table))) return false;
+      await ensureBookkeepingTable(client, this.args.table.schema, SNAPSHOTS_TABLE);
+      return true;
+    };
+    return this.transaction(
+      'snapshotting',
+      async (client) => {
+        const takenAt = new Date().toISOString();
+        // Task and target, time and a random part: unique even for takes in the same millisecond,
+        // and 37 bytes at most, so neither it nor the index names derived from it are ever truncated.
+        const id = [
+          shortHash(`${this.args.context.taskId}\u0000${quoteTable(this.args.table)}`, 12),
+          Date.now().toString(36),
+          randomBytes(2).toString('hex'),
+        ].join('_');
+        const snapshotTable = `_honk_snap_${id}`;
+        // Several pending markers may exist (tasks racing over a target); the next publish settles them all.
+        await client.query(
+          `INSERT INTO ${this.markers} (id, task_id, target, snapshot_table, state) VALUES ($1, $2, $3, $4, 'pending')`,
+          [id, this.args.context.taskId, quoteTable(this.args.table), snapshotTable],
+        );
+        return {
+          connector: 'postgres',
+          takenAt,
+          id,
+          schema: this.args.table.schema,
+          table: this.args.table.table,
+          snapshotTable,
+        };
+      },
+      prepare,
+    );
   }
 
   private async marker(client: PgClient, ref: SnapshotRef): Promise<Marker | undefined> {
@@ -111,6 +135,8 @@ export class PostgresSnapshot implements Snapshot {
 
   async restore(ref: SnapshotRef): Promise<void> {
     await this.transaction('restoring the snapshot of', async (client) => {
+      // Not while a publish of the same target is in flight (see lockTarget).
+      await lockTarget(client, this.args.table);
       const marker = await this.marker(client, ref);
       if (!marker) {
         throw new NotFoundError(

@@ -457,7 +457,10 @@ export class PostgresSource implements Source {
     let finished = false;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await client.query(`SET TRANSACTION SNAPSHOT '${(await this.snapshotId(session)).replaceAll("'", "''")}'`);
+      // SET takes no parameters; the id comes from pg_export_snapshot() and is checked to be one.
+      const snapshotId = await this.snapshotId(session);
+      if (!/^[0-9A-Fa-f-]+$/.test(snapshotId)) throw new Error(`unexpected snapshot id ${JSON.stringify(snapshotId)}`);
+      await client.query(`SET TRANSACTION SNAPSHOT '${snapshotId}'`);
       const decoder = new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows));
       const stream = client.query(new CopyOutStream(this.copySql(session.columns, range)));
       for await (const chunk of stream as unknown as AsyncIterable<Buffer>) {

@@ -354,7 +354,7 @@ describe('sink', () => {
   });
 
   it('cleans staging leftovers of a crashed attempt; abort leaves nothing behind', async () => {
-    const stage = stagingTableName('leftover');
+    const stage = stagingTableName('leftover', { schema: 'public', table: 'after_leftover' });
     await db.sql(`CREATE TABLE "${stage}" (junk int); INSERT INTO "${stage}" VALUES (1)`);
     await ok(task('leftover', { query: 'SELECT id FROM people' }, { table: 'after_leftover' }));
     expect(await db.sql('SELECT count(*)::int AS n FROM after_leftover')).toEqual([{ n: 100 }]);
@@ -368,7 +368,11 @@ describe('sink', () => {
     const batches = await readAll({ query: 'SELECT * FROM people' });
     const writer = await sink.open(batches[0]!.schema, { signal: new AbortController().signal, mode: 'replace' });
     await writer.write(batches[0]!);
-    expect((await tableNames()).some((name) => name.includes(stagingTableName('abort-me')))).toBe(true);
+    expect(
+      (await tableNames()).some((name) =>
+        name.includes(stagingTableName('abort-me', { schema: 'public', table: 'people' })),
+      ),
+    ).toBe(true);
     await writer.abort();
     await writer.abort();
     expect((await tableNames()).filter((name) => name.includes('_honk_stage_'))).toEqual([]);
@@ -420,7 +424,12 @@ describe('sink', () => {
       { 'col"; DROP TABLE people; --': 1, 'Ünï code': 'a' },
       { 'col"; DROP TABLE people; --': 2, 'Ünï code': null },
     ]);
-    await ok(task('weird-2', { table: 'people' }, { table: 'we"ird ta ble ünï' }));
+    await ok(task('weird-2', { table: 'people' }, { table: '"we""ird ta ble ünï"' }));
+    // Unquoted, PostgreSQL would not read it as one name either: refused before anything runs.
+    expect((await run(task('weird-3', { table: 'people' }, { table: 'we"ird ta ble ünï' }))).error).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('table:'),
+    });
     expect(await db.sql(`SELECT count(*)::int AS n FROM public."we""ird ta ble ünï"`)).toEqual([{ n: 100 }]);
   });
 

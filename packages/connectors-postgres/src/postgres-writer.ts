@@ -1,0 +1,367 @@
+/**
+ * The PostgreSQL sink's writer. Every attempt writes into a staging table named after the
+ * task and target (`_honk_stage_<hash>` in the target's schema, dropped first if an earlier
+ * attempt left it), through binary COPY with backpressure. Publishing is one transaction,
+ * serialised with other publishes of the same target (an advisory lock):
+ *
+ * - replace: the old table is renamed aside (kept as the snapshot when one was taken, else
+ *   dropped), the staging table is renamed to the target, and the old table's indexes,
+ *   primary/unique/check/exclusion constraints, grants and comments are recreated on it
+ *   (one that no longer fits the new columns is skipped with a warning). Foreign keys, views,
+ *   triggers, policies and ownership are not carried over (see README).
+ * - append: rows are inserted once per (task, staged content hash), recorded in
+ *   `_honk_applied` in the same transaction, so re-running the same task never duplicates.
+ * - merge: `INSERT … ON CONFLICT (key) DO UPDATE`, which needs a unique index on the key.
+ *
+ * Before COMMIT the publish checks that the table under exactly the target's name is the one
+ * the rows went into and took every staged row (see `verifyPublished`). A concurrent reader
+ * sees the old or the new table, never an empty or partial one.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import {
+  type PublishResult,
+  type SinkWriter,
+  type StagedTarget,
+  ValidationFailedError,
+  type WriteOptions,
+} from '@honk/core';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { from as copyFrom } from 'pg-copy-streams';
+import { CopyBinaryEncoder } from './copy-binary-encoder.ts';
+import { APPLIED_TABLE, ensureBookkeepingTable, findTable, lockTarget } from './postgres-catalog.ts';
+import { connect, type PgClient, release } from './postgres-client.ts';
+import { toPostgresError } from './postgres-errors.ts';
+import { pendingSnapshot, publishReplace, settleSnapshots } from './postgres-publish-replace.ts';
+import type { PostgresSinkArgs } from './postgres-sink.ts';
+import { PostgresSource, rawCopyFormat } from './postgres-source.ts';
+import type { PgType } from './postgres-types.ts';
+import { quoteIdentifier, quoteTable, shortHash, type TableName } from './table-name.ts';
+
+/**
+ * Staging table name for a task writing a target: deterministic, so the next attempt finds
+ * and drops leftovers, and fixed-length (28 bytes, well under PostgreSQL's 63), so it is never
+ * truncated into another name. The target is part of the hash: two tasks that share an id
+ * (two spec files, say) but write different tables of one schema never share a staging table.
+ */
+export function stagingTableName(taskId: string, target: TableName): string {
+  return `_honk_stage_${shortHash(`${taskId}\u0000${quoteTable(target)}`)}`;
+}
+
+/** Stages rows into the staging table and publishes them (see the file comment). */
+export class PostgresWriter implements SinkWriter {
+  private readonly staging: TableName;
+  private readonly encoder: CopyBinaryEncoder;
+  /** Content hash of the staged bytes: the idempotency key of an append (only computed then). */
+  private readonly hash: Hash | null;
+  private stream: ReturnType<typeof copyFrom> | undefined;
+  private streamError: unknown;
+  private bytes = 0;
+  private rows = 0;
+  private client: PgClient | undefined;
+  /** The staging table's raw format (see rawCopyFormat), read from the catalog once it exists. */
+  private format: string | null = null;
+  /** Whether rows arrived as raw bytes (then the server's COPY row count is the count). */
+  private raw = false;
+  /** The staging table's OID: after a replace, the target must be this very table. */
+  private stagingOid: number | null = null;
+
+  private readonly args: PostgresSinkArgs;
+  private readonly columns: Array<{ name: string; type: PgType; ddl: string }>;
+  private readonly options: WriteOptions;
+  constructor(
+    args: PostgresSinkArgs,
+    client: PgClient,
+    schema: Schema,
+    columns: Array<{ name: string; type: PgType; ddl: string }>,
+    options: WriteOptions,
+  ) {
+    this.args = args;
+    this.columns = columns;
+    this.options = options;
+    this.client = client;
+    this.hash = options.mode === 'append' ? createHash('sha256') : null;
+    this.staging = { schema: args.table.schema, table: stagingTableName(args.context.taskId, args.table) };
+    this.encoder = new CopyBinaryEncoder(
+      schema.fields.map((field) => field.type),
+      columns,
+    );
+  }
+
+  private where(operation: string) {
+    return { connection: this.args.context.connectionName, operation: `${operation} ${quoteTable(this.args.table)}` };
+  }
+
+  async start(): Promise<void> {
+    const client = this.client!;
+    const stage = quoteTable(this.staging);
+    await client.query(`DROP TABLE IF EXISTS ${stage}`);
+    const definition = this.columns.map((column) => `${quoteIdentifier(column.name)} ${column.ddl}`).join(', ');
+    await client.query(`CREATE TABLE ${stage} (${definition})`);
+    this.stagingOid = await findTable(client, this.staging);
+    const declared = await client.query<{ declared: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS declared FROM pg_catalog.pg_attribute
+        WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      [this.stagingOid],
+    );
+    this.format = rawCopyFormat(
+      this.columns.map((column, c) => ({ name: column.name, declared: declared.rows[c]?.declared ?? '' })),
+    );
+    const list = this.columns.map((column) => quoteIdentifier(column.name)).join(', ');
+    const stream = client.query(copyFrom(`COPY ${stage} (${list}) FROM STDIN (FORMAT binary)`));
+    stream.on('error', (error) => {
+      this.streamError ??= error;
+    });
+    this.stream = stream;
+    this.send(this.encoder.header());
+  }
+
+  private send(chunk: Buffer): boolean {
+    this.hash?.update(chunk);
+    this.bytes += chunk.length;
+    return this.stream!.write(chunk);
+  }
+
+  private failIfBroken(): void {
+    if (this.streamError) throw toPostgresError(this.streamError, this.where('writing'));
+  }
+
+  async write(batch: RecordBatch): Promise<void> {
+    this.failIfBroken();
+    if (batch.numRows === 0) return;
+    const chunk = this.encoder.encode(batch);
+    this.rows += batch.numRows;
+    await this.sendWithBackpressure(chunk);
+  }
+
+  /** The raw format the staging table takes as is: binary COPY tuples of exactly its column types. */
+  rawFormat(): string | null {
+    return this.stream ? this.format : null;
+  }
+
+  /** Tuple bytes in `rawFormat()` (no header or trailer: this writer framed the COPY already). */
+  async writeRaw(bytes: Uint8Array): Promise<void> {
+    this.failIfBroken();
+    this.raw = true;
+    if (bytes.byteLength === 0) return;
+    await this.sendWithBackpressure(
+      Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    );
+  }
+
+  private async sendWithBackpressure(chunk: Buffer): Promise<void> {
+    if (!this.send(chunk)) {
+      const stream = this.stream!;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off('drain', done);
+          stream.off('error', done);
+          stream.off('close', done);
+          resolve();
+        };
+        stream.on('drain', done);
+        stream.on('error', done);
+        stream.on('close', done);
+      });
+    }
+    this.failIfBroken();
+  }
+
+  async stage(): Promise<StagedTarget> {
+    this.failIfBroken();
+    const stream = this.stream!;
+    await new Promise<void>((resolve, reject) => {
+      stream.once('finish', resolve);
+      stream.once('error', reject);
+      stream.end(this.encoder.trailer());
+      this.hash?.update(this.encoder.trailer());
+    }).catch((error) => {
+      throw toPostgresError(error, this.where('staging'));
+    });
+    if (this.raw) this.rows = stream.rowCount;
+    else if (stream.rowCount !== this.rows) {
+      // The server's own count of what COPY stored: the staged table holds exactly what we sent.
+      throw new ValidationFailedError(
+        `PostgreSQL connection "${this.args.context.connectionName}": staging ${quoteTable(this.args.table)}: ` +
+          `${this.rows} rows were sent but COPY stored ${stream.rowCount}. Nothing was published.`,
+        { details: { table: quoteTable(this.args.table), sent: this.rows, stored: stream.rowCount } },
+      );
+    }
+    this.stream = undefined;
+    const stage = this.staging;
+    const { options, context } = this.args;
+    return {
+      ref: { schema: stage.schema, table: stage.table, target: quoteTable(this.args.table) },
+      rows: this.rows,
+      bytes: this.bytes,
+      reader: () => new PostgresSource({ options, target: { table: stage }, context }),
+    };
+  }
+
+  async publish(): Promise<PublishResult> {
+    const client = this.client!;
+    const target = this.args.table;
+    const mode = this.options.mode;
+    try {
+      // Created in its own short transaction before the publish one (safe when tasks race).
+      if (mode === 'append') await ensureBookkeepingTable(client, target.schema, APPLIED_TABLE);
+      await client.query('BEGIN');
+      await lockTarget(client, target);
+      const existing = await findTable(client, target);
+      if (mode === 'replace' || existing === null) {
+        await publishReplace(client, {
+          target,
+          exists: existing !== null,
+          staging: this.staging,
+          logger: this.args.context.logger,
+        });
+        if (mode === 'merge' && existing === null && this.options.key?.length) {
+          await client.query(
+            `CREATE UNIQUE INDEX ON ${quoteTable(target)} (${this.options.key.map(quoteIdentifier).join(', ')})`,
+          );
+        }
+        if (mode === 'append' && existing === null) await this.recordApplied(client);
+        await this.verifyPublished(client, this.stagingOid, null);
+      } else if (mode === 'append') {
+        await this.verifyPublished(client, existing, await this.publishAppend(client));
+      } else {
+        await this.verifyPublished(client, existing, await this.publishMerge(client));
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw toPostgresError(error, this.where(`publishing (${mode}) into`));
+    }
+    await release(client);
+    this.client = undefined;
+    return { ref: { schema: target.schema, table: target.table, mode } };
+  }
+
+  /**
+   * The bug guard before COMMIT: the table the catalog holds under exactly the target's schema
+   * and name must be the one the rows went into (`expectedOid`: the staging table after a
+   * replace, the locked target for append/merge), and an INSERT must have taken every staged
+   * row (`inserted`, null when no INSERT ran). After a replace the target *is* the staged
+   * table, whose row count COPY reported and validation read back. Anything else — a trigger
+   * or rule that swallowed rows, an event trigger that renamed the table, a name resolved to
+   * another table — fails the task with nothing published, never a success for a table Honk
+   * did not write.
+   */
+  private async verifyPublished(client: PgClient, expectedOid: number | null, inserted: number | null): Promise<void> {
+    const target = this.args.table;
+    const found = await findTable(client, target);
+    const problems: string[] = [];
+    if (found === null) problems.push(`no table named exactly ${quoteTable(target)} exists after publishing`);
+    else if (found !== expectedOid) {
+      problems.push(`the table now named ${quoteTable(target)} is not the one the rows were written to`);
+    }
+    if (inserted !== null && inserted !== this.rows) {
+      problems.push(`${this.rows} staged rows were written, but the INSERT reported ${inserted}`);
+    }
+    if (problems.length === 0) return;
+    throw new ValidationFailedError(
+      `PostgreSQL connection "${this.args.context.connectionName}": publishing (${this.options.mode}) into ` +
+        `${quoteTable(target)} failed its check: ${problems.join('; ')}. Nothing was published (the transaction was ` +
+        'rolled back). A trigger, rule or event trigger on the target changes what is written; Honk publishes only ' +
+        'what it can prove landed in the named table.',
+      {
+        details: {
+          table: quoteTable(target),
+          check: 'published-target',
+          stagedRows: this.rows,
+          ...(inserted !== null ? { insertedRows: inserted } : {}),
+        },
+      },
+    );
+  }
+
+  private appliedHash(): string {
+    if (!this.hash) throw new Error('the staged content hash is only kept for append');
+    return this.hash.copy().digest('hex');
+  }
+
+  /** Records this task's staged content as applied; false when it already was (a re-run). */
+  private async recordApplied(client: PgClient): Promise<boolean> {
+    const applied = quoteTable({ schema: this.args.table.schema, table: APPLIED_TABLE });
+    const inserted = await client.query(
+      `INSERT INTO ${applied} (task_id, target, stage_hash, rows) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1`,
+      [this.args.context.taskId, quoteTable(this.args.table), this.appliedHash(), this.rows],
+    );
+    return inserted.rows.length > 0;
+  }
+
+  /** Snapshot before append/merge: a copy of the table (costs a full copy; see README). */
+  private async copySnapshot(client: PgClient, appliedHash: string | null): Promise<void> {
+    const target = this.args.table;
+    const snapshot = await pendingSnapshot(client, target);
+    if (!snapshot) return;
+    await client.query(
+      `CREATE TABLE ${quoteTable({ schema: target.schema, table: snapshot.snapshot_table })} AS TABLE ${quoteTable(target)}`,
+    );
+    await settleSnapshots(client, target, snapshot.snapshot_table, 'copied', { appliedHash });
+  }
+
+  private columnList(): string {
+    return this.columns.map((column) => quoteIdentifier(column.name)).join(', ');
+  }
+
+  /** Rows the INSERT reported, or null when this content was appended before (nothing to check). */
+  private async publishAppend(client: PgClient): Promise<number | null> {
+    let inserted: number | null = null;
+    if (await this.recordApplied(client)) {
+      await this.copySnapshot(client, this.appliedHash());
+      const list = this.columnList();
+      const result = await client.query(
+        `INSERT INTO ${quoteTable(this.args.table)} (${list}) SELECT ${list} FROM ${quoteTable(this.staging)}`,
+      );
+      inserted = result.rowCount ?? 0;
+    } else {
+      this.args.context.logger.info(
+        { table: quoteTable(this.args.table), taskId: this.args.context.taskId },
+        'These rows were already appended by an earlier run of this task; nothing to do',
+      );
+    }
+    await client.query(`DROP TABLE ${quoteTable(this.staging)}`);
+    return inserted;
+  }
+
+  /** Rows the upsert reported (inserted plus updated: every staged row, when all went in). */
+  private async publishMerge(client: PgClient): Promise<number> {
+    await this.copySnapshot(client, null);
+    const key = this.options.key ?? [];
+    const list = this.columnList();
+    const keys = new Set(key);
+    const others = this.columns.filter((column) => !keys.has(column.name));
+    // With only key columns there is nothing to update; setting the key to itself still
+    // reports the row, so the row count check holds for every merge.
+    const updates = (others.length > 0 ? others : this.columns.filter((column) => keys.has(column.name))).map(
+      (column) => `${quoteIdentifier(column.name)} = EXCLUDED.${quoteIdentifier(column.name)}`,
+    );
+    const result = await client.query(
+      `INSERT INTO ${quoteTable(this.args.table)} (${list}) SELECT ${list} FROM ${quoteTable(this.staging)}
+         ON CONFLICT (${key.map(quoteIdentifier).join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
+    );
+    await client.query(`DROP TABLE ${quoteTable(this.staging)}`);
+    return result.rowCount ?? 0;
+  }
+
+  async abort(_reason?: unknown): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    const midCopy = this.stream !== undefined;
+    this.stream = undefined;
+    if (client) await release(client, midCopy);
+    // A fresh connection: the writer's may be stuck in COPY or in an aborted transaction.
+    const cleaner = await connect(
+      this.args.options,
+      this.args.context,
+      `cleaning up staging for ${quoteTable(this.args.table)}`,
+    );
+    try {
+      await cleaner.query(`DROP TABLE IF EXISTS ${quoteTable(this.staging)}`);
+    } catch (error) {
+      throw toPostgresError(error, this.where('dropping the staging table of'));
+    } finally {
+      await release(cleaner);
+    }
+  }
+}
