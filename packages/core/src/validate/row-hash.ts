@@ -1304,9 +1304,20 @@ export function rowHashesOf(batch: RecordBatch): RowHashes {
   return hashes;
 }
 
-/** A 64-bit value as 16 lowercase hex digits. */
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/** A 64-bit value as 16 lowercase hex digits (table lookups: the sample sketch calls this per candidate row). */
 export function toHex64(hi: number, lo: number): string {
-  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+  return (
+    HEX_BYTES[(hi >>> 24) & 255]! +
+    HEX_BYTES[(hi >>> 16) & 255]! +
+    HEX_BYTES[(hi >>> 8) & 255]! +
+    HEX_BYTES[hi & 255]! +
+    HEX_BYTES[(lo >>> 24) & 255]! +
+    HEX_BYTES[(lo >>> 16) & 255]! +
+    HEX_BYTES[(lo >>> 8) & 255]! +
+    HEX_BYTES[lo & 255]!
+  );
 }
 
 /** Rows between carry normalisations: keeps the double lane sums below 2^53. */

@@ -6,7 +6,7 @@
  * uniform, so the sketch is a uniform sample of keys, and both sides pick the SAME keys
  * without coordinating — no second read of the source, memory O(k).
  */
-import type { Schema } from 'apache-arrow';
+import type { RecordBatch, Schema } from 'apache-arrow';
 import type { Json } from '../connector/connector.ts';
 import { ConfigError } from '../errors/honk-error.ts';
 import { toJsonValue } from './json-value.ts';
@@ -58,6 +58,16 @@ interface Candidate {
   key: Json;
   columnHi: number[];
   columnLo: number[];
+  /** Pushed out of the sketch by smaller keys (its column sums are then never needed). */
+  evicted: boolean;
+}
+
+/** A row that entered the sketch or added to a key in it, filled in at the end of its batch. */
+interface Touch {
+  candidate: Candidate;
+  row: number;
+  /** The key's first row: sets the key's values and column sums instead of adding to them. */
+  fresh: boolean;
 }
 
 const TWO_32 = 4294967296;
@@ -126,6 +136,7 @@ class BottomK {
       }
       heap[i] = last;
     }
+    max.evicted = true;
     this.byKey.delete(toHex64(max.keyHi, max.keyLo));
   }
 }
@@ -176,6 +187,10 @@ function sampleAccumulator(schema: Schema, limit: number, keyNames: string[] | n
         );
       }
       const { hi: keyHi, lo: keyLo } = keyHashes;
+      // Rows are only compared here; the values and per-column hashes of the rows that stay in
+      // the sketch are filled in once, after the loop (most candidates of a batch are pushed
+      // out again by smaller keys of the same batch).
+      const touched: Touch[] = [];
       for (let i = 0; i < n; i++) {
         const top = sketch.top();
         const kh = keyHi[i]!;
@@ -184,7 +199,6 @@ function sampleAccumulator(schema: Schema, limit: number, keyNames: string[] | n
         if (top !== null && greater(kh, kl, top.keyHi, top.keyLo)) continue;
         const id = toHex64(kh, kl);
         const existing = sketch.byKey.get(id);
-        const columnsOfRow = batch.data.children.map((column) => hashColumns([column.slice(i, 1)], 1));
         if (existing !== undefined) {
           existing.count++;
           const his = [existing.rowHi];
@@ -192,28 +206,24 @@ function sampleAccumulator(schema: Schema, limit: number, keyNames: string[] | n
           add64(his, los, 0, rowHashes.hi[i]!, rowHashes.lo[i]!);
           existing.rowHi = his[0]!;
           existing.rowLo = los[0]!;
-          columnsOfRow.forEach((h, j) => {
-            add64(existing.columnHi, existing.columnLo, j, h.hi[0]!, h.lo[0]!);
-          });
+          touched.push({ candidate: existing, row: i, fresh: false });
           continue;
         }
-        const keyColumns = keyIndices ?? columns.map((_, j) => j);
-        const key: Record<string, Json> = {};
-        for (const j of keyColumns) key[columns[j]!] = toJsonValue(batch.getChildAt(j)?.get(i));
-        sketch.insert(
-          {
-            keyHi: kh,
-            keyLo: kl,
-            rowHi: rowHashes.hi[i]!,
-            rowLo: rowHashes.lo[i]!,
-            count: 1,
-            key,
-            columnHi: columnsOfRow.map((h) => h.hi[0]!),
-            columnLo: columnsOfRow.map((h) => h.lo[0]!),
-          },
-          id,
-        );
+        const candidate: Candidate = {
+          keyHi: kh,
+          keyLo: kl,
+          rowHi: rowHashes.hi[i]!,
+          rowLo: rowHashes.lo[i]!,
+          count: 1,
+          key: null,
+          columnHi: [],
+          columnLo: [],
+          evicted: false,
+        };
+        sketch.insert(candidate, id);
+        touched.push({ candidate, row: i, fresh: true });
       }
+      fillTouched(batch, touched, keyIndices ?? columns.map((_, j) => j), columns);
     },
     result(): SampleSummary {
       const entries = [...sketch.heap]
@@ -263,6 +273,43 @@ function combineSamples(parts: readonly SampleSummary[]): SampleSummary {
   }
   const entries = [...byKey.values()].sort((a, b) => (a.keyHash < b.keyHash ? -1 : a.keyHash > b.keyHash ? 1 : 0));
   return { ...first, rows, entries: entries.slice(0, first.limit) };
+}
+
+/**
+ * Sets the key values and per-column hashes of the rows of `batch` that entered (or added
+ * to) the sketch and are still in it. With many such rows every column is hashed in one pass;
+ * with few, just their cells.
+ */
+function fillTouched(
+  batch: RecordBatch,
+  touched: readonly Touch[],
+  keyColumns: readonly number[],
+  columns: readonly string[],
+): void {
+  const live = touched.filter((touch) => !touch.candidate.evicted);
+  if (live.length === 0) return;
+  const children = batch.data.children;
+  const n = batch.numRows;
+  const whole = live.length * 16 > n ? children.map((column) => hashColumns([column], n)) : null;
+  const vectors = keyColumns.map((j) => batch.getChildAt(j));
+  for (const { candidate, row, fresh } of live) {
+    for (let j = 0; j < children.length; j++) {
+      const single = whole === null ? hashColumns([children[j]!.slice(row, 1)], 1) : null;
+      const hi = whole === null ? single!.hi[0]! : whole[j]!.hi[row]!;
+      const lo = whole === null ? single!.lo[0]! : whole[j]!.lo[row]!;
+      if (fresh) {
+        candidate.columnHi[j] = hi;
+        candidate.columnLo[j] = lo;
+      } else add64(candidate.columnHi, candidate.columnLo, j, hi, lo);
+    }
+    if (fresh) {
+      const key: Record<string, Json> = {};
+      keyColumns.forEach((j, index) => {
+        key[columns[j]!] = toJsonValue(vectors[index]?.get(row));
+      });
+      candidate.key = key;
+    }
+  }
 }
 
 /** Shown per failing key; more would bury the first, most useful line. */

@@ -6,14 +6,24 @@
  */
 import { type RecordBatch, type Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 
+/**
+ * The bytes each batch read from IPC came from: sending such a batch on to another worker
+ * copies those bytes instead of serialising the batch again.
+ */
+const origin = new WeakMap<RecordBatch, Uint8Array>();
+
 /** The IPC stream bytes of one batch, in a buffer of its own (safe to transfer). */
 export function batchToBytes(batch: RecordBatch): Uint8Array {
-  return tableToIPC(new Table([batch]), 'stream');
+  const source = origin.get(batch);
+  return source ? source.slice() : tableToIPC(new Table([batch]), 'stream');
 }
 
-/** The batches of IPC stream bytes (one, unless the writer split it). */
+/** The batches of IPC stream bytes (one, unless the writer split it); zero-copy views of `bytes`. */
 export function batchesFromBytes(bytes: Uint8Array): RecordBatch[] {
-  return tableFromIPC(bytes).batches;
+  const batches = tableFromIPC(bytes).batches;
+  const only = batches.length === 1 ? batches[0] : undefined;
+  if (only) origin.set(only, bytes);
+  return batches;
 }
 
 /** A schema as IPC stream bytes (no batches). */
