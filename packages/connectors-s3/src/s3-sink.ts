@@ -93,6 +93,11 @@ export function createS3Sink(args: S3SinkArgs): Sink {
       return { exists: (await headIfExists(base, key)) !== undefined };
     },
 
+    async check(schema: Schema): Promise<void> {
+      // Preflight: a column the format cannot hold fails before any data moves.
+      codecFor(format).checkWritable?.(schema);
+    },
+
     async open(schema: Schema, writeOptions: WriteOptions): Promise<SinkWriter> {
       if (writeOptions.mode !== 'replace') {
         throw new ConfigError(

@@ -119,6 +119,7 @@ export class FileSink implements Sink {
   async check(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void> {
     checkMode(options.mode);
     if (this.#format === 'csv' || this.#format === 'ndjson') checkTextWritable(schema.fields, this.#format);
+    codecFor(this.#format).checkWritable?.(schema);
     // Replace may change the schema: the old target goes as a whole. What must line up is the
     // kind of target, since a file cannot be renamed over a directory or the other way round.
     const stat = await fs.stat(this.#places.target).catch(() => undefined);
