@@ -17,7 +17,10 @@ import * as parquet from 'parquet-wasm';
 import { HonkError, isHonkError } from '../errors/honk-error.ts';
 import type { ByteSink, FormatWriter, WrittenFile } from './format-codec.ts';
 import { DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS, type ParquetOptions } from './format-options.ts';
+import { FooterAnnotator } from './parquet-footer-annotations.ts';
+import { geoLogicalType } from './parquet-read-schema.ts';
 import { type ParquetWritePlan, planParquetWrite } from './parquet-write-types.ts';
+import type { ThriftStruct } from './thrift-compact.ts';
 
 function compressionOf(options: ParquetOptions | undefined): parquet.Compression {
   switch (options?.compression ?? 'snappy') {
@@ -125,6 +128,7 @@ export class ParquetWriter implements FormatWriter {
   #failure: unknown;
   #closing = false;
   #tail = new Uint8Array(0);
+  readonly #annotator: FooterAnnotator | undefined;
   #state: 'open' | 'finished' | 'aborted' = 'open';
 
   /** Throws a SchemaMismatchError when Parquet cannot hold a column of `schema`. */
@@ -132,6 +136,12 @@ export class ParquetWriter implements FormatWriter {
     this.#sink = sink;
     this.#plan = planParquetWrite(schema);
     this.#options = options;
+    const annotations = new Map<string, ThriftStruct>();
+    for (const field of this.#plan.schema.fields) {
+      const logicalType = geoLogicalType(field);
+      if (logicalType) annotations.set(field.name, logicalType);
+    }
+    if (annotations.size > 0) this.#annotator = new FooterAnnotator(annotations);
   }
 
   get bytes(): number {
@@ -180,9 +190,7 @@ export class ParquetWriter implements FormatWriter {
         while (true) {
           const { done, value } = await reader.read();
           if (done) break;
-          this.#bytes += value.byteLength;
-          this.#keepTail(value);
-          await this.#sink.write(value);
+          await this.#emit(this.#annotator ? this.#annotator.push(value) : [value]);
         }
       } finally {
         reader.releaseLock();
@@ -191,6 +199,15 @@ export class ParquetWriter implements FormatWriter {
     })().catch((error: unknown) => this.#fail(error));
     this.#controller = controller;
     return controller;
+  }
+
+  async #emit(chunks: Uint8Array[]): Promise<void> {
+    for (const chunk of chunks) {
+      if (chunk.byteLength === 0) continue;
+      this.#bytes += chunk.byteLength;
+      this.#keepTail(chunk);
+      await this.#sink.write(chunk);
+    }
   }
 
   /** Keeps the last 4 bytes written, to check the file ends with the Parquet magic. */
@@ -233,15 +250,14 @@ export class ParquetWriter implements FormatWriter {
     if (!this.#controller) {
       const empty = parquet.Table.fromIPCStream(tableToIPC(new Table(this.#plan.schema), 'stream'));
       const bytes = parquet.writeParquet(empty, writerProperties(this.#options, this.#plan.schema));
-      this.#bytes = bytes.byteLength;
-      this.#keepTail(bytes);
-      await this.#sink.write(bytes);
+      await this.#emit(this.#annotator ? this.#annotator.push(bytes) : [bytes]);
     } else {
       this.#closing = true;
       this.#controller.close();
       await this.#pump;
       this.#check();
     }
+    if (this.#annotator) await this.#emit(this.#annotator.finish());
     if (new TextDecoder().decode(this.#tail) !== 'PAR1') {
       this.#fail(new Error('the encoder ended without writing the Parquet footer'));
       this.#check();
