@@ -52,6 +52,12 @@ export interface ByteSink {
 export interface FormatOptions {
   /** CSV settings (reading and writing). */
   csv?: CsvOptions;
+  /**
+   * Writers: the name of the file or object being written. Its extension picks the variant
+   * of a format that has several: Arrow IPC writes the file format for `.arrow` / `.feather`
+   * and the stream format otherwise (`.arrows`, `.ipc`, no name).
+   */
+  name?: string;
   /** Parquet settings (writers; readers: `verifyChecksums`, `int96`). */
   parquet?: ParquetOptions;
   /**
