@@ -233,6 +233,11 @@ describe('Parquet written by Honk, read by DuckDB', () => {
     expect(report.error).toBeUndefined();
     expect(report.ok).toBe(true);
     expect(report.validation?.checks.filter((check) => !check.ok)).toEqual([]);
+    // The conversions Parquet needs are named by the schema check, the values proven by the checksum.
+    const schemaCheck = report.validation?.checks.find((check) => check.name === 'schema');
+    expect(schemaCheck?.message).toContain('column ts_s: timestamp[s] became timestamp[ms] (a finer unit');
+    expect(schemaCheck?.message).toContain('column date64: date64 became date32');
+    expect(schemaCheck?.message).toContain('column time32_s: time32[s] became time32[ms]');
 
     const file = literal(path.join(root, 'all.parquet'));
     const described = await query(`DESCRIBE SELECT * FROM read_parquet(${file})`);
