@@ -113,7 +113,7 @@ export function formatOf(endpoint: Pick<S3EndpointOptions, 'format' | 'key' | 'g
   const name = endpoint.key ?? endpoint.glob ?? '';
   if (/\.csv(\.gz)?$/i.test(name)) return 'csv';
   if (/\.(ndjson|jsonl)$/i.test(name)) return 'ndjson';
-  if (/\.(arrow|feather|ipc)$/i.test(name)) return 'arrow';
+  if (/\.(arrow|arrows|feather|ipc)$/i.test(name)) return 'arrow';
   return 'parquet';
 }
 

@@ -93,6 +93,11 @@ export function createS3Sink(args: S3SinkArgs): Sink {
       return { exists: (await headIfExists(base, key)) !== undefined };
     },
 
+    async check(schema: Schema): Promise<void> {
+      // Preflight: a column the format cannot hold fails before any data moves.
+      codecFor(format).checkWritable?.(schema);
+    },
+
     async open(schema: Schema, writeOptions: WriteOptions): Promise<SinkWriter> {
       if (writeOptions.mode !== 'replace') {
         throw new ConfigError(
@@ -116,7 +121,10 @@ export function createS3Sink(args: S3SinkArgs): Sink {
           uploadConcurrency: options.uploadConcurrency,
           contentType: codec.contentType,
         });
-        current = { index, object, encoder: codec.createWriter(object, schema, formatOptions), rows: 0 };
+        // The name picks the variant (Arrow IPC: `.arrow` is the file format, `.arrows` the stream).
+        const name = endpoint.key ?? `part.${extension}`;
+        const encoder = codec.createWriter(object, schema, { ...formatOptions, name });
+        current = { index, object, encoder, rows: 0 };
         return current;
       };
       const finishPart = async () => {

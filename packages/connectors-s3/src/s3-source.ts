@@ -111,6 +111,7 @@ export function createS3Source(args: S3SourceArgs): Source {
   };
   const formatOptions: FormatOptions = {
     ...(args.endpoint.csv ? { csv: args.endpoint.csv } : {}),
+    ...(args.endpoint.parquet ? { parquet: args.endpoint.parquet } : {}),
     types: parseColumnTypes(args.endpoint.schema, `S3 connection "${args.connection}": `, args.fixedSchema),
   };
   let pinned: Promise<PinnedDataset> | undefined;

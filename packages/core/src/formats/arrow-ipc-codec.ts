@@ -1,10 +1,18 @@
 /**
- * Arrow IPC, stream format. Reading streams messages from the input; writing serialises
- * each batch as it comes. Arrow is Honk's own representation, so every type survives.
+ * Arrow IPC, both framings. The *file* format (Feather v2, what `pyarrow.ipc.new_file` and
+ * `RecordBatchFileWriter` write) starts and ends with the magic `ARROW1` and has a footer
+ * holding the schema and each batch's offset; the *stream* format is a plain sequence of
+ * messages. Readers tell them apart by the first bytes: a file is read batch by batch
+ * through random access to the input's Blob (one batch in memory at a time), a stream is
+ * read sequentially. Writers write the file format for `.arrow` / `.feather` and the stream
+ * format for `.arrows` / `.ipc` (and when no name is given). Arrow is Honk's own
+ * representation, so every type survives.
  */
+import type { FileHandle } from 'node:fs/promises';
 import {
   AsyncByteQueue,
   RecordBatch,
+  RecordBatchFileWriter,
   RecordBatchReader,
   RecordBatchStreamWriter,
   type Schema,
@@ -30,36 +38,89 @@ function openStream(input: ByteInput): { chunks: AsyncIterable<Uint8Array>; clos
   };
 }
 
-function corrupt(input: ByteInput, error: unknown): unknown {
+function corrupt(input: ByteInput, error: unknown, framing: 'file' | 'stream'): unknown {
   // I/O errors (ENOENT, an abort, SOURCE_CHANGED) keep their identity; parse errors are data corruption.
-  if (isHonkError(error) || (error as { code?: unknown }).code !== undefined) return error;
+  if (isHonkError(error) || (error as { code?: unknown } | null)?.code !== undefined) return error;
   return new HonkError(
     'DATA_CORRUPT',
-    `${input.name} is not a valid Arrow IPC stream: ${(error as Error).message}. Check that the file is an Arrow IPC *stream* (not the file/Feather format) and was written completely.`,
+    `${input.name} is not a valid Arrow IPC ${framing === 'file' ? 'file (Feather v2)' : 'stream'}: ${error instanceof Error ? error.message : String(error)}. Check that it was written completely by an Arrow IPC writer.`,
     { cause: error, details: { file: input.name } },
   );
 }
 
-async function readSchema(input: ByteInput): Promise<Schema> {
+const MAGIC = 'ARROW1';
+/** Smallest file-format file: magic, padding, a footer length and the magic again. */
+const SMALLEST_FILE = 6 + 2 + 4 + 6;
+
+/** True when the input starts with the file-format magic `ARROW1`. */
+async function isFileFormat(input: ByteInput): Promise<boolean> {
+  if (input.size < SMALLEST_FILE) return false;
+  const blob = await input.blob();
+  const head = new Uint8Array(await blob.slice(0, MAGIC.length).arrayBuffer());
+  return new TextDecoder().decode(head) === MAGIC;
+}
+
+/**
+ * The input's Blob as the file handle apache-arrow's random-access reader takes (it reads
+ * the footer, then each batch at its offset), so a file is never loaded whole.
+ */
+async function blobHandle(input: ByteInput) {
+  const blob = await input.blob();
+  return {
+    fd: -1,
+    stat: async () => ({ size: input.size }),
+    read: async (buffer: Uint8Array, offset: number, length: number, position: number) => {
+      const bytes = new Uint8Array(await blob.slice(position, position + length).arrayBuffer());
+      buffer.set(bytes, offset);
+      return { bytesRead: bytes.byteLength, buffer };
+    },
+    close: async () => undefined,
+  };
+}
+
+/** An opened reader (file or stream framing) and how to release what it holds. */
+async function openReader(input: ByteInput) {
+  if (await isFileFormat(input)) {
+    const handle = (await blobHandle(input)) as unknown as FileHandle;
+    const reader = await (await RecordBatchReader.from(handle)).open();
+    return { reader, framing: 'file' as const, close: async () => undefined };
+  }
   const stream = openStream(input);
   try {
     const reader = await (await RecordBatchReader.from(stream.chunks)).open();
-    const schema = reader.schema;
-    await reader.cancel();
+    return { reader, framing: 'stream' as const, close: () => stream.close() };
+  } catch (error) {
+    await stream.close();
+    throw corrupt(input, error, 'stream');
+  }
+}
+
+async function readSchema(input: ByteInput): Promise<Schema> {
+  let framing: 'file' | 'stream' = 'stream';
+  let opened: Awaited<ReturnType<typeof openReader>> | undefined;
+  try {
+    opened = await openReader(input);
+    framing = opened.framing;
+    const schema = opened.reader.schema;
+    await opened.reader.cancel();
     return schema;
   } catch (error) {
-    throw corrupt(input, error);
+    throw corrupt(input, error, framing);
   } finally {
-    await stream.close();
+    await opened?.close();
   }
 }
 
 async function* read(input: ByteInput, options: FormatReadOptions): AsyncGenerator<RecordBatch> {
   throwIfAborted(options.signal);
-  const stream = openStream(input);
+  let framing: 'file' | 'stream' = 'stream';
   let reader: { cancel(): Promise<void> } | undefined;
+  let close: (() => Promise<void>) | undefined;
   try {
-    const opened = await (await RecordBatchReader.from(stream.chunks)).open();
+    const openedReader = await openReader(input);
+    framing = openedReader.framing;
+    close = openedReader.close;
+    const opened = openedReader.reader;
     reader = opened;
     const schema = options.schema ?? opened.schema;
     for await (const batch of opened) {
@@ -73,10 +134,10 @@ async function* read(input: ByteInput, options: FormatReadOptions): AsyncGenerat
       }
     }
   } catch (error) {
-    throw corrupt(input, error);
+    throw corrupt(input, error, framing);
   } finally {
     await reader?.cancel().catch(() => undefined);
-    await stream.close();
+    await close?.();
   }
 }
 
@@ -97,19 +158,28 @@ class CollectingQueue extends AsyncByteQueue {
   }
 }
 
-/** Writes one Arrow IPC stream. */
+/** The framing a file of this name is written in: see the module comment. */
+export function arrowFramingOf(name: string | undefined): 'file' | 'stream' {
+  return name !== undefined && /\.(arrow|feather)$/i.test(name) ? 'file' : 'stream';
+}
+
+/** Writes one Arrow IPC file or stream. */
 class ArrowIpcWriter implements FormatWriter {
   readonly #sink: ByteSink;
   readonly #schema: Schema;
   readonly #queue = new CollectingQueue();
-  readonly #writer = new RecordBatchStreamWriter({ autoDestroy: false });
+  readonly #writer: RecordBatchStreamWriter | RecordBatchFileWriter;
   #bytes = 0;
   #rows = 0;
   #started = false;
 
-  constructor(sink: ByteSink, schema: Schema) {
+  constructor(sink: ByteSink, schema: Schema, framing: 'file' | 'stream') {
     this.#sink = sink;
     this.#schema = schema;
+    this.#writer =
+      framing === 'file'
+        ? new RecordBatchFileWriter({ autoDestroy: false })
+        : new RecordBatchStreamWriter({ autoDestroy: false });
     this.#writer.reset(this.#queue as never, schema);
   }
 
@@ -150,12 +220,12 @@ class ArrowIpcWriter implements FormatWriter {
   }
 }
 
-/** Arrow IPC stream format (`.arrows`, `.arrow`, `.ipc`). */
+/** Arrow IPC: file format (`.arrow`, `.feather`) and stream format (`.arrows`, `.ipc`). */
 export const arrowIpcCodec: FormatCodec = {
   name: 'arrow',
-  extensions: ['.arrows', '.arrow', '.ipc'],
+  extensions: ['.arrows', '.arrow', '.feather', '.ipc'],
   contentType: 'application/vnd.apache.arrow.stream',
   readSchema,
   read,
-  createWriter: (sink, schema) => new ArrowIpcWriter(sink, schema),
+  createWriter: (sink, schema, options) => new ArrowIpcWriter(sink, schema, arrowFramingOf(options?.name)),
 };

@@ -52,7 +52,13 @@ export interface ByteSink {
 export interface FormatOptions {
   /** CSV settings (reading and writing). */
   csv?: CsvOptions;
-  /** Parquet writer settings. */
+  /**
+   * Writers: the name of the file or object being written. Its extension picks the variant
+   * of a format that has several: Arrow IPC writes the file format for `.arrow` / `.feather`
+   * and the stream format otherwise (`.arrows`, `.ipc`, no name).
+   */
+  name?: string;
+  /** Parquet settings (writers; readers: `verifyChecksums`, `int96`). */
   parquet?: ParquetOptions;
   /**
    * Text formats: columns whose type is given, not inferred (a parsed `schema:` option,
@@ -110,6 +116,11 @@ export interface FormatCodec {
   readSchema(input: ByteInput, options?: FormatOptions): Promise<Schema>;
   /** The batches of one file. Releases what it opened when the iteration ends or breaks. */
   read(input: ByteInput, options: FormatReadOptions): AsyncIterable<RecordBatch>;
+  /**
+   * Preflight: throws a SchemaMismatchError naming the first column the format cannot hold,
+   * before any data moves (sinks call it from `check()`). Absent: every schema is writable.
+   */
+  checkWritable?(schema: Schema): void;
   /** A writer of one file into `sink`. Throws a SchemaMismatchError when the format cannot hold `schema`. */
   createWriter(sink: ByteSink, schema: Schema, options?: FormatOptions): FormatWriter;
   /** Rows without reading the data (formats that store the count: Parquet). */

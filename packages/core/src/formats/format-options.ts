@@ -29,9 +29,22 @@ export const csvOptionsSchema = z
   .strict();
 export type CsvOptions = z.infer<typeof csvOptionsSchema>;
 
-/** Parquet writer settings (readers need none). */
+/** Parquet settings: most are for writers; `verifyChecksums` and `int96` are for readers. */
 export const parquetOptionsSchema = z
   .object({
+    /**
+     * Readers: verify the CRC-32 of every page that carries one (default true). A mismatch
+     * fails the read as DATA_CORRUPT naming the file, row group, column and page. Costs one
+     * CRC pass over the compressed pages; no extra reads.
+     */
+    verifyChecksums: z.boolean().optional(),
+    /**
+     * Readers: the unit INT96 timestamps (Spark, Hive, Impala) are read at. `us` (default)
+     * holds the years 0001–9999, Spark's 9999-12-31 sentinel included, and refuses a value
+     * with nanoseconds below the microsecond; `ns` keeps nanoseconds and refuses a value
+     * outside 1677–2262. Neither ever wraps or drops a digit silently.
+     */
+    int96: z.enum(['us', 'ns']).optional(),
     /** Compression codec for written files (default `snappy`: fastest; `zstd` files are several times smaller but take about twice as long to write). */
     compression: z.enum(['snappy', 'zstd', 'uncompressed']).optional(),
     /**

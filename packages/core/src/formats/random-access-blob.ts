@@ -34,9 +34,10 @@ export class RandomAccessBlob extends Blob {
 
   override async arrayBuffer(): Promise<ArrayBuffer> {
     const bytes = await this.#reader.read(this.#start, this.size);
+    // A Buffer's slice() is a view, not a copy: copy through Uint8Array's own slice.
     return bytes.buffer.byteLength === bytes.byteLength && bytes.byteOffset === 0
       ? (bytes.buffer as ArrayBuffer)
-      : (bytes.slice().buffer as ArrayBuffer);
+      : (Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer);
   }
 
   override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {

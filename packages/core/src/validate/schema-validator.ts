@@ -11,8 +11,10 @@
  * - A change that can lose precision FAILS even if this run's data happens to survive it:
  *   a coarser timestamp, time or duration unit (µs → ms), a smaller decimal scale,
  *   decimal with a fraction → integer, a narrower float (float64 → float32).
- * - The same or a finer unit passes (ms → µs). Integer narrowing passes with a note: the
- *   checksum proves every value survived, and sinks commonly pick their own widths.
+ * - The same or a finer unit passes (ms → µs; a finer unit with a note, since it is how
+ *   Parquet stores `timestamp[s]` and `time32[s]`, see docs/file-connector.md). date64 ↔
+ *   date32 passes with a note (Parquet stores dates as days). Integer narrowing passes with
+ *   a note: the checksum proves every value survived, and sinks commonly pick their own widths.
  * - A timestamp zone annotation naming another zone passes with a note (the instants are
  *   the same), but zoned ↔ naive fails: it changes what the stored value means.
  * - A source column of type Null (all nulls) matches any staged type.
@@ -130,6 +132,7 @@ function compareTypes(source: DataType, staged: DataType, path: string, verdict:
   }
   if (a === Type.Timestamp && b === Type.Timestamp) {
     if (to.unit < from.unit) verdict.errors.push(`${changed}, a coarser unit that truncates instants`);
+    else if (to.unit > from.unit) verdict.notes.push(`${changed} (a finer unit holding the same instants)`);
     const fromZone = (from.timezone as string | null | undefined) || null;
     const toZone = (to.timezone as string | null | undefined) || null;
     if ((fromZone === null) !== (toZone === null)) {
@@ -143,6 +146,7 @@ function compareTypes(source: DataType, staged: DataType, path: string, verdict:
   }
   if ((a === Type.Time && b === Type.Time) || (a === Type.Duration && b === Type.Duration)) {
     if (to.unit < from.unit) verdict.errors.push(`${changed}, a coarser unit that truncates values`);
+    else if (to.unit > from.unit) verdict.notes.push(`${changed} (a finer unit holding the same values)`);
     return;
   }
   if (a === Type.Interval && b === Type.Interval) {
@@ -150,7 +154,11 @@ function compareTypes(source: DataType, staged: DataType, path: string, verdict:
     return;
   }
   if ((STRING_FAMILY.has(a) && STRING_FAMILY.has(b)) || (BINARY_FAMILY.has(a) && BINARY_FAMILY.has(b))) return;
-  if ((a === Type.Bool && b === Type.Bool) || (a === Type.Date && b === Type.Date)) return;
+  if (a === Type.Date && b === Type.Date) {
+    if (from.unit !== to.unit) verdict.notes.push(`${changed} (the same days; every value verified by the checksum)`);
+    return;
+  }
+  if (a === Type.Bool && b === Type.Bool) return;
   if (LIST_FAMILY.has(a) && LIST_FAMILY.has(b)) {
     compareTypes(from.children[0].type, to.children[0].type, `${path}[]`, verdict);
     return;

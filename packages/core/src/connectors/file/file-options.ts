@@ -43,7 +43,7 @@ export const fileEndpointSchema = z
      * extension or ending in `/` is a directory of part files.
      */
     path: z.string().min(1),
-    /** The format; inferred from the extension (.parquet/.pq, .csv, .ndjson/.jsonl, .arrow/.arrows/.ipc) when missing. */
+    /** The format; inferred from the extension (.parquet/.pq, .csv, .ndjson/.jsonl, .arrow/.feather (Arrow IPC file), .arrows/.ipc (Arrow IPC stream)) when missing. */
     format: z.enum(fileFormats).optional(),
     /** CSV settings, see {@link csvOptionsSchema}. */
     csv: csvOptionsSchema.optional(),
@@ -76,6 +76,7 @@ const extensions: Record<string, FileFormatName> = {
   '.jsonl': 'ndjson',
   '.arrow': 'arrow',
   '.arrows': 'arrow',
+  '.feather': 'arrow',
   '.ipc': 'arrow',
 };
 

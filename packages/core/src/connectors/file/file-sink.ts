@@ -119,6 +119,7 @@ export class FileSink implements Sink {
   async check(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void> {
     checkMode(options.mode);
     if (this.#format === 'csv' || this.#format === 'ndjson') checkTextWritable(schema.fields, this.#format);
+    codecFor(this.#format).checkWritable?.(schema);
     // Replace may change the schema: the old target goes as a whole. What must line up is the
     // kind of target, since a file cannot be renamed over a directory or the other way round.
     const stat = await fs.stat(this.#places.target).catch(() => undefined);
@@ -169,12 +170,17 @@ class FileWriter implements SinkWriter {
   }
 
   async #startPart(): Promise<FormatWriter> {
-    const name = `part-${String(this.#parts.length).padStart(5, '0')}${formatExtension[this.#format]}`;
+    // A single-file target keeps its own extension (`.arrow` and `.arrows` are written differently).
+    const extension = this.#places.directory
+      ? formatExtension[this.#format]
+      : path.extname(this.#places.target).toLowerCase() || formatExtension[this.#format];
+    const name = `part-${String(this.#parts.length).padStart(5, '0')}${extension}`;
     const file = path.join(this.#places.staging, name);
     this.#parts.push(file);
     const handle = await createFileForWrite(file);
     try {
       const writer = codecFor(this.#format).createWriter(fileByteSink(handle), this.#schema, {
+        name,
         ...(this.#endpoint.csv ? { csv: this.#endpoint.csv } : {}),
         ...(this.#endpoint.parquet ? { parquet: this.#endpoint.parquet } : {}),
       });

@@ -112,6 +112,7 @@ export class FileSource implements Source {
       const { endpoint, fixedSchema } = this.#init;
       const options: FormatOptions = {
         ...(endpoint.csv ? { csv: endpoint.csv } : {}),
+        ...(endpoint.parquet ? { parquet: endpoint.parquet } : {}),
         types: parseColumnTypes(endpoint.schema, 'File connector: ', fixedSchema),
       };
       return { files, format, codec: codecFor(format), options };
