@@ -89,7 +89,11 @@ export interface WrittenFile {
 
 /** Encodes batches into one file. Not reusable: `finish()` or `abort()` ends it. */
 export interface FormatWriter {
-  /** Encodes one batch; resolves when its bytes (those ready so far) are accepted by the sink. */
+  /**
+   * Encodes one batch; resolves when the writer can take the next one (backpressure). An
+   * encoder on another thread may still be working on it: a failure of this batch then
+   * rejects a later `write()` or `finish()`, never silently.
+   */
   write(batch: RecordBatch): Promise<void>;
   /** Bytes handed to the sink so far (what an encoder still buffers is not counted). */
   readonly bytes: number;

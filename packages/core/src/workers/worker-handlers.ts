@@ -7,6 +7,7 @@
 export const workerHandlers = {
   validation: '../validate/validation-worker',
   'raw-validation': '../validate/raw-validation-worker',
+  parquet: '../formats/parquet-worker',
 } as const;
 
 export type WorkerHandlerName = keyof typeof workerHandlers;

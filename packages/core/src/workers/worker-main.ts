@@ -8,6 +8,7 @@ import { enableCompileCache } from 'node:module';
 import { parentPort, type Transferable } from 'node:worker_threads';
 import { isHonkError } from '../errors/honk-error.ts';
 import { workerHandlers } from './worker-handlers.ts';
+import { isRetiring } from './worker-lifecycle.ts';
 import {
   TRANSFERRING,
   type Transferring,
@@ -98,7 +99,10 @@ port.on('message', (request: WorkerRequest & { id: number }) => {
     } catch (error) {
       reply = { id: request.id, ok: false, error: errorShape(error) };
     }
+    if (isRetiring()) reply.retiring = true;
     port.postMessage(reply, transfer);
+    // A retiring worker ends once nothing is open on it (the pool already stopped placing work here).
+    if (isRetiring() && sessions.size === 0) setImmediate(() => process.exit(0));
   });
   queues.set(request.session, next);
   void next.then(() => {

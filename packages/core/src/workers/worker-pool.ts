@@ -48,6 +48,8 @@ class PooledWorker {
   /** Sessions open on this worker: the load measure for placing new sessions. */
   sessions = 0;
   dead = false;
+  /** The worker asked to end once its sessions close: no new sessions go here. */
+  retiring = false;
   #nextId = 1;
 
   constructor(options: Required<WorkerPoolOptions>, onDeath: (worker: PooledWorker) => void) {
@@ -57,7 +59,9 @@ class PooledWorker {
     this.worker.on('message', (reply: WorkerReply) => this.#settle(reply));
     this.#onDeath = onDeath;
     this.worker.on('error', (error) => this.#die(error));
-    this.worker.on('exit', (code) => this.#die(new Error(`it exited with code ${code}`)));
+    this.worker.on('exit', (code) =>
+      this.#die(new WorkerCrashedError(`A worker thread exited (code ${code}) with work pending.`)),
+    );
   }
 
   readonly #onDeath: (worker: PooledWorker) => void;
@@ -90,6 +94,7 @@ class PooledWorker {
     const call = this.pending.get(reply.id);
     if (!call) return;
     this.pending.delete(reply.id);
+    if (reply.retiring) this.retiring = true;
     if (this.pending.size === 0) this.worker.unref();
     if (reply.ok) call.resolve(reply.value);
     else call.reject(reviveError(reply.error));
@@ -177,7 +182,7 @@ export class WorkerPool {
   }
 
   #place(): PooledWorker {
-    const alive = this.#workers.filter((worker) => !worker.dead);
+    const alive = this.#workers.filter((worker) => !worker.dead && !worker.retiring);
     const idle = alive.find((worker) => worker.sessions === 0);
     if (idle) return idle;
     if (alive.length < this.#options.size) {

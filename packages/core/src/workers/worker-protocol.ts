@@ -18,7 +18,13 @@ export interface WorkerErrorShape {
   details?: Record<string, unknown>;
 }
 
-export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: WorkerErrorShape };
+/** `retiring`: the worker takes no new sessions and ends when its open ones close (see worker-lifecycle.ts). */
+export type WorkerReply = (
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: WorkerErrorShape }
+) & {
+  retiring?: boolean;
+};
 
 /**
  * What a handler's session returns from a call: a plain value, or a value with buffers to
