@@ -33,11 +33,13 @@ import { silentLogger } from '../observe/logger.ts';
 import type { Claim, TaskError, TaskRecord, TaskState, TaskStore } from '../queue/task-store.ts';
 import { LeaseLostError } from '../queue/task-store.ts';
 import { runTask as defaultRunTask, type RunTaskOptions } from '../run/run-task.ts';
+import { settlesWithin } from '../run/run-watchdog.ts';
 import type { RunPhase, TaskReport, TransferStats } from '../run/task-report.ts';
 import { windowAllows } from '../spec/task-window.ts';
 import { type BackoffPolicy, computeBackoff, DEFAULT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
+import { discardSnapshot, snapshotRefsOf } from './snapshot-sweep.ts';
 import { type AgentTaskDefinition, resolveStoredDefinition } from './stored-definition.ts';
 
 export interface AgentOptions {
@@ -79,6 +81,11 @@ export interface AgentOptions {
   runTask?: (options: RunTaskOptions) => Promise<TaskReport>;
   /** Minimum ms between runTask progress events. Default 1,000. */
   progressIntervalMs?: number;
+  /**
+   * No progress for this long aborts an attempt (TIMED_OUT, retried), for tasks whose
+   * definition sets no `idleTimeoutMs`. Default runTask's (10 minutes); 0 disables.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface StopOptions {
@@ -136,8 +143,13 @@ interface InFlight {
   handedOff: boolean;
   /** The task's own backoff policy, once its definition is resolved. */
   backoff?: Partial<BackoffPolicy> | undefined;
+  /** The snapshot ref this attempt put on the record, replacing the record's older ones. */
+  handedOver?: Json;
   done: Promise<void>;
 }
+
+/** Longest wait for discarding a snapshot a newer one replaced, after the attempt ended. */
+const SUPERSEDED_DISCARD_MS = 60_000;
 
 const ZERO_STATS: TransferStats = { rows: 0, bytes: 0, batches: 0, elapsedMs: 0, rowsPerSecond: 0 };
 const WAKING_STORE_EVENTS = new Set([
@@ -174,6 +186,7 @@ export class Agent {
   readonly #abortGraceMs: number;
   readonly #runTask: (options: RunTaskOptions) => Promise<TaskReport>;
   readonly #progressIntervalMs: number;
+  readonly #idleTimeoutMs: number | undefined;
   readonly #env: Record<string, string | undefined> | undefined;
   readonly #baseDir: string | undefined;
   readonly #limit: LimitFunction;
@@ -206,6 +219,7 @@ export class Agent {
     this.#breaker = options.circuitBreaker === false ? undefined : new CircuitBreaker(options.circuitBreaker);
     this.#runTask = options.runTask ?? defaultRunTask;
     this.#progressIntervalMs = options.progressIntervalMs ?? 1000;
+    this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#limit = pLimit(this.concurrency);
     this.#env = options.env;
     this.#baseDir = options.baseDir;
@@ -510,8 +524,9 @@ export class Agent {
       this.#heartbeat(entry).catch(() => {});
     }, this.heartbeatMs);
     let report: TaskReport;
+    let definition: AgentTaskDefinition | undefined;
     try {
-      const definition = this.#definitionOf(task);
+      definition = this.#definitionOf(task);
       entry.backoff = definition.retry?.backoff;
       report = await this.#runTask({
         task: definition,
@@ -519,6 +534,7 @@ export class Agent {
         signal: entry.controller.signal,
         logger: this.#logger,
         progressIntervalMs: this.#progressIntervalMs,
+        ...(this.#idleTimeoutMs !== undefined ? { idleTimeoutMs: this.#idleTimeoutMs } : {}),
         onEvent: (event) => {
           if (event.type === 'task-phase') {
             entry.phase = event.phase;
@@ -532,6 +548,7 @@ export class Agent {
         onSnapshot: async (ref) => {
           try {
             await this.#store.setSnapshotRef(task.id, token, ref as Json);
+            entry.handedOver = ref as Json;
           } catch (error) {
             if (isLeaseLost(error)) this.#loseLease(entry);
             throw error;
@@ -551,6 +568,50 @@ export class Agent {
       clearInterval(heartbeat);
     }
     await this.#settle(entry, report, started);
+    if (definition && entry.handedOver !== undefined) await this.#discardSuperseded(entry, definition);
+  }
+
+  /**
+   * The record now points at this attempt's snapshot; the ones it pointed at before are no
+   * longer reachable from it, so the sweep would never find them: discard them now (see
+   * snapshot-sweep.ts). After the outcome is recorded, so it costs no lease time.
+   */
+  async #discardSuperseded(entry: InFlight, definition: AgentTaskDefinition): Promise<void> {
+    const { task } = entry.claim;
+    const current = JSON.stringify(entry.handedOver);
+    const superseded = snapshotRefsOf(task).filter((ref) => JSON.stringify(ref) !== current);
+    for (const ref of superseded) {
+      let discarded = false;
+      const discarding = discardSnapshot(task.id, definition, ref, {
+        connectors: this.#connectors,
+        logger: this.#logger,
+      }).then(
+        () => {
+          discarded = true;
+        },
+        (error: unknown) => {
+          this.#logger.warn(
+            { agentId: this.id, taskId: task.id, err: error },
+            'could not discard the snapshot a newer one replaced; it is left in place',
+          );
+        },
+      );
+      if (!(await settlesWithin(discarding, SUPERSEDED_DISCARD_MS))) {
+        this.#logger.warn(
+          { agentId: this.id, taskId: task.id },
+          'discarding a replaced snapshot did not finish in time',
+        );
+      }
+      if (discarded) {
+        this.events.emit('snapshot-discarded', {
+          ...this.#base(),
+          taskId: task.id,
+          takenAt: ref.takenAt,
+          ref,
+          reason: 'superseded',
+        });
+      }
+    }
   }
 
   /** The runnable definition of a record (see `stored-definition.ts`). */
@@ -674,7 +735,10 @@ export class Agent {
         }
       }
 
-      const delayMs = computeBackoff(task.attempts, this.#backoffFor(entry));
+      const policy = this.#backoffFor(entry);
+      // An error may ask for a minimum pause (a full disk, NO_SPACE): honoured up to maxMs.
+      const floorMs = Math.min(error.retryAfterMs ?? 0, policy.maxMs ?? DEFAULT_BACKOFF.maxMs);
+      const delayMs = Math.max(computeBackoff(task.attempts, policy), floorMs);
       const retryAt = new Date(Date.now() + delayMs);
       const outcome = await this.#storeCall(() => this.#store.fail(task.id, token, taskError, { retryAt }));
       if (outcome === 'retrying') {
