@@ -251,10 +251,11 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     watchdog.stop();
     controller.abort(error);
     logger.warn({ taskId: task.id, phase, code: toHonkError(error).code }, 'task run failed');
-    // The step that was cut short may still be running: give it a moment to end, and only
-    // roll back a publish that ended (it failed); see SETTLE_AFTER_ABORT_MS.
-    const settled = current ? await settlesWithin(current, SETTLE_AFTER_ABORT_MS) : true;
-    const publishEnded = publishing === undefined || current !== publishing || settled;
+    // A publish cut short may still be running: give it a moment to end, and roll back only
+    // one that ended (it failed); see SETTLE_AFTER_ABORT_MS. Any other step is not waited
+    // for before the staging goes: a stopping agent may not wait long.
+    const publishEnded =
+      publishing === undefined || current !== publishing || (await settlesWithin(publishing, SETTLE_AFTER_ABORT_MS));
     if (writer) {
       const opened = writer;
       await cleanup('removing the staged data', () => opened.abort(error));
@@ -273,6 +274,9 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
         'the publish did not end after the abort; its outcome is unknown, so the snapshot is not restored (a retry publishes again)',
       );
     }
+    // Let the cut-short step wind down (a connector honouring its signal ends in
+    // milliseconds) before the source and sink are closed under it.
+    if (current && current !== publishing) await settlesWithin(current, SETTLE_AFTER_ABORT_MS);
     return finish(error);
   } finally {
     watchdog.stop();
