@@ -33,13 +33,12 @@ import { silentLogger } from '../observe/logger.ts';
 import type { Claim, TaskError, TaskRecord, TaskState, TaskStore } from '../queue/task-store.ts';
 import { LeaseLostError } from '../queue/task-store.ts';
 import { runTask as defaultRunTask, type RunTaskOptions } from '../run/run-task.ts';
-import { settlesWithin } from '../run/run-watchdog.ts';
 import type { RunPhase, TaskReport, TransferStats } from '../run/task-report.ts';
 import { windowAllows } from '../spec/task-window.ts';
 import { type BackoffPolicy, computeBackoff, DEFAULT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
-import { discardSnapshot, snapshotRefsOf } from './snapshot-sweep.ts';
+import { discardSupersededSnapshots } from './snapshot-sweep.ts';
 import { type AgentTaskDefinition, resolveStoredDefinition } from './stored-definition.ts';
 
 export interface AgentOptions {
@@ -147,9 +146,6 @@ interface InFlight {
   handedOver?: Json;
   done: Promise<void>;
 }
-
-/** Longest wait for discarding a snapshot a newer one replaced, after the attempt ended. */
-const SUPERSEDED_DISCARD_MS = 60_000;
 
 const ZERO_STATS: TransferStats = { rows: 0, bytes: 0, batches: 0, elapsedMs: 0, rowsPerSecond: 0 };
 const WAKING_STORE_EVENTS = new Set([
@@ -568,49 +564,17 @@ export class Agent {
       clearInterval(heartbeat);
     }
     await this.#settle(entry, report, started);
-    if (definition && entry.handedOver !== undefined) await this.#discardSuperseded(entry, definition);
-  }
-
-  /**
-   * The record now points at this attempt's snapshot; the ones it pointed at before are no
-   * longer reachable from it, so the sweep would never find them: discard them now (see
-   * snapshot-sweep.ts). After the outcome is recorded, so it costs no lease time.
-   */
-  async #discardSuperseded(entry: InFlight, definition: AgentTaskDefinition): Promise<void> {
-    const { task } = entry.claim;
-    const current = JSON.stringify(entry.handedOver);
-    const superseded = snapshotRefsOf(task).filter((ref) => JSON.stringify(ref) !== current);
-    for (const ref of superseded) {
-      let discarded = false;
-      const discarding = discardSnapshot(task.id, definition, ref, {
+    if (definition && entry.handedOver !== undefined) {
+      // After the outcome is recorded, so it costs no lease time (see snapshot-sweep.ts).
+      await discardSupersededSnapshots({
+        record: entry.claim.task,
+        current: entry.handedOver,
+        definition,
         connectors: this.#connectors,
         logger: this.#logger,
-      }).then(
-        () => {
-          discarded = true;
-        },
-        (error: unknown) => {
-          this.#logger.warn(
-            { agentId: this.id, taskId: task.id, err: error },
-            'could not discard the snapshot a newer one replaced; it is left in place',
-          );
-        },
-      );
-      if (!(await settlesWithin(discarding, SUPERSEDED_DISCARD_MS))) {
-        this.#logger.warn(
-          { agentId: this.id, taskId: task.id },
-          'discarding a replaced snapshot did not finish in time',
-        );
-      }
-      if (discarded) {
-        this.events.emit('snapshot-discarded', {
-          ...this.#base(),
-          taskId: task.id,
-          takenAt: ref.takenAt,
-          ref,
-          reason: 'superseded',
-        });
-      }
+        events: this.events,
+        agentId: this.id,
+      });
     }
   }
 

@@ -19,6 +19,7 @@ import { ConfigError } from '../errors/honk-error.ts';
 import type { HonkEvents } from '../observe/events.ts';
 import { silentLogger } from '../observe/logger.ts';
 import type { TaskRecord, TaskStore } from '../queue/task-store.ts';
+import { settlesWithin } from '../run/run-watchdog.ts';
 import { DEFAULT_SNAPSHOT_KEEP_FOR_MS, type TaskDefinition } from '../run/task-definition.ts';
 import { parseDuration } from '../spec/parse-duration.ts';
 import { type DefinitionResolveOptions, isPortableTask, resolveStoredDefinition } from './stored-definition.ts';
@@ -203,6 +204,60 @@ export async function sweepSnapshots(options: SweepSnapshotsOptions): Promise<nu
         );
       }
     }
+  }
+  return count;
+}
+
+/** Longest wait for discarding one snapshot a newer one replaced. */
+const SUPERSEDED_DISCARD_MS = 60_000;
+
+/**
+ * An attempt put `current` on the record: the refs the record pointed at before (`record`
+ * as claimed) are no longer reachable from it, so no sweep would ever find them. Discards
+ * them now, each bounded; a failure is logged and leaves that snapshot in place.
+ */
+export async function discardSupersededSnapshots(options: {
+  record: Pick<TaskRecord, 'id' | 'snapshotRef' | 'report'>;
+  current: Json;
+  definition: TaskDefinition;
+  connectors: ConnectorRegistry;
+  logger?: Logger;
+  events?: HonkEvents;
+  agentId: string;
+}): Promise<number> {
+  const { record, definition } = options;
+  const logger = options.logger ?? silentLogger;
+  const current = JSON.stringify(options.current);
+  let count = 0;
+  for (const ref of snapshotRefsOf(record).filter((candidate) => JSON.stringify(candidate) !== current)) {
+    let discarded = false;
+    const discarding = discardSnapshot(record.id, definition, ref, { connectors: options.connectors, logger }).then(
+      () => {
+        discarded = true;
+      },
+      (error: unknown) => {
+        logger.warn(
+          { agentId: options.agentId, taskId: record.id, err: error },
+          'could not discard the snapshot a newer one replaced; it is left in place',
+        );
+      },
+    );
+    if (!(await settlesWithin(discarding, SUPERSEDED_DISCARD_MS))) {
+      logger.warn(
+        { agentId: options.agentId, taskId: record.id },
+        'discarding a replaced snapshot did not finish in time',
+      );
+    }
+    if (!discarded) continue;
+    count += 1;
+    options.events?.emit('snapshot-discarded', {
+      agentId: options.agentId,
+      at: new Date().toISOString(),
+      taskId: record.id,
+      takenAt: ref.takenAt,
+      ref,
+      reason: 'superseded',
+    });
   }
   return count;
 }
