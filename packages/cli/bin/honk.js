@@ -8,5 +8,8 @@ import { enableCompileCache } from 'node:module';
 enableCompileCache?.();
 const dist = new URL('../dist/main.js', import.meta.url);
 const entry = existsSync(dist) ? dist.href : new URL('../src/main.ts', import.meta.url).href;
-const { main } = await import(entry);
+const { main, stopSignal } = await import(entry);
 process.exitCode = await main(process.argv.slice(2));
+// Stopped by a signal and drained: exit now. Work a connector abandoned without honouring
+// its abort (a socket that never answers) must not keep the process alive.
+if (stopSignal()) process.exit();

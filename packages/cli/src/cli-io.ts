@@ -29,4 +29,33 @@ export const EXIT = {
   failed: 1,
   /** The spec or the arguments are invalid. */
   invalid: 2,
+  /**
+   * `honk run` was stopped by SIGINT (Ctrl-C): 128 + 2, the shell convention. Running tasks
+   * were released back to the store (not failed, not succeeded); a re-run resumes them.
+   */
+  interrupted: 130,
+  /** `honk run` was stopped by SIGTERM: 128 + 15. Running tasks were released, as for SIGINT. */
+  terminated: 143,
 } as const;
+
+/** The exit code of a run stopped by `signal`. */
+export function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
+}
+
+let stoppedBy: NodeJS.Signals | undefined;
+
+/**
+ * Records that a command is shutting down because of a signal. Once the command has drained
+ * and returned, `bin/honk.js` exits at once rather than waiting for the event loop to empty:
+ * a connector that ignored the abort (a socket that never answers) must not keep a stopped
+ * process alive past its drain timeout.
+ */
+export function noteStopSignal(signal: NodeJS.Signals): void {
+  stoppedBy ??= signal;
+}
+
+/** The signal a command stopped for, if any (see {@link noteStopSignal}). */
+export function stopSignal(): NodeJS.Signals | undefined {
+  return stoppedBy;
+}

@@ -3,11 +3,14 @@
  * exiting, so the same code runs from `bin/honk.js`, tests and other programs.
  *
  * Exit codes: 0 everything succeeded; 1 a task failed or was dead-lettered (or an
- * operation failed); 2 the spec or the arguments are invalid.
+ * operation failed); 2 the spec or the arguments are invalid; 130 / 143 `honk run` was
+ * stopped by SIGINT / SIGTERM (running tasks released back to the store).
  */
 
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type CliIo, EXIT, INVALID_INPUT_CODES, processIo } from './cli-io.ts';
+
+export { stopSignal } from './cli-io.ts';
 
 // Commands, @honk/core and the connectors load when a command runs, not at start-up: `honk
 // --version` and `honk --help` cost little more than Node's own start, and a spec loads only
@@ -63,6 +66,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--junit <file>', 'write a JUnit XML report (for CI)')
     .option('--lease-ms <ms>', 'lease length', positiveInteger)
     .option('--wait-for-ms <ms>', 'also wait for tasks due within this many ms', nonNegativeInteger)
+    .option(
+      '--drain-timeout-ms <ms>',
+      'on SIGTERM/SIGINT, how long running tasks may finish before they are released (default 30000)',
+      positiveInteger,
+    )
     .action(async (spec: string, options) => setExit(await (await runCommands()).runCommand(spec, options, io)));
 
   program

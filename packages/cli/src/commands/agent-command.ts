@@ -2,7 +2,9 @@
  * `honk agent --store <url>`: a long-running agent for a fleet. Serves `/healthz`
  * (liveness: the process and its claim loop are alive), `/readyz` (readiness: claiming and
  * the store answers) and `/metrics` (Prometheus). SIGTERM/SIGINT drain: stop claiming, let
- * running tasks finish within the grace period, release the rest, exit 0.
+ * running tasks finish within `--drain-timeout-ms` (default 30 s), abort and release the
+ * rest back to the store, exit 0 — also when a connector ignores the abort (the process
+ * exits once the leases are released, see bin/honk.js).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +18,7 @@ import {
   redactingLogger,
 } from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
-import { EXIT } from '../cli-io.ts';
+import { EXIT, noteStopSignal } from '../cli-io.ts';
 import { connectorRegistry } from '../load-connectors.ts';
 import { describeStoreUrl, openStore } from '../open-store.ts';
 
@@ -104,11 +106,12 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
     if (options.until) {
       await options.until;
     } else {
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
       });
+      io.stderr(`honk agent: ${signal}: draining (up to ${agent.drainTimeoutMs} ms); send it again to stop at once\n`);
+      noteStopSignal(signal);
       // A second signal while draining forces the stop.
       process.once('SIGTERM', () => void agent.stop({ drain: false }));
       process.once('SIGINT', () => void agent.stop({ drain: false }));

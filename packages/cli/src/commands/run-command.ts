@@ -3,6 +3,15 @@
  * until nothing runnable is left. The default store is the journal in `.honk/` beside the
  * spec, so a re-run skips what already succeeded with the same definition and resumes the
  * rest, also after the previous run was killed.
+ *
+ * SIGTERM / SIGINT drain: no new task starts, running ones may finish within
+ * `--drain-timeout-ms` (default 30 s), then they are aborted (nothing publishes, staging is
+ * removed) and released back to the store, not failed; the command writes its summary and
+ * exits 143 / 130. A second signal releases at once.
+ *
+ * When the run ends normally it sweeps the snapshots of the spec's tasks whose `keepFor`
+ * has passed (the same sweep `honk agent`'s scheduler runs), so repeated runs do not pile
+ * snapshots up.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -13,11 +22,12 @@ import {
   type IdleReport,
   loadSpec,
   resolveSpec,
+  sweepSnapshots,
   type TaskStore,
   toTaskInputs,
 } from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
-import { EXIT } from '../cli-io.ts';
+import { EXIT, exitCodeForSignal, noteStopSignal } from '../cli-io.ts';
 import { connectorRegistry } from '../load-connectors.ts';
 import { describeStoreUrl, openStore } from '../open-store.ts';
 import { toJUnit } from '../reporters/junit.ts';
@@ -34,6 +44,8 @@ export interface RunCommandOptions {
   leaseMs?: number;
   /** Wait for tasks whose notBefore is at most this far ahead (ms). */
   waitForMs?: number;
+  /** On SIGTERM/SIGINT, how long running tasks may finish before they are released (ms). */
+  drainTimeoutMs?: number;
 }
 
 async function writeOutput(io: CliIo, path: string, text: string): Promise<void> {
@@ -43,6 +55,11 @@ async function writeOutput(io: CliIo, path: string, text: string): Promise<void>
 }
 
 function printSummary(io: CliIo, summary: RunSummary, idle: IdleReport[]): void {
+  if (summary.interrupted) {
+    io.stdout(
+      `\nStopped by ${summary.interrupted}: running tasks were released back to the store (not failed); run again to resume them.\n`,
+    );
+  }
   const lines = [''];
   for (const task of summary.tasks) {
     const rows = task.rows !== undefined ? `${task.rows.toLocaleString('en-US')} rows` : '';
@@ -60,6 +77,7 @@ function printSummary(io: CliIo, summary: RunSummary, idle: IdleReport[]): void 
     .filter(([, count]) => count > 0)
     .map(([state, count]) => `${count} ${state}`)
     .join(', ');
+  if (summary.snapshotsDiscarded) lines.push(`  discarded ${summary.snapshotsDiscarded} expired snapshot(s)`);
   lines.push(
     '',
     `${summary.ok ? 'All tasks succeeded' : 'Some tasks did not succeed'}: ${counts}. Store: ${summary.store}`,
@@ -79,7 +97,17 @@ export async function runCommand(specPath: string, options: RunCommandOptions, i
   let progress: ProgressDisplay | undefined;
   const agents: Agent[] = [];
   const uninstall: Array<() => void> = [];
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalled ??= signal;
+    noteStopSignal(signal);
+  };
   try {
+    // Beside the agents' own handlers (which drain): remember which signal stopped the run.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, onSignal);
+      uninstall.push(() => process.off(signal, onSignal));
+    }
     await store.setConnectionLimits(connectionLimits(resolved));
     const enqueued = await store.enqueue(toTaskInputs(resolved));
     const ids = enqueued.map((result) => result.id);
@@ -101,6 +129,7 @@ export async function runCommand(specPath: string, options: RunCommandOptions, i
           env: io.env,
           baseDir: loaded.baseDir,
           ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+          ...(options.drainTimeoutMs ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
         }),
       );
     }
@@ -110,6 +139,18 @@ export async function runCommand(specPath: string, options: RunCommandOptions, i
     await Promise.all(agents.map((agent) => agent.stop({ drain: true })));
     progress.stop();
     progress = undefined;
+    // Same sweep as the scheduler's; skipped when a signal asked the run to stop.
+    const snapshotsDiscarded = signalled
+      ? 0
+      : await sweepSnapshots({
+          store,
+          connectors: registry,
+          agentId: `honk-run:${process.pid}`,
+          events,
+          env: io.env,
+          baseDir: loaded.baseDir,
+          ids,
+        });
 
     const records = await store.list({ ids });
     const byId = new Map(records.map((record) => [record.id, record]));
@@ -122,6 +163,8 @@ export async function runCommand(specPath: string, options: RunCommandOptions, i
       spec: loaded.sourceName,
       store: describeStoreUrl(options.store, storeOptions),
       ok: !failed,
+      ...(signalled ? { interrupted: signalled } : {}),
+      ...(snapshotsDiscarded > 0 ? { snapshotsDiscarded } : {}),
       startedAt: startedAt.toISOString(),
       endedAt: new Date().toISOString(),
       counts,
@@ -131,6 +174,7 @@ export async function runCommand(specPath: string, options: RunCommandOptions, i
     else printSummary(io, summary, idle);
     if (options.report) await writeOutput(io, options.report, `${JSON.stringify(summary, null, 2)}\n`);
     if (options.junit) await writeOutput(io, options.junit, toJUnit(summary));
+    if (signalled) return exitCodeForSignal(signalled);
     return summary.ok ? EXIT.ok : EXIT.failed;
   } finally {
     progress?.stop();

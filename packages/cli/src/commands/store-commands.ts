@@ -7,6 +7,8 @@ import {
   ConfigError,
   cancelTask,
   connectionLimits,
+  type KeptSnapshot,
+  keptSnapshots,
   listDeadLetters,
   loadSpec,
   requeueDeadLetter,
@@ -31,12 +33,46 @@ async function withStore<T>(url: string | undefined, io: CliIo, run: (store: Tas
   }
 }
 
-function line(record: TaskRecord): string {
-  const error = record.lastError ? `  ${record.lastError.code}: ${record.lastError.message}` : '';
-  return `  ${record.state.padEnd(10)} ${record.id.padEnd(28)} attempts ${record.attempts}/${record.maxAttempts}${error}`;
+/** Where a snapshot is, from its ref: a path, a table, a prefix — whichever the connector recorded. */
+function snapshotLocation(snapshot: KeptSnapshot): string | undefined {
+  const ref = snapshot.ref as Record<string, unknown>;
+  for (const key of ['path', 'snapshotTable', 'snapshotPrefix', 'table', 'key']) {
+    if (typeof ref[key] === 'string') return ref[key] as string;
+  }
+  return undefined;
 }
 
-function brief(record: TaskRecord) {
+function age(ms: number): string {
+  const hours = ms / 3_600_000;
+  if (hours < 1) return `${Math.max(0, Math.round(ms / 60_000))}m`;
+  if (hours < 48) return `${Math.round(hours)}h`;
+  return `${Math.round(hours / 24)}d`;
+}
+
+function snapshotLine(snapshot: KeptSnapshot): string {
+  const where = snapshotLocation(snapshot);
+  const when = snapshot.expired
+    ? `expired at ${snapshot.discardAfter}, discarded by the sweep`
+    : `discarded after ${snapshot.discardAfter}`;
+  return `      snapshot (${snapshot.connector}${where ? ` ${where}` : ''}) taken ${age(snapshot.ageMs)} ago, ${when}`;
+}
+
+function line(record: TaskRecord, now: Date): string {
+  const error = record.lastError ? `  ${record.lastError.code}: ${record.lastError.message}` : '';
+  const head = `  ${record.state.padEnd(10)} ${record.id.padEnd(28)} attempts ${record.attempts}/${record.maxAttempts}${error}`;
+  return [head, ...keptSnapshots(record, now).map(snapshotLine)].join('\n');
+}
+
+function brief(record: TaskRecord, now = new Date()) {
+  const snapshots = keptSnapshots(record, now).map((snapshot) => ({
+    connector: snapshot.connector,
+    takenAt: snapshot.takenAt,
+    ageMs: snapshot.ageMs,
+    keepForMs: snapshot.keepForMs,
+    discardAfter: snapshot.discardAfter,
+    expired: snapshot.expired,
+    ...(snapshotLocation(snapshot) ? { location: snapshotLocation(snapshot) } : {}),
+  }));
   return {
     id: record.id,
     state: record.state,
@@ -47,6 +83,7 @@ function brief(record: TaskRecord) {
     ...(record.lastError ? { lastError: record.lastError } : {}),
     ...(record.lease ? { lease: { owner: record.lease.owner, expiresAt: record.lease.expiresAt } } : {}),
     ...(record.progress ? { progress: record.progress } : {}),
+    ...(snapshots.length > 0 ? { snapshots } : {}),
   };
 }
 
@@ -81,20 +118,29 @@ export async function statusCommand(
     counts: await store.counts(),
     records: await store.list({ ...(ids.length ? { ids } : {}), ...(states ? { states } : {}) }),
   }));
+  const now = new Date();
   if (options.json) {
-    io.stdout(`${JSON.stringify({ counts, tasks: records.map(brief) }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ counts, tasks: records.map((record) => brief(record, now)) }, null, 2)}\n`);
   } else {
     io.stdout(`${TASK_STATES.map((state) => `${state}: ${counts[state]}`).join('  ')}\n`);
-    for (const record of records) io.stdout(`${line(record)}\n`);
+    for (const record of records) io.stdout(`${line(record, now)}\n`);
   }
   return EXIT.ok;
 }
 
 export async function deadLetterListCommand(options: { store?: string; json?: boolean }, io: CliIo) {
   const records = await withStore(options.store, io, (store) => listDeadLetters(store));
-  if (options.json) io.stdout(`${JSON.stringify(records.map(brief), null, 2)}\n`);
+  const now = new Date();
+  if (options.json)
+    io.stdout(
+      `${JSON.stringify(
+        records.map((record) => brief(record, now)),
+        null,
+        2,
+      )}\n`,
+    );
   else if (records.length === 0) io.stdout('No dead-lettered tasks.\n');
-  else for (const record of records) io.stdout(`${line(record)}\n`);
+  else for (const record of records) io.stdout(`${line(record, now)}\n`);
   return EXIT.ok;
 }
 

@@ -16,7 +16,7 @@ function rate(rowsPerSecond: number): string {
   return `${Math.round(rowsPerSecond)} rows/s`;
 }
 
-/** Plain lines: one per claim, retry, success and dead-letter. */
+/** Plain lines: one per claim, retry, success, dead-letter and release. */
 export function createPlainProgress(events: HonkEvents, write: (line: string) => void): ProgressDisplay {
   const offs = [
     events.on('task-claimed', (e) => write(`▶ ${e.taskId} (attempt ${e.attempt}/${e.maxAttempts})`)),
@@ -31,6 +31,7 @@ export function createPlainProgress(events: HonkEvents, write: (line: string) =>
     events.on('task-dead', (e) =>
       write(`✖ ${e.taskId}: ${e.error.code} — ${e.error.message} [dead-lettered: ${e.reason}]`),
     ),
+    events.on('task-released', (e) => write(`⏏ ${e.taskId}: released back to the store (${e.reason})`)),
     events.on('connection-paused', (e) =>
       write(`⏸ connection ${e.connection} paused until ${e.until} after ${e.failures} ${e.code} failures`),
     ),

@@ -23,6 +23,10 @@ export interface RunSummary {
   spec: string;
   store: string;
   ok: boolean;
+  /** The signal that stopped the run; its running tasks were released, not failed. */
+  interrupted?: string;
+  /** Expired snapshots the end-of-run sweep discarded. */
+  snapshotsDiscarded?: number;
   startedAt: string;
   endedAt: string;
   counts: Record<string, number>;

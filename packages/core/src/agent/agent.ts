@@ -38,6 +38,7 @@ import { windowAllows } from '../spec/task-window.ts';
 import { type BackoffPolicy, computeBackoff, DEFAULT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
+import { discardSupersededSnapshots } from './snapshot-sweep.ts';
 import { type AgentTaskDefinition, resolveStoredDefinition } from './stored-definition.ts';
 
 export interface AgentOptions {
@@ -79,6 +80,11 @@ export interface AgentOptions {
   runTask?: (options: RunTaskOptions) => Promise<TaskReport>;
   /** Minimum ms between runTask progress events. Default 1,000. */
   progressIntervalMs?: number;
+  /**
+   * No progress for this long aborts an attempt (TIMED_OUT, retried), for tasks whose
+   * definition sets no `idleTimeoutMs`. Default runTask's (10 minutes); 0 disables.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface StopOptions {
@@ -136,6 +142,8 @@ interface InFlight {
   handedOff: boolean;
   /** The task's own backoff policy, once its definition is resolved. */
   backoff?: Partial<BackoffPolicy> | undefined;
+  /** The snapshot ref this attempt put on the record, replacing the record's older ones. */
+  handedOver?: Json;
   done: Promise<void>;
 }
 
@@ -174,6 +182,7 @@ export class Agent {
   readonly #abortGraceMs: number;
   readonly #runTask: (options: RunTaskOptions) => Promise<TaskReport>;
   readonly #progressIntervalMs: number;
+  readonly #idleTimeoutMs: number | undefined;
   readonly #env: Record<string, string | undefined> | undefined;
   readonly #baseDir: string | undefined;
   readonly #limit: LimitFunction;
@@ -206,6 +215,7 @@ export class Agent {
     this.#breaker = options.circuitBreaker === false ? undefined : new CircuitBreaker(options.circuitBreaker);
     this.#runTask = options.runTask ?? defaultRunTask;
     this.#progressIntervalMs = options.progressIntervalMs ?? 1000;
+    this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#limit = pLimit(this.concurrency);
     this.#env = options.env;
     this.#baseDir = options.baseDir;
@@ -510,8 +520,9 @@ export class Agent {
       this.#heartbeat(entry).catch(() => {});
     }, this.heartbeatMs);
     let report: TaskReport;
+    let definition: AgentTaskDefinition | undefined;
     try {
-      const definition = this.#definitionOf(task);
+      definition = this.#definitionOf(task);
       entry.backoff = definition.retry?.backoff;
       report = await this.#runTask({
         task: definition,
@@ -519,6 +530,7 @@ export class Agent {
         signal: entry.controller.signal,
         logger: this.#logger,
         progressIntervalMs: this.#progressIntervalMs,
+        ...(this.#idleTimeoutMs !== undefined ? { idleTimeoutMs: this.#idleTimeoutMs } : {}),
         onEvent: (event) => {
           if (event.type === 'task-phase') {
             entry.phase = event.phase;
@@ -532,6 +544,7 @@ export class Agent {
         onSnapshot: async (ref) => {
           try {
             await this.#store.setSnapshotRef(task.id, token, ref as Json);
+            entry.handedOver = ref as Json;
           } catch (error) {
             if (isLeaseLost(error)) this.#loseLease(entry);
             throw error;
@@ -551,6 +564,18 @@ export class Agent {
       clearInterval(heartbeat);
     }
     await this.#settle(entry, report, started);
+    if (definition && entry.handedOver !== undefined) {
+      // After the outcome is recorded, so it costs no lease time (see snapshot-sweep.ts).
+      await discardSupersededSnapshots({
+        record: entry.claim.task,
+        current: entry.handedOver,
+        definition,
+        connectors: this.#connectors,
+        logger: this.#logger,
+        events: this.events,
+        agentId: this.id,
+      });
+    }
   }
 
   /** The runnable definition of a record (see `stored-definition.ts`). */
@@ -674,7 +699,10 @@ export class Agent {
         }
       }
 
-      const delayMs = computeBackoff(task.attempts, this.#backoffFor(entry));
+      const policy = this.#backoffFor(entry);
+      // An error may ask for a minimum pause (a full disk, NO_SPACE): honoured up to maxMs.
+      const floorMs = Math.min(error.retryAfterMs ?? 0, policy.maxMs ?? DEFAULT_BACKOFF.maxMs);
+      const delayMs = Math.max(computeBackoff(task.attempts, policy), floorMs);
       const retryAt = new Date(Date.now() + delayMs);
       const outcome = await this.#storeCall(() => this.#store.fail(task.id, token, taskError, { retryAt }));
       if (outcome === 'retrying') {

@@ -3,4 +3,5 @@ export * from './backoff.ts';
 export * from './circuit-breaker.ts';
 export * from './dead-letter.ts';
 export * from './scheduler.ts';
+export * from './snapshot-sweep.ts';
 export * from './stored-definition.ts';

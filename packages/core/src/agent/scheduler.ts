@@ -18,26 +18,18 @@
  * not caught up: the next tick runs.
  *
  * Snapshots. Every `sweepMs` the leader discards target snapshots older than their task's
- * `snapshot.keepForMs` (records that are not running, with a `snapshotRef` or a report
- * naming a snapshot), through the target connector's `createSnapshot(...).discard(ref)`.
- * Discarding is idempotent; the sweep remembers what it discarded so it reports each once.
+ * `snapshot.keepFor` (default 7 days) with `sweepSnapshots` of snapshot-sweep.ts, the same
+ * code `honk run` runs when it ends. Discarding is idempotent; the scheduler remembers what
+ * it discarded so it reports each once.
  */
 import { Cron } from 'croner';
-import type { ZodType } from 'zod';
-import type { Logger, SnapshotRef } from '../connector/connector.ts';
+import type { Logger } from '../connector/connector.ts';
 import type { ConnectorRegistry } from '../connector/connector-registry.ts';
-import { guardSnapshot } from '../connector/guard.ts';
-import { ConfigError } from '../errors/honk-error.ts';
 import type { HonkEvents } from '../observe/events.ts';
 import { silentLogger } from '../observe/logger.ts';
 import type { TaskRecord, TaskStore } from '../queue/task-store.ts';
-import type { TaskDefinition } from '../run/task-definition.ts';
-import {
-  type DefinitionResolveOptions,
-  definitionForRun,
-  resolveStoredDefinition,
-  scheduleOfDefinition,
-} from './stored-definition.ts';
+import { sweepSnapshots } from './snapshot-sweep.ts';
+import { type DefinitionResolveOptions, definitionForRun, scheduleOfDefinition } from './stored-definition.ts';
 
 /** The store role name the leading scheduler holds. */
 export const SCHEDULER_ROLE = 'scheduler';
@@ -82,15 +74,6 @@ interface ScheduledTask {
 const MAX_TIMEOUT = 2_147_483_647;
 /** States in which a run still occupies its schedule. */
 const BUSY_STATES = new Set(['pending', 'running', 'retrying']);
-
-function isSnapshotRef(value: unknown): value is SnapshotRef {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { connector?: unknown }).connector === 'string' &&
-    typeof (value as { takenAt?: unknown }).takenAt === 'string'
-  );
-}
 
 /** Leads cron re-runs and the snapshot sweep for one store. See the module documentation. */
 export class Scheduler {
@@ -264,82 +247,21 @@ export class Scheduler {
   }
 
   /**
-   * Discards snapshots older than their task's `snapshot.keepForMs`. Returns how many were
-   * discarded. Leader only (unless `force`, for tools running one sweep by hand).
+   * Discards snapshots older than their task's `snapshot.keepFor` (see `snapshot-sweep.ts`).
+   * Returns how many were discarded. Leader only (unless `force`, for tools running one
+   * sweep by hand).
    */
   async sweepSnapshots(options: { now?: Date; force?: boolean } = {}): Promise<number> {
     if (!options.force && !this.isLeader()) return 0;
-    const now = (options.now ?? new Date()).getTime();
-    let discarded = 0;
-    const records = await this.#store.list({ states: ['pending', 'succeeded', 'retrying', 'dead', 'cancelled'] });
-    for (const record of records) {
-      const report = record.report as { snapshot?: unknown } | undefined;
-      const refs = [record.snapshotRef, report?.snapshot].filter(isSnapshotRef);
-      if (refs.length === 0) continue;
-      let definition: TaskDefinition;
-      try {
-        definition = resolveStoredDefinition(record, this.#resolve);
-      } catch (error) {
-        this.#logger.warn(
-          { agentId: this.agentId, taskId: record.id, err: error },
-          'sweep cannot read the task definition',
-        );
-        continue;
-      }
-      const keepForMs = definition.snapshot?.keepForMs;
-      if (typeof keepForMs !== 'number') continue;
-      for (const ref of refs) {
-        const key = `${record.id}\u0000${JSON.stringify(ref)}`;
-        if (this.#discarded.has(key) || Date.parse(ref.takenAt) + keepForMs > now) continue;
-        try {
-          await this.#discard(record, definition, ref);
-          this.#discarded.add(key);
-          discarded += 1;
-          this.#events?.emit('snapshot-discarded', {
-            agentId: this.agentId,
-            at: new Date().toISOString(),
-            taskId: record.id,
-            takenAt: ref.takenAt,
-            ref,
-          });
-        } catch (error) {
-          this.#logger.warn(
-            { agentId: this.agentId, taskId: record.id, err: error },
-            'could not discard an expired snapshot; the next sweep tries again',
-          );
-        }
-      }
-    }
-    return discarded;
-  }
-
-  async #discard(record: TaskRecord, definition: TaskDefinition, ref: SnapshotRef): Promise<void> {
-    const target = definition.target;
-    const connector = this.#connectors.get(target.connector);
-    if (!connector.createSnapshot) {
-      throw new ConfigError(`Connector "${connector.name}" cannot manage snapshots, yet task "${record.id}" has one.`);
-    }
-    const parse = (schema: ZodType, value: unknown, where: string) => {
-      const result = schema.safeParse(value);
-      if (!result.success)
-        throw new ConfigError(`Task "${record.id}": ${where} no longer parse for connector "${connector.name}".`);
-      return result.data;
-    };
-    const controller = new AbortController();
-    const snapshot = guardSnapshot(
-      connector.name,
-      await connector.createSnapshot({
-        options: parse(connector.optionsSchema, target.options, `connections.${target.connection}`),
-        endpoint: parse(connector.endpointSchema, target.endpoint, 'target'),
-        context: {
-          taskId: record.id,
-          connectionName: target.connection,
-          signal: controller.signal,
-          logger: this.#logger,
-        },
-      }),
-    );
-    await snapshot.discard(ref);
+    return sweepSnapshots({
+      ...this.#resolve,
+      store: this.#store,
+      agentId: this.agentId,
+      events: this.#events,
+      logger: this.#logger,
+      discarded: this.#discarded,
+      ...(options.now ? { now: options.now } : {}),
+    });
   }
 
   async #renewRole(): Promise<void> {

@@ -5,10 +5,16 @@
  * - no use after `close()`/`abort()`/`publish()`, reported as CONNECTOR_MISUSE,
  * - AbortSignal honoured between batches even if the connector forgets,
  * - iterators always closed (`return()` in `finally`), `close()` idempotent,
- * - unknown errors tagged with the connector and operation that threw them.
+ * - errors that are not HonkErrors classified (`toHonkError`: a network or resource code is
+ *   transient, ENOSPC is NO_SPACE with the free space of the file system, anything else is
+ *   INTERNAL and not retried) and tagged with the connector and operation that threw them,
+ * - every call reported to an optional {@link ActivityTracker}, so the run's watchdog knows
+ *   which connector operation it is waiting for when a phase stops making progress.
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { HonkError, isHonkError, throwIfAborted } from '../errors/honk-error.ts';
+import { type ErrorOrigin, HonkError, isHonkError, throwIfAborted } from '../errors/honk-error.ts';
+import { describeError } from '../errors/no-space.ts';
+import { batchByteLength } from '../transfer/transfer.ts';
 import type {
   PublishResult,
   RawChunk,
@@ -24,21 +30,44 @@ import type {
   WriteOptions,
 } from './connector.ts';
 
-function tag(connector: string, operation: string, error: unknown): unknown {
-  if (isHonkError(error)) return error;
-  if (error instanceof Error && error.name === 'AbortError') return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new HonkError('INTERNAL', `Connector "${connector}" failed in ${operation}: ${message}`, {
-    cause: error,
-    retryable: true,
-  });
+/** Learns when connector calls start and end (the run's watchdog implements it). */
+export interface ActivityTracker {
+  /** A call started; `what` reads like `connector "pg" read()`. Returns the function that ends it. */
+  begin(what: string): () => void;
 }
 
-async function call<T>(connector: string, operation: string, run: () => Promise<T> | T): Promise<T> {
+/** Optional extras of a guard. */
+export interface GuardHooks {
+  activity?: ActivityTracker;
+  /** The local directory a sink writes to, when known: named in NO_SPACE errors, and where free space is read. */
+  location?: string;
+}
+
+async function tag(
+  connector: string,
+  operation: string,
+  error: unknown,
+  origin: Partial<ErrorOrigin>,
+): Promise<unknown> {
+  if (isHonkError(error)) return error;
+  if (error instanceof Error && error.name === 'AbortError') return error;
+  return describeError(error, { connector, operation, ...origin });
+}
+
+async function call<T>(
+  connector: string,
+  operation: string,
+  run: () => Promise<T> | T,
+  hooks: GuardHooks = {},
+  origin: () => Partial<ErrorOrigin> = () => ({}),
+): Promise<T> {
+  const end = hooks.activity?.begin(`connector "${connector}" ${operation}`);
   try {
     return await run();
   } catch (error) {
-    throw tag(connector, operation, error);
+    throw await tag(connector, operation, error, { ...(hooks.location ? { path: hooks.location } : {}), ...origin() });
+  } finally {
+    end?.();
   }
 }
 
@@ -63,7 +92,9 @@ function guardIterable<T>(
   operation: string,
   signal: AbortSignal,
   open: () => AsyncIterable<T>,
+  hooks: GuardHooks,
 ): AsyncIterable<T> {
+  const what = `connector "${connector}" ${operation}`;
   return {
     async *[Symbol.asyncIterator]() {
       throwIfAborted(signal);
@@ -73,11 +104,14 @@ function guardIterable<T>(
         while (true) {
           throwIfAborted(signal);
           let next: IteratorResult<T>;
+          const end = hooks.activity?.begin(what);
           try {
             next = await iterator.next();
           } catch (error) {
             done = true;
-            throw tag(connector, operation, error);
+            throw await tag(connector, operation, error, hooks.location ? { path: hooks.location } : {});
+          } finally {
+            end?.();
           }
           if (next.done) {
             done = true;
@@ -93,9 +127,10 @@ function guardIterable<T>(
   };
 }
 
-export function guardSource(connector: string, source: Source): Source {
+/** Wraps a source; `hooks` add activity tracking (see {@link GuardHooks}). */
+export function guardSource(connector: string, source: Source, hooks: GuardHooks = {}): Source {
   let closed = false;
-  const schema = once(() => call(connector, 'schema()', () => source.schema()));
+  const schema = once(() => call(connector, 'schema()', () => source.schema(), hooks));
   const guarded: Source = {
     schema: () => {
       if (closed) return Promise.reject(misuse(connector, 'A source', 'schema()'));
@@ -103,32 +138,32 @@ export function guardSource(connector: string, source: Source): Source {
     },
     read(options: ReadOptions): AsyncIterable<RecordBatch> {
       if (closed) throw misuse(connector, 'A source', 'read()');
-      return guardIterable(connector, 'read()', options.signal, () => source.read(options));
+      return guardIterable(connector, 'read()', options.signal, () => source.read(options), hooks);
     },
     close: async () => {
       if (closed) return;
       closed = true;
-      await call(connector, 'close()', () => source.close?.());
+      await call(connector, 'close()', () => source.close?.(), hooks);
     },
   };
   if (source.count) {
     const count = source.count.bind(source);
-    guarded.count = () => call(connector, 'count()', count);
+    guarded.count = () => call(connector, 'count()', count, hooks);
   }
   if (source.partitions) {
     const partitions = source.partitions.bind(source);
-    guarded.partitions = () => call(connector, 'partitions()', partitions);
+    guarded.partitions = () => call(connector, 'partitions()', partitions, hooks);
   }
   if (source.rawFormat && source.readRaw) {
     const rawFormat = source.rawFormat.bind(source);
     const readRaw = source.readRaw.bind(source);
     guarded.rawFormat = () => {
       if (closed) return Promise.reject(misuse(connector, 'A source', 'rawFormat()'));
-      return call(connector, 'rawFormat()', rawFormat);
+      return call(connector, 'rawFormat()', rawFormat, hooks);
     };
     guarded.readRaw = (options: RawReadOptions): AsyncIterable<RawChunk> => {
       if (closed) throw misuse(connector, 'A source', 'readRaw()');
-      return guardIterable(connector, 'readRaw()', options.signal, () => readRaw(options));
+      return guardIterable(connector, 'readRaw()', options.signal, () => readRaw(options), hooks);
     };
     if (source.rawDecoder) {
       const rawDecoder = source.rawDecoder.bind(source);
@@ -141,9 +176,10 @@ export function guardSource(connector: string, source: Source): Source {
   return guarded;
 }
 
-export function guardSink(connector: string, sink: Sink): Sink {
+/** Wraps a sink and the writers it opens; `hooks` add activity tracking and the location for NO_SPACE errors. */
+export function guardSink(connector: string, sink: Sink, hooks: GuardHooks = {}): Sink {
   let closed = false;
-  const describe = once<TargetDescription>(() => call(connector, 'describe()', () => sink.describe()));
+  const describe = once<TargetDescription>(() => call(connector, 'describe()', () => sink.describe(), hooks));
   const ensureOpen = (operation: string) => {
     if (closed) throw misuse(connector, 'A sink', operation);
   };
@@ -154,26 +190,33 @@ export function guardSink(connector: string, sink: Sink): Sink {
     },
     check: async (schema, options) => {
       ensureOpen('check()');
-      await call(connector, 'check()', () => sink.check?.(schema, options));
+      await call(connector, 'check()', () => sink.check?.(schema, options), hooks);
     },
     open: async (schema: Schema, options: WriteOptions) => {
       ensureOpen('open()');
       throwIfAborted(options.signal);
-      const writer = await call(connector, 'open()', () => sink.open(schema, options));
-      return guardWriter(connector, writer, options.signal);
+      const writer = await call(connector, 'open()', () => sink.open(schema, options), hooks);
+      return guardWriter(connector, writer, options.signal, hooks);
     },
     close: async () => {
       if (closed) return;
       closed = true;
-      await call(connector, 'close()', () => sink.close?.());
+      await call(connector, 'close()', () => sink.close?.(), hooks);
     },
   };
 }
 
 type WriterState = 'writing' | 'staged' | 'published' | 'aborted';
 
-export function guardWriter(connector: string, writer: SinkWriter, signal: AbortSignal): SinkWriter {
+export function guardWriter(
+  connector: string,
+  writer: SinkWriter,
+  signal: AbortSignal,
+  hooks: GuardHooks = {},
+): SinkWriter {
   let state: WriterState = 'writing';
+  // What this attempt handed the writer so far: a NO_SPACE error says how far it got.
+  let written = 0;
   const expect = (wanted: WriterState, operation: string) => {
     if (state !== wanted) {
       throw new HonkError(
@@ -182,30 +225,41 @@ export function guardWriter(connector: string, writer: SinkWriter, signal: Abort
       );
     }
   };
+  const sizes = (needed?: () => number) => () => ({
+    writtenBytes: written,
+    ...(needed ? { neededBytes: needed() } : {}),
+  });
   const guarded: SinkWriter = {
     write: async (batch) => {
       expect('writing', 'write()');
       throwIfAborted(signal);
-      await call(connector, 'write()', () => writer.write(batch));
+      await call(
+        connector,
+        'write()',
+        () => writer.write(batch),
+        hooks,
+        sizes(() => batchByteLength(batch)),
+      );
+      written += batchByteLength(batch);
     },
     stage: async (): Promise<StagedTarget> => {
       expect('writing', 'stage()');
       throwIfAborted(signal);
-      const staged = await call(connector, 'stage()', () => writer.stage());
+      const staged = await call(connector, 'stage()', () => writer.stage(), hooks, sizes());
       state = 'staged';
-      return { ...staged, reader: () => guardSource(connector, staged.reader()) };
+      return { ...staged, reader: () => guardSource(connector, staged.reader(), hooks) };
     },
     publish: async (): Promise<PublishResult> => {
       expect('staged', 'publish()');
       throwIfAborted(signal);
-      const result = await call(connector, 'publish()', () => writer.publish());
+      const result = await call(connector, 'publish()', () => writer.publish(), hooks);
       state = 'published';
       return result;
     },
     abort: async (reason) => {
       if (state === 'aborted' || state === 'published') return;
       state = 'aborted';
-      await call(connector, 'abort()', () => writer.abort(reason));
+      await call(connector, 'abort()', () => writer.abort(reason), hooks);
     },
   };
   if (writer.rawFormat && writer.writeRaw) {
@@ -215,16 +269,23 @@ export function guardWriter(connector: string, writer: SinkWriter, signal: Abort
     guarded.writeRaw = async (bytes) => {
       expect('writing', 'writeRaw()');
       throwIfAborted(signal);
-      await call(connector, 'writeRaw()', () => writeRaw(bytes));
+      await call(
+        connector,
+        'writeRaw()',
+        () => writeRaw(bytes),
+        hooks,
+        sizes(() => bytes.byteLength),
+      );
+      written += bytes.byteLength;
     };
   }
   return guarded;
 }
 
-export function guardSnapshot(connector: string, snapshot: Snapshot): Snapshot {
+export function guardSnapshot(connector: string, snapshot: Snapshot, hooks: GuardHooks = {}): Snapshot {
   return {
-    take: () => call(connector, 'snapshot take()', () => snapshot.take()),
-    restore: (ref: SnapshotRef) => call(connector, 'snapshot restore()', () => snapshot.restore(ref)),
-    discard: (ref: SnapshotRef) => call(connector, 'snapshot discard()', () => snapshot.discard(ref)),
+    take: () => call(connector, 'snapshot take()', () => snapshot.take(), hooks),
+    restore: (ref: SnapshotRef) => call(connector, 'snapshot restore()', () => snapshot.restore(ref), hooks),
+    discard: (ref: SnapshotRef) => call(connector, 'snapshot discard()', () => snapshot.discard(ref), hooks),
   };
 }

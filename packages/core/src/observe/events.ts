@@ -82,8 +82,16 @@ export interface HonkEventMap {
   'connection-resumed': AgentEventBase & { connection: string };
   /** The scheduler enqueued a run of a scheduled task for one cron tick. */
   'schedule-enqueued': AgentEventBase & { taskId: string; runId: string; tick: string; created: boolean };
-  /** The snapshot sweep discarded a snapshot older than its task's `keepFor`. */
-  'snapshot-discarded': AgentEventBase & { taskId: string; takenAt: string; ref: SnapshotRef };
+  /**
+   * A target snapshot was discarded: `expired` (the sweep: older than its task's `keepFor`)
+   * or `superseded` (a newer snapshot of the same task replaced it on the task record).
+   */
+  'snapshot-discarded': AgentEventBase & {
+    taskId: string;
+    takenAt: string;
+    ref: SnapshotRef;
+    reason?: 'expired' | 'superseded';
+  };
 }
 
 /** Names of all events. */

@@ -1,3 +1,5 @@
+export * from './prepare-task.ts';
 export * from './run-task.ts';
+export * from './run-watchdog.ts';
 export * from './task-definition.ts';
 export * from './task-report.ts';

@@ -3,54 +3,49 @@
  *
  *   preflight   resolve connectors, parse options, check capabilities, read the source
  *               schema, derive the output schema through the transforms, check the target
- *               accepts it: everything that can fail without moving data fails here.
+ *               accepts it: everything that can fail without moving data fails here
+ *               (prepare-task.ts).
  *   snapshot    keep the existing target (when the connector can and the task wants it).
  *   transfer    stream source → transforms → hashing → staging writer (or, with no transforms
  *               and a raw format both sides share, the source's bytes untouched: raw-transfer.ts).
  *   validate    read the staged data back and compare with what was streamed.
- *   publish     make staged data the target atomically (after the fencing check).
- *   rollback    a failure during publish restores the snapshot.
+ *   publish     hand the snapshot ref over (`onSnapshot`), pass the fencing check, then make
+ *               the staged data the target atomically.
+ *   rollback    a publish that failed is rolled back from the snapshot.
  *
- * Nothing half-written becomes visible: every failure before publish aborts the staging.
+ * Nothing half-written becomes visible: every failure before publish aborts the staging,
+ * and a snapshot taken for a publish that never started is discarded (it only duplicates
+ * the unchanged target). Every phase makes progress or times out (run-watchdog.ts): a run
+ * idle for `idleTimeoutMs`, or longer than `timeoutMs`, is aborted with TIMED_OUT, and the
+ * run stops waiting for connectors that ignore their AbortSignal.
  */
 import type { Schema } from 'apache-arrow';
-import type { ZodType } from 'zod';
-import { typeName } from '../arrow/type-names.ts';
 import type {
-  Connector,
-  ConnectorContext,
-  EndpointArgs,
+  ConnectorRegistry,
   Logger,
-  PublishMode,
   RawDecoderSpec,
-  Sink,
   SinkWriter,
   Snapshot,
   SnapshotRef,
   Source,
   StagedTarget,
-  TargetDescription,
-  WriteOptions,
-} from '../connector/connector.ts';
-import { capabilitiesOf } from '../connector/connector.ts';
-import type { ConnectorRegistry } from '../connector/connector-registry.ts';
-import { guardSink, guardSnapshot, guardSource } from '../connector/guard.ts';
-import { ConfigError, HonkError, type SerializedHonkError, toHonkError } from '../errors/honk-error.ts';
+} from '../connector/index.ts';
+import { HonkError, toHonkError } from '../errors/honk-error.ts';
+import { silentLogger } from '../observe/logger.ts';
 import { rawTransfer, sharedRawFormat } from '../transfer/raw-transfer.ts';
 import { DEFAULT_BATCH_ROWS, transfer } from '../transfer/transfer.ts';
-import type { BatchTransform } from '../transfer/transform.ts';
-import { createTransforms } from '../transfer/transforms/index.ts';
 import {
   type AsyncValidationSession,
   assertValid,
   createParallelValidationSession,
   createValidationSession,
-  createValidators,
   INLINE_VALIDATION_ROWS,
 } from '../validate/index.ts';
 import type { ValidationReport, Validator } from '../validate/validator.ts';
 import { sharedWorkerPool, type WorkerPool } from '../workers/worker-pool.ts';
-import type { ResolvedEndpoint, TaskDefinition } from './task-definition.ts';
+import { type Prepared, prepareTask, schemaLines } from './prepare-task.ts';
+import { DEFAULT_IDLE_TIMEOUT_MS, RunWatchdog, settlesWithin, untilAborted } from './run-watchdog.ts';
+import type { TaskDefinition } from './task-definition.ts';
 import type { RunEvent, RunPhase, TaskReport, TransferStats } from './task-report.ts';
 
 export interface RunTaskOptions {
@@ -62,7 +57,11 @@ export interface RunTaskOptions {
   logger?: Logger;
   /** Minimum milliseconds between progress events. Default 250. */
   progressIntervalMs?: number;
-  /** Persist the snapshot ref before publish (agents store it on the task record). */
+  /**
+   * Persist the snapshot ref (agents store it on the task record). Called right before
+   * publish, after validation, so a record only ever points at a snapshot that a publish
+   * may have been made over; throwing aborts the run without publishing.
+   */
   onSnapshot?: (ref: SnapshotRef) => Promise<void>;
   /**
    * Called immediately before publish. Throwing (e.g. because the lease was lost) aborts the
@@ -75,245 +74,29 @@ export interface RunTaskOptions {
    */
   transferPath?: 'auto' | 'arrow';
   /**
-   * Worker threads that hash for validation while the main thread moves data (see
-   * `validate/parallel-validation-session.ts`). Default: the process-wide pool; `false`
-   * hashes on the main thread.
+   * Abort the attempt (TIMED_OUT, retryable) when no progress — no batch read or written, no
+   * connector call ending, no phase change — happened for this long. Used when the task sets
+   * no `idleTimeoutMs`. Default {@link DEFAULT_IDLE_TIMEOUT_MS} (10 minutes); 0 disables.
+   */
+  idleTimeoutMs?: number;
+  /** Abort the attempt (TIMED_OUT) after this long in total. Used when the task sets no `timeoutMs`. Default none. */
+  timeoutMs?: number;
+  /**
+   * Worker threads that decode and hash for validation while the main thread moves data
+   * (see `validate/parallel-validation-session.ts`). Default: the process-wide pool;
+   * `false` hashes on the main thread.
    */
   workers?: WorkerPool | false;
 }
 
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** Parses options with a connector schema, turning zod issues into a ConfigError with paths. */
-function parseWith<T>(schema: ZodType<T>, value: unknown, where: string, connector: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issues = result.error.issues
-    .map((issue) => `${[where, ...issue.path.map(String)].join('.')}: ${issue.message}`)
-    .join('; ');
-  throw new ConfigError(`Invalid options for connector "${connector}": ${issues}.`, {
-    details: { where, connector },
-  });
-}
-
-interface Endpoint {
-  connector: Connector;
-  args: EndpointArgs<unknown, unknown>;
-}
-
-function resolveEndpoint(
-  registry: ConnectorRegistry,
-  endpoint: ResolvedEndpoint,
-  side: 'source' | 'target',
-  context: Omit<ConnectorContext, 'connectionName'>,
-): Endpoint {
-  const connector = registry.get(endpoint.connector);
-  return {
-    connector,
-    args: {
-      options: parseWith(
-        connector.optionsSchema,
-        endpoint.options,
-        `connections.${endpoint.connection}`,
-        connector.name,
-      ),
-      endpoint: parseWith(connector.endpointSchema, endpoint.endpoint, side, connector.name),
-      context: { ...context, connectionName: endpoint.connection },
-    },
-  };
-}
-
-function missingCapability(connector: string, what: string, fix: string): HonkError {
-  return new HonkError('CAPABILITY_MISSING', `Connector "${connector}" ${what}. ${fix}`);
-}
-
-/** Everything preflight established; the open source and sink must be closed by the caller. */
-export interface Prepared {
-  source: Source;
-  sink: Sink;
-  transforms: BatchTransform[];
-  /** The source schema as read. */
-  sourceSchema: Schema;
-  /** The schema the sink receives (after transforms). */
-  schema: Schema;
-  target: TargetDescription;
-  mode: PublishMode;
-  /** Publish mode and key, as the sink's `check()` and `open()` take them. */
-  publish: Pick<WriteOptions, 'mode' | 'key'>;
-  validators: Validator[];
-  /** Snapshot factory, when a snapshot will be taken of an existing target. */
-  snapshot?: () => Promise<Snapshot>;
-  close(): Promise<void>;
-}
-
 /**
- * Preflight: resolve connectors, parse options, check capabilities, read the source schema,
- * derive the output schema through the transforms and ask the sink whether it accepts it.
- * Everything that can fail without moving data fails here. Reads schemas; writes nothing.
+ * After an abort, how long the step that was running (a transfer, a publish …) may take to
+ * wind down before cleanup starts without it. Connectors that honour their signal end in
+ * milliseconds and release cursors and streams in order; one that ignores it is left behind.
+ * A publish still running after this has an unknown outcome: restoring the snapshot under
+ * it could interleave with it, so it is not rolled back.
  */
-export async function prepareTask(
-  task: TaskDefinition,
-  connectors: ConnectorRegistry,
-  context: { signal: AbortSignal; logger: Logger },
-): Promise<Prepared> {
-  const base = {
-    taskId: task.id,
-    signal: context.signal,
-    logger: context.logger,
-    baseDir: task.baseDir ?? process.cwd(),
-  };
-  const from = resolveEndpoint(connectors, task.source, 'source', base);
-  const to = resolveEndpoint(connectors, task.target, 'target', base);
-  const targetCaps = capabilitiesOf(to.connector);
-  const mode: PublishMode = task.target.mode ?? 'replace';
-  const validators = createValidators(task.validate ?? {});
-  const publish = { mode, ...(task.target.key?.length ? { key: task.target.key } : {}) };
-
-  if (!from.connector.createSource) {
-    throw missingCapability(from.connector.name, 'cannot be a source', 'Use it only as a target.');
-  }
-  if (!to.connector.createSink) {
-    throw missingCapability(to.connector.name, 'cannot be a target', 'Use it only as a source.');
-  }
-  if (!targetCaps.publishModes.includes(mode)) {
-    throw missingCapability(
-      to.connector.name,
-      `does not support publish mode "${mode}"`,
-      `Supported modes: ${targetCaps.publishModes.join(', ')}. Set target.mode accordingly.`,
-    );
-  }
-  if (mode === 'merge' && !task.target.key?.length) {
-    throw new ConfigError(`Task "${task.id}": target.mode "merge" needs target.key (the key columns).`);
-  }
-  if (validators.length > 0 && !targetCaps.readStaged) {
-    throw missingCapability(
-      to.connector.name,
-      'cannot read staged data back, so the migration cannot be validated',
-      'Disable validation for this task explicitly (validate: { rowCount: false, checksum: false, sample: 0, schema: false }) if you accept an unverified copy.',
-    );
-  }
-  const createSnapshot = to.connector.createSnapshot;
-  if (task.snapshot?.enabled === true && !(targetCaps.snapshot && createSnapshot)) {
-    throw missingCapability(to.connector.name, 'cannot take snapshots', 'Set snapshot: false for this task.');
-  }
-
-  const source = guardSource(from.connector.name, await from.connector.createSource(from.args));
-  let sink: Sink | undefined;
-  const close = async () => {
-    await source.close?.().catch(() => {});
-    await sink?.close?.().catch(() => {});
-  };
-  try {
-    sink = guardSink(to.connector.name, await to.connector.createSink(to.args));
-    const transforms = createTransforms(task.transform ?? {}, { baseDir: task.baseDir ?? process.cwd() });
-    const sourceSchema = await source.schema();
-    let schema: Schema = sourceSchema;
-    for (const transform of transforms) schema = await transform.outputSchema(schema);
-    const target = await sink.describe();
-    await sink.check?.(schema, publish);
-    const wantSnapshot = (task.snapshot?.enabled ?? targetCaps.snapshot) && target.exists && createSnapshot;
-    return {
-      source,
-      sink,
-      transforms,
-      sourceSchema,
-      schema,
-      target,
-      mode,
-      publish,
-      validators,
-      ...(wantSnapshot
-        ? { snapshot: async () => guardSnapshot(to.connector.name, await createSnapshot(to.args)) }
-        : {}),
-      close,
-    };
-  } catch (error) {
-    await close();
-    throw error;
-  }
-}
-
-/** Columns as `name: type` lines, for reports and plans. */
-export function schemaLines(schema: Schema): string[] {
-  return schema.fields.map((field) => `${field.name}: ${typeName(field.type)}${field.nullable ? '' : ' not null'}`);
-}
-
-/** One line of a plan's column mapping; a side is absent when the column is dropped or added. */
-export interface ColumnMapping {
-  source?: string;
-  target?: string;
-}
-
-/**
- * Pairs source and output columns by name, following `rename`. Output columns no source
- * column maps to (added by a module transform) come last.
- */
-function mapColumns(source: Schema, output: Schema, rename: Record<string, string> = {}): ColumnMapping[] {
-  const line = (field: Schema['fields'][number]) => `${field.name}: ${typeName(field.type)}`;
-  const outputs = new Map(output.fields.map((field) => [field.name, field]));
-  const used = new Set<string>();
-  const mapping: ColumnMapping[] = source.fields.map((field) => {
-    const name = rename[field.name] ?? field.name;
-    const target = outputs.get(name);
-    if (!target) return { source: line(field) };
-    used.add(name);
-    return { source: line(field), target: line(target) };
-  });
-  for (const field of output.fields) if (!used.has(field.name)) mapping.push({ target: line(field) });
-  return mapping;
-}
-
-/** What `honk plan` shows for a task: schemas and what would happen, with no data moved. */
-export interface TaskPlan {
-  taskId: string;
-  ok: boolean;
-  source?: { connector: string; connection: string; schema: string[] };
-  /** The schema the target receives, after transforms. */
-  output?: string[];
-  /** Source column → target column, by name (renames followed). */
-  columns?: ColumnMapping[];
-  target?: { connector: string; connection: string; exists: boolean; schema?: string[]; mode: PublishMode };
-  /** Snapshot of the existing target before publishing. */
-  snapshot?: boolean;
-  validation?: string[];
-  error?: SerializedHonkError;
-}
-
-/** Preflight only: validates a task against the real systems without moving data. */
-export async function planTask(
-  options: Pick<RunTaskOptions, 'task' | 'connectors' | 'signal' | 'logger'>,
-): Promise<TaskPlan> {
-  const { task } = options;
-  try {
-    const prepared = await prepareTask(task, options.connectors, {
-      signal: options.signal ?? new AbortController().signal,
-      logger: options.logger ?? silentLogger,
-    });
-    await prepared.close();
-    return {
-      taskId: task.id,
-      ok: true,
-      source: {
-        connector: task.source.connector,
-        connection: task.source.connection,
-        schema: schemaLines(prepared.sourceSchema),
-      },
-      output: schemaLines(prepared.schema),
-      columns: mapColumns(prepared.sourceSchema, prepared.schema, task.transform?.rename),
-      target: {
-        connector: task.target.connector,
-        connection: task.target.connection,
-        exists: prepared.target.exists,
-        ...(prepared.target.schema ? { schema: schemaLines(prepared.target.schema) } : {}),
-        mode: prepared.mode,
-      },
-      snapshot: prepared.snapshot !== undefined,
-      validation: prepared.validators.map((validator) => validator.name),
-    };
-  } catch (error) {
-    return { taskId: task.id, ok: false, error: toHonkError(error).toJSON() };
-  }
-}
+const SETTLE_AFTER_ABORT_MS = 5000;
 
 /** Runs one task. Always resolves with a report: `report.ok` tells success. */
 export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
@@ -326,6 +109,16 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   let stats: TransferStats = { rows: 0, bytes: 0, batches: 0, elapsedMs: 0, rowsPerSecond: 0 };
   let phase: RunPhase = 'preflight';
   let phaseStarted = performance.now();
+  const watchdog = new RunWatchdog({
+    taskId: task.id,
+    idleTimeoutMs: task.idleTimeoutMs ?? options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    timeoutMs: task.timeoutMs ?? options.timeoutMs,
+    controller,
+    phase: () => phase,
+  });
+  // Cleanup after a failure (abort the staging, discard or restore a snapshot, close) is
+  // bounded like any phase, so a connector hanging in it cannot hold the run either.
+  const cleanupMs = watchdog.idleTimeoutMs;
   const emit = (event: RunEvent) => {
     try {
       options.onEvent?.(event);
@@ -338,7 +131,27 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     timings[phase] = (timings[phase] ?? 0) + (now - phaseStarted);
     phase = next;
     phaseStarted = now;
+    watchdog.touch();
     emit({ type: 'task-phase', taskId: task.id, phase: next });
+  };
+  let current: Promise<unknown> | undefined;
+  /** Awaits a step of the run, but never past the run's abort. */
+  const step = <T>(promise: Promise<T>, lateResult?: (value: T) => unknown) => {
+    current = promise;
+    return untilAborted(promise, signal, lateResult);
+  };
+  /** A cleanup step: bounded, logged when it fails or hangs, never throws. */
+  const cleanup = async (what: string, run: () => Promise<unknown>): Promise<boolean> => {
+    let failed = false;
+    const done = run().catch((error: unknown) => {
+      failed = true;
+      logger.error({ taskId: task.id, err: String(error) }, `${what} failed`);
+    });
+    if (!(await settlesWithin(done, cleanupMs))) {
+      logger.error({ taskId: task.id, waitedMs: cleanupMs }, `${what} did not finish in time; left running`);
+      return false;
+    }
+    return !failed;
   };
 
   let prepared: Prepared | undefined;
@@ -347,7 +160,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   let snapshotRef: SnapshotRef | null = null;
   let validation: ValidationReport | undefined;
   let published: TaskReport['published'];
-  let publishStarted = false;
+  let publishing: Promise<unknown> | undefined;
   let restored = false;
   let schemas: TaskReport['schema'];
   let path: TaskReport['path'];
@@ -366,7 +179,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     if (validation) report.validation = validation;
     if (snapshotRef !== null || snapshot) report.snapshot = snapshotRef;
     if (published !== undefined) report.published = published;
-    if (publishStarted && error !== undefined) report.restored = restored;
+    if (publishing && error !== undefined) report.restored = restored;
     if (schemas) report.schema = schemas;
     if (path) report.path = path;
     if (error !== undefined) {
@@ -378,29 +191,33 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   };
 
   try {
+    watchdog.start();
     emit({ type: 'task-phase', taskId: task.id, phase: 'preflight' });
-    prepared = await prepareTask(task, options.connectors, { signal, logger });
+    prepared = await step(prepareTask(task, options.connectors, { signal, logger, activity: watchdog }), (late) =>
+      late.close(),
+    );
     const { source, sink, transforms, schema } = prepared;
     schemas = { source: schemaLines(schema) };
 
     // ── snapshot ─────────────────────────────────────────────────────────────
     if (prepared.snapshot) {
       enter('snapshot');
-      snapshot = await prepared.snapshot();
-      snapshotRef = await snapshot.take();
-      if (snapshotRef) {
-        emit({ type: 'task-snapshot-taken', taskId: task.id, ref: snapshotRef });
-        await options.onSnapshot?.(snapshotRef);
-      }
+      const taken = await step(prepared.snapshot());
+      snapshot = taken;
+      snapshotRef = await step(taken.take(), (late) => late && taken.discard(late));
+      if (snapshotRef) emit({ type: 'task-snapshot-taken', taskId: task.id, ref: snapshotRef });
     }
 
     // ── transfer ─────────────────────────────────────────────────────────────
     enter('transfer');
-    session = validationSession(prepared.validators, task, schema, options.workers);
-    writer = await sink.open(schema, { signal, ...prepared.publish });
+    const validating = prepared.validators.length > 0;
+    const hashing = validationSession(prepared.validators, task, schema, options.workers);
+    session = hashing;
+    const opened = await step(sink.open(schema, { signal, ...prepared.publish }), (late) => late.abort());
+    writer = opened;
     const batchRows = task.batchRows ?? DEFAULT_BATCH_ROWS;
     const common = {
-      writer,
+      writer: opened,
       batchRows,
       signal,
       onProgress: (progress: TransferStats) => emit({ type: 'task-progress', taskId: task.id, ...progress }),
@@ -409,80 +226,106 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     // Raw byte fast path: nothing transforms the rows and both sides speak the same bytes.
     // The source still decodes what it forwards when validating, so the checks keep their meaning.
     const rawFormat =
-      options.transferPath !== 'arrow' && transforms.length === 0 ? await sharedRawFormat(source, writer) : null;
+      options.transferPath !== 'arrow' && transforms.length === 0 ? await step(sharedRawFormat(source, opened)) : null;
     path = rawFormat === null ? 'arrow' : 'raw';
     if (rawFormat !== null) logger.debug({ taskId: task.id, format: rawFormat }, 'raw transfer');
-    const validating = prepared.validators.length > 0;
     // With a decoder for worker threads, the forwarded bytes are decoded and hashed there.
     const sourceDecoder =
-      rawFormat !== null && validating ? await workerDecoder(source, options.workers, undefined) : null;
-    stats =
+      rawFormat !== null && validating ? await step(workerDecoder(source, options.workers, undefined)) : null;
+    stats = await step(
       rawFormat === null
-        ? await transfer({ ...common, source, transforms, observe: (batch) => session?.observeSource(batch) })
-        : await rawTransfer({
+        ? transfer({ ...common, source, transforms, observe: (batch) => hashing.observeSource(batch) })
+        : rawTransfer({
             ...common,
             source,
             ...(sourceDecoder
-              ? { observeRaw: (bytes) => session?.observeSourceRaw(bytes, sourceDecoder) }
+              ? { observeRaw: (bytes) => hashing.observeSourceRaw(bytes, sourceDecoder) }
               : validating
-                ? { observe: (batch) => session?.observeSource(batch) }
+                ? { observe: (batch) => hashing.observeSource(batch) }
                 : {}),
-          });
-    const staged: StagedTarget = await writer.stage();
+          }),
+    );
+    const staged: StagedTarget = await step(opened.stage());
 
     // ── validate ─────────────────────────────────────────────────────────────
     if (prepared.validators.length > 0) {
       enter('validate');
-      const reader = staged.reader();
-      try {
-        const stagedSchema = await reader.schema();
-        session.startStaged(stagedSchema);
-        schemas.target = schemaLines(stagedSchema);
-        const stagedDecoder = await workerDecoder(reader, options.workers, stats.rows);
-        if (stagedDecoder && reader.readRaw) {
-          for await (const chunk of reader.readRaw({ signal, batchRows, decode: false })) {
-            if (chunk.bytes.byteLength > 0) await session.observeStagedRaw(chunk.bytes, stagedDecoder);
+      await step(
+        (async () => {
+          const reader = staged.reader();
+          try {
+            const stagedSchema = await reader.schema();
+            hashing.startStaged(stagedSchema);
+            schemas.target = schemaLines(stagedSchema);
+            const stagedDecoder = await workerDecoder(reader, options.workers, stats.rows);
+            if (stagedDecoder && reader.readRaw) {
+              for await (const chunk of reader.readRaw({ signal, batchRows, decode: false })) {
+                watchdog.touch();
+                if (chunk.bytes.byteLength > 0) await hashing.observeStagedRaw(chunk.bytes, stagedDecoder);
+              }
+            } else {
+              for await (const batch of reader.read({ signal, batchRows })) {
+                watchdog.touch();
+                await hashing.observeStaged(batch);
+              }
+            }
+          } finally {
+            await reader.close?.();
           }
-        } else {
-          for await (const batch of reader.read({ signal, batchRows })) {
-            await session.observeStaged(batch);
-          }
-        }
-      } finally {
-        await reader.close?.();
-      }
-      validation = await session.report();
+        })(),
+      );
+      validation = await step(hashing.report());
       assertValid(validation, { taskId: task.id });
     }
 
     // ── publish ──────────────────────────────────────────────────────────────
     enter('publish');
-    await options.beforePublish?.();
-    publishStarted = true;
-    published = (await writer.publish()).ref;
+    // The ref goes on the record only now: a record never points at a snapshot of an attempt
+    // that stopped before publishing (such a snapshot is discarded below).
+    if (snapshotRef && options.onSnapshot) await step(options.onSnapshot(snapshotRef));
+    if (options.beforePublish) await step(options.beforePublish());
+    const publish = opened.publish();
+    publishing = publish;
+    published = (await step(publish)).ref;
     logger.info({ taskId: task.id, rows: stats.rows }, 'published');
     return finish();
   } catch (error) {
+    watchdog.stop();
     controller.abort(error);
     logger.warn({ taskId: task.id, phase, code: toHonkError(error).code }, 'task run failed');
+    // A publish cut short may still be running: give it a moment to end, and roll back only
+    // one that ended (it failed); see SETTLE_AFTER_ABORT_MS. Any other step is not waited
+    // for before the staging goes: a stopping agent may not wait long.
+    const publishEnded =
+      publishing === undefined || current !== publishing || (await settlesWithin(publishing, SETTLE_AFTER_ABORT_MS));
     if (writer) {
-      await writer.abort(error).catch((abortError: unknown) => {
-        logger.error({ taskId: task.id, err: String(abortError) }, 'could not remove staged data');
-      });
+      const opened = writer;
+      await cleanup('removing the staged data', () => opened.abort(error));
     }
-    if (publishStarted && snapshot && snapshotRef) {
+    const taken = snapshot;
+    const ref = snapshotRef;
+    if (taken && ref && !publishing) {
+      // Nothing was published over it: the snapshot only duplicates the unchanged target.
+      if (await cleanup('discarding the unused snapshot', () => taken.discard(ref))) snapshotRef = null;
+    } else if (taken && ref && publishing && publishEnded) {
       enter('rollback');
-      try {
-        await snapshot.restore(snapshotRef);
-        restored = true;
-      } catch (restoreError) {
-        logger.error({ taskId: task.id, err: String(restoreError) }, 'snapshot restore failed');
-      }
+      restored = await cleanup('restoring the snapshot', () => taken.restore(ref));
+    } else if (publishing && !publishEnded) {
+      logger.error(
+        { taskId: task.id },
+        'the publish did not end after the abort; its outcome is unknown, so the snapshot is not restored (a retry publishes again)',
+      );
     }
+    // Let the cut-short step wind down (a connector honouring its signal ends in
+    // milliseconds) before the source and sink are closed under it.
+    if (current && current !== publishing) await settlesWithin(current, SETTLE_AFTER_ABORT_MS);
     return finish(error);
   } finally {
-    await session?.close();
-    await prepared?.close();
+    watchdog.stop();
+    const validationWorkers = session;
+    if (validationWorkers) await cleanup('closing the validation workers', () => validationWorkers.close());
+    const opened = prepared;
+    if (opened) await cleanup('closing the source and sink', () => opened.close());
   }
 }
 
@@ -518,12 +361,13 @@ function validationSession(
     return createParallelValidationSession(task.validate ?? {}, schema, { pool: workers ?? sharedWorkerPool() });
   }
   const inline = createValidationSession(validators, schema);
+  const needsWorkers = () => Promise.reject(new HonkError('INTERNAL', 'Raw validation needs worker threads.'));
   return {
     observeSource: async (batch) => inline.observeSource(batch),
-    observeSourceRaw: () => Promise.reject(new HonkError('INTERNAL', 'Raw validation needs worker threads.')),
+    observeSourceRaw: needsWorkers,
     startStaged: (stagedSchema) => inline.startStaged(stagedSchema),
     observeStaged: async (batch) => inline.observeStaged(batch),
-    observeStagedRaw: () => Promise.reject(new HonkError('INTERNAL', 'Raw validation needs worker threads.')),
+    observeStagedRaw: needsWorkers,
     report: async () => inline.report(),
     close: async () => {},
   };

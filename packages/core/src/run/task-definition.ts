@@ -25,10 +25,18 @@ export interface ResolvedTarget extends ResolvedEndpoint {
   key?: string[];
 }
 
+/** Default snapshot retention: a week, long enough to notice a bad publish and roll it back. */
+export const DEFAULT_SNAPSHOT_KEEP_FOR_MS = 7 * 86_400_000;
+
 export interface SnapshotOptions {
   /** Take a snapshot of an existing target before publishing. Default true when the connector can. */
   enabled?: boolean;
-  /** Keep snapshots this long (ms) before the sweep discards them. */
+  /**
+   * Keep the snapshot this long (ms) after it was taken; then the sweep (`honk agent`'s
+   * scheduler, and the end of every `honk run`) discards it. Default
+   * {@link DEFAULT_SNAPSHOT_KEEP_FOR_MS} (7 days). A task keeps one snapshot at a time: the
+   * one of its latest publish; an older one is discarded when a newer publish replaces it.
+   */
   keepForMs?: number;
 }
 
@@ -42,6 +50,14 @@ export interface TaskDefinition {
   snapshot?: SnapshotOptions;
   /** Rows per batch. Default 65,536. */
   batchRows?: number;
+  /**
+   * Abort an attempt that made no progress for this long, in ms (TIMED_OUT, retried). Default
+   * 10 minutes (`DEFAULT_IDLE_TIMEOUT_MS`); 0 turns the limit off. Phases that report no
+   * progress (a snapshot, a publish) count as idle for their whole duration.
+   */
+  idleTimeoutMs?: number;
+  /** Abort an attempt that runs longer than this in total, in ms (TIMED_OUT, retried). Default none. */
+  timeoutMs?: number;
   /** Free-form labels, copied into events and reports. */
   labels?: Record<string, string>;
   /** Extra JSON carried along (catalog entity ref …). */

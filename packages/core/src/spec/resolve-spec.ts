@@ -10,7 +10,13 @@ import type { Connector } from '../connector/connector.ts';
 import type { ConnectorRegistry } from '../connector/connector-registry.ts';
 import { ConfigError, HonkError, isHonkError } from '../errors/honk-error.ts';
 import { redact, registerSecret } from '../errors/redact.ts';
-import type { ResolvedEndpoint, ResolvedTarget, SnapshotOptions, TaskDefinition } from '../run/task-definition.ts';
+import {
+  DEFAULT_SNAPSHOT_KEEP_FOR_MS,
+  type ResolvedEndpoint,
+  type ResolvedTarget,
+  type SnapshotOptions,
+  type TaskDefinition,
+} from '../run/task-definition.ts';
 import type { TransformOptions } from '../transfer/transform.ts';
 import type { ValidateOptions } from '../validate/validator.ts';
 import { substituteEnvReferences } from './env-reference.ts';
@@ -80,7 +86,8 @@ export interface ResolvedTask extends TaskDefinition {
    * sha256 (hex) over what determines the task's result: id, source, target, the options of
    * the connections used, transform, validate and snapshot — with env references unresolved,
    * so secrets never enter it and rotating a password does not re-run anything. Scheduling
-   * fields (priority, window, schedule, notBefore, retry, labels, batchRows) are left out.
+   * fields (priority, window, schedule, notBefore, retry, labels, batchRows, idleTimeout,
+   * timeout) are left out.
    */
   definitionHash: string;
   /** The unresolved, JSON form for task stores. */
@@ -271,6 +278,10 @@ function resolveTask(
   if (resolved.validate) definition.validate = resolved.validate as ValidateOptions;
   if (resolved.snapshot !== undefined) definition.snapshot = snapshotOptions(resolved.snapshot);
   if (resolved.batchRows !== undefined) definition.batchRows = resolved.batchRows;
+  if (resolved.idleTimeout !== undefined) {
+    definition.idleTimeoutMs = resolved.idleTimeout === false ? 0 : parseDuration(resolved.idleTimeout);
+  }
+  if (resolved.timeout !== undefined) definition.timeoutMs = parseDuration(resolved.timeout);
   if (resolved.entity !== undefined) {
     definition.entity = resolved.entity;
     definition.meta = { entity: resolved.entity };
@@ -307,6 +318,10 @@ function portableTask(task: TaskSpec, spec: Spec): PortableTask {
   if (snapshot !== undefined) effective.snapshot = structuredClone(snapshot);
   const batchRows = task.batchRows ?? defaults.batchRows;
   if (batchRows !== undefined) effective.batchRows = batchRows;
+  const idleTimeout = task.idleTimeout ?? defaults.idleTimeout;
+  if (idleTimeout !== undefined) effective.idleTimeout = idleTimeout;
+  const timeout = task.timeout ?? defaults.timeout;
+  if (timeout !== undefined) effective.timeout = timeout;
   const connections: Record<string, ConnectionSpec> = {};
   for (const name of [task.source.connection, task.target.connection]) {
     connections[name] = structuredClone(spec.connections[name]!);
@@ -356,7 +371,8 @@ function retryPolicy(retry: TaskSpec['retry']): RetryPolicy {
 }
 
 function snapshotOptions(snapshot: SnapshotSpec): SnapshotOptions {
-  if (typeof snapshot === 'boolean') return { enabled: snapshot };
+  if (snapshot === false) return { enabled: false };
+  if (snapshot === true) return { enabled: true, keepForMs: DEFAULT_SNAPSHOT_KEEP_FOR_MS };
   return { enabled: true, keepForMs: parseDuration(snapshot.keepFor) };
 }
 

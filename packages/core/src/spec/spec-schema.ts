@@ -102,7 +102,9 @@ export const snapshotSchema = z
     [
       z.boolean(),
       z.strictObject({
-        keepFor: durationSchema.meta({ description: 'Keep the snapshot this long after publishing, e.g. "7d".' }),
+        keepFor: durationSchema.meta({
+          description: 'Keep the snapshot this long after it was taken, then discard it, e.g. "30d". Default "7d".',
+        }),
       }),
     ],
     { error: 'expected true, false or { keepFor: "7d" }' },
@@ -110,8 +112,19 @@ export const snapshotSchema = z
   .meta({
     title: 'Snapshot',
     description:
-      'Snapshot an existing target before publishing so it can be restored: true, false, or { keepFor: "7d" }. Default: on when the target connector supports it.',
+      'Snapshot an existing target before publishing so it can be restored: true, false, or { keepFor: "7d" }. Default: on when the target connector supports it, kept 7 days. A task keeps one snapshot: that of its latest publish.',
   });
+
+export const idleTimeoutSchema = z
+  .union([durationSchema, z.literal(false)], { error: 'expected a duration such as "10m", or false' })
+  .meta({
+    description:
+      'Abort an attempt that made no progress (no batch read or written, no connector call ending) for this long; it is retried (TIMED_OUT). false turns it off. Default "10m". A snapshot or publish reports no progress, so it must finish within this.',
+  });
+
+export const timeoutSchema = durationSchema.meta({
+  description: 'Abort an attempt that runs longer than this in total (TIMED_OUT, retried). Default: no limit.',
+});
 
 export const batchRowsSchema = z
   .int()
@@ -255,6 +268,8 @@ export const taskSchema = z
       .optional()
       .meta({ description: 'Free-form labels, copied into events, metrics and reports.' }),
     batchRows: batchRowsSchema.optional(),
+    idleTimeout: idleTimeoutSchema.optional(),
+    timeout: timeoutSchema.optional(),
   })
   .check(
     // Runs even when other fields failed, so every problem is reported in one pass.
@@ -280,6 +295,8 @@ export const defaultsSchema = z
     validate: validateSchema.optional(),
     snapshot: snapshotSchema.optional(),
     batchRows: batchRowsSchema.optional(),
+    idleTimeout: idleTimeoutSchema.optional(),
+    timeout: timeoutSchema.optional(),
   })
   .meta({ title: 'Defaults', description: 'Settings every task inherits unless it sets its own.' });
 

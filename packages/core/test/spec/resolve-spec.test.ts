@@ -122,9 +122,41 @@ describe('resolveSpec', () => {
     expect(one!.batchRows).toBe(1000);
     expect(two!.batchRows).toBe(10);
     expect(one!.snapshot).toEqual({ enabled: false });
-    expect(two!.snapshot).toEqual({ enabled: true });
+    // Snapshots are never kept without a bound: `true` means the default retention.
+    expect(two!.snapshot).toEqual({ enabled: true, keepForMs: 7 * 86_400_000 });
     expect(two!.target.mode).toBe('append');
     expect(one!.validate).toBeUndefined();
+  });
+
+  it('applies idleTimeout and timeout from defaults, lets a task override them, and keeps them out of the hash', () => {
+    const spec = (task: Record<string, unknown>) =>
+      parseSpec({
+        version: 1,
+        connections: { a: { connector: 'files', root: '/a' } },
+        defaults: { idleTimeout: '5m', timeout: '2h', snapshot: { keepFor: '30d' } },
+        tasks: [
+          {
+            id: 'one',
+            source: { connection: 'a', path: 'x.csv', format: 'csv' },
+            target: { connection: 'a', path: 'y.csv', format: 'csv' },
+            ...task,
+          },
+        ],
+      });
+    const [inherited] = resolveSpec(spec({}), { registry: testRegistry(), env: {} }).tasks;
+    expect(inherited).toMatchObject({ idleTimeoutMs: 300_000, timeoutMs: 7_200_000 });
+    expect(inherited!.snapshot).toEqual({ enabled: true, keepForMs: 30 * 86_400_000 });
+    const [own] = resolveSpec(spec({ idleTimeout: false, timeout: '90s' }), {
+      registry: testRegistry(),
+      env: {},
+    }).tasks;
+    expect(own).toMatchObject({ idleTimeoutMs: 0, timeoutMs: 90_000 });
+    // Limits on how long an attempt may take do not change what it produces.
+    expect(own!.definitionHash).toBe(inherited!.definitionHash);
+    const invalid = resolveError(() =>
+      resolveSpec(spec({ idleTimeout: 'soon' }), { registry: testRegistry(), env: {} }),
+    );
+    expect(invalid.message).toContain('tasks[0].idleTimeout');
   });
 
   it('resolves only the selected tasks, and names unknown ids', () => {
