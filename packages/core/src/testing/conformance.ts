@@ -24,7 +24,8 @@ import { isHonkError } from '../errors/honk-error.ts';
 import { runTask } from '../run/run-task.ts';
 import type { TaskDefinition } from '../run/task-definition.ts';
 import type { TaskReport } from '../run/task-report.ts';
-import { checksumValidator, INLINE_VALIDATION_ROWS } from '../validate/index.ts';
+import { checksumValidator } from '../validate/index.ts';
+import { sharedWorkerPool } from '../workers/worker-pool.ts';
 import { createMemoryConnector, MemoryStorage } from './memory-connector.ts';
 import { makeTrickyBatch, makeTrickyBatches, trickySchema } from './tricky-data.ts';
 
@@ -345,10 +346,11 @@ export function testSink<O, E>(suite: ConformanceOptions<O, E>): void {
       const h = await harness(suite);
       const endpoint = await suite.endpoint('sink-large');
       const generator = { rows: f.largeRows, batchRows: 16_384, lists: f.lists, binary: f.binary, padding: 384 };
-      // Warm up on a tenth of the data first (at least enough rows that validation leaves the
-      // main thread), so one-off growth (code, worker threads, pools, wasm memory) is in the
-      // baseline and what is measured is growth with the dataset's size.
-      const warmUpRows = Math.max(Math.ceil(generator.rows / 10), 2 * INLINE_VALIDATION_ROWS + 1);
+      // Warm up on a tenth of the data first, with every worker thread started, so one-off
+      // growth (code, threads, pools, wasm memory) is in the baseline and what is measured is
+      // growth with the dataset's size.
+      await sharedWorkerPool().prewarm(['validation', 'raw-validation', 'parquet']);
+      const warmUpRows = Math.ceil(generator.rows / 10);
       const warmUp = await runTask({
         task: h.task(
           'large-warm-up',

@@ -34,7 +34,7 @@ export interface ParallelValidationOptions {
   pool: WorkerPool;
   /** Rows per side observed on the main thread before batches go to workers. Default 131,072. */
   inlineRows?: number;
-  /** Batches in flight per worker. Default 2. */
+  /** Batches in flight to the workers of one side, in all (memory: depth × batch). Default 2. */
   depth?: number;
 }
 
@@ -82,8 +82,11 @@ class Side {
   ) {
     this.#local = validators.map((validator) => validator.accumulator(schema));
     this.#parallel = parallel;
-    // Only when every validator can merge parts; custom validators without `combine` stay inline.
-    this.#offload = validators.every((validator) => validator.combine !== undefined);
+    // Only when every validator can merge parts (custom validators without `combine` stay
+    // inline), and some validator does real work per row (counting rows is cheaper than sending).
+    this.#offload =
+      validators.every((validator) => validator.combine !== undefined) &&
+      validators.some((validator) => validator.light !== true);
     this.#init = () => ({ options, schema: schemaToBytes(schema) });
   }
 
@@ -97,9 +100,11 @@ class Side {
       return;
     }
     this.#openShards();
-    const shard = this.#shards.reduce((least, next) => (next.inFlight.size < least.inFlight.size ? next : least));
-    while (shard.inFlight.size >= this.#parallel.depth) await Promise.race(shard.inFlight);
+    while (this.#inFlight() >= this.#parallel.depth) {
+      await Promise.race(this.#shards.flatMap((shard) => [...shard.inFlight]));
+    }
     if (this.#failure !== undefined) throw this.#failure;
+    const shard = this.#shards.reduce((least, next) => (next.inFlight.size < least.inFlight.size ? next : least));
     this.#send(shard, 'observe', batchToBytes(batch));
   }
 
@@ -131,6 +136,10 @@ class Side {
       })
       .finally(() => shard.inFlight.delete(call));
     shard.inFlight.add(call);
+  }
+
+  #inFlight(): number {
+    return this.#shards.reduce((sum, shard) => sum + shard.inFlight.size, 0);
   }
 
   #openShards(): void {

@@ -7,6 +7,7 @@ export function rowCountValidator(): Validator {
   return {
     specificationVersion: 'v1',
     name: 'row-count',
+    light: true,
     accumulator() {
       let rows = 0;
       return {

@@ -198,6 +198,7 @@ export function schemaValidator(): Validator {
   return {
     specificationVersion: 'v1',
     name: 'schema',
+    light: true,
     accumulator(schema) {
       // The schema is known up front; observing batches adds nothing.
       const summary = describeSchema(schema);

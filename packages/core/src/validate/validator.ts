@@ -46,6 +46,11 @@ export interface Validator {
    * batch would have given. Optional: a validator without it observes on the main thread.
    */
   combine?(summaries: readonly Json[]): Json;
+  /**
+   * Observing costs next to nothing per batch (a count, the schema): such validators never
+   * send batches to worker threads on their own. Default false.
+   */
+  readonly light?: boolean;
 }
 
 /** The `validate:` block of a task. */

@@ -71,6 +71,10 @@ async function serve(request: WorkerRequest): Promise<unknown> {
       if (typeof method !== 'function') throw new Error(`Worker session has no method "${request.method}".`);
       return await (method as (args: unknown) => unknown).call(session, request.args);
     }
+    case 'load': {
+      await Promise.all(request.handlers.map((name) => handler(name)));
+      return undefined;
+    }
     case 'close': {
       const session = sessions.get(request.session);
       sessions.delete(request.session);

@@ -54,7 +54,9 @@ class PooledWorker {
 
   constructor(options: Required<WorkerPoolOptions>, onDeath: (worker: PooledWorker) => void) {
     const entry = new URL(`./worker-main${extensionOf(import.meta.url)}`, import.meta.url);
-    this.worker = new Worker(entry, { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } });
+    this.worker = new Worker(entry, {
+      resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: 16 },
+    });
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => this.#settle(reply));
     this.#onDeath = onDeath;
@@ -181,15 +183,36 @@ export class WorkerPool {
     return new WorkerSession(worker, id);
   }
 
+  /**
+   * Starts every worker thread now and loads `handlers` in each, so the first real work does
+   * not wait for thread start-up and module loading (a CLI run starts them while it reads
+   * its spec), and memory measurements see them in their baseline.
+   */
+  async prewarm(handlers: readonly WorkerHandlerName[] = []): Promise<void> {
+    if (this.#closed) return;
+    while (this.#workers.filter((worker) => !worker.dead && !worker.retiring).length < this.#options.size) {
+      this.#workers.push(this.#spawn());
+    }
+    await Promise.all(
+      this.#workers
+        .filter((worker) => !worker.dead && !worker.retiring)
+        .map((worker) => worker.call({ type: 'load', session: 0, handlers: [...handlers] })),
+    );
+  }
+
+  #spawn(): PooledWorker {
+    return new PooledWorker(this.#options, (dead) => {
+      const index = this.#workers.indexOf(dead);
+      if (index >= 0) this.#workers.splice(index, 1);
+    });
+  }
+
   #place(): PooledWorker {
     const alive = this.#workers.filter((worker) => !worker.dead && !worker.retiring);
     const idle = alive.find((worker) => worker.sessions === 0);
     if (idle) return idle;
     if (alive.length < this.#options.size) {
-      const worker = new PooledWorker(this.#options, (dead) => {
-        const index = this.#workers.indexOf(dead);
-        if (index >= 0) this.#workers.splice(index, 1);
-      });
+      const worker = this.#spawn();
       this.#workers.push(worker);
       return worker;
     }

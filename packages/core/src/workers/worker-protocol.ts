@@ -6,7 +6,9 @@ import type { WorkerHandlerName } from './worker-handlers.ts';
 export type WorkerRequest =
   | { type: 'open'; session: number; handler: WorkerHandlerName; init: unknown }
   | { type: 'call'; session: number; method: string; args: unknown }
-  | { type: 'close'; session: number };
+  | { type: 'close'; session: number }
+  /** Loads handler modules ahead of use (session 0: no session). */
+  | { type: 'load'; session: 0; handlers: WorkerHandlerName[] };
 
 /** An error as it crosses back: HonkErrors keep their code, retryability and details. */
 export interface WorkerErrorShape {
