@@ -5,16 +5,7 @@
  * few typed arrays. A measured hot loop (CSV and NDJSON reads in `pnpm bench`): one
  * monomorphic loop per type, kept together in this file on purpose.
  */
-import {
-  type Data,
-  type DataType,
-  type Decimal,
-  type Field,
-  type List,
-  makeData,
-  type Timestamp,
-  Type,
-} from 'apache-arrow';
+import { type Data, type DataType, type Decimal, Field, type List, makeData, type Timestamp, Type } from 'apache-arrow';
 import { ByteBuffer, makeVariableWidthData, ValidityBuilder } from '../arrow/column-data.ts';
 import { parseDateDays, parseDateText, parseTimestampInto } from '../arrow/temporal-text.ts';
 import { typeName } from '../arrow/type-names.ts';
@@ -437,7 +428,16 @@ export function buildColumn(
         }
         offsets[row + 1] = count;
       }
-      const values = buildColumn(list.valueField, bytes, child, count, decoder, origin, exactFloats);
+      // An element's errors name the row (line) holding it.
+      const elementRows = new Int32Array(count);
+      for (let row = 0; row < rows; row++) {
+        const number = origin.lines ? (origin.lines[row] as number) : origin.firstRow + row;
+        elementRows.fill(number, offsets[row] as number, offsets[row + 1] as number);
+      }
+      const elementOrigin: CellOrigin = { ...origin, lines: elementRows };
+      // Named for messages only (`tags[]`); the list type keeps its own child field.
+      const element = new Field(`${field.name}[]`, list.valueType, true);
+      const values = buildColumn(element, bytes, child, count, decoder, elementOrigin, exactFloats);
       return makeData({
         type,
         length: rows,

@@ -3,7 +3,7 @@
  * magic bytes), empty, not UTF-8, or made of wide rows.
  */
 import zlib from 'node:zlib';
-import { Field, Int64, makeData, type RecordBatch, Schema, Utf8 } from 'apache-arrow';
+import { type DataType, Field, Int64, List, makeData, type RecordBatch, Schema, Utf8 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { makeRecordBatch } from '../../src/arrow/column-data.ts';
 import { csvCodec } from '../../src/formats/csv-codec.ts';
@@ -195,5 +195,22 @@ describe.each(codecs)('%s batches follow bytes', (format, codec) => {
     expect(batches.length).toBeGreaterThan(2);
     expect(Math.max(...batches.map((batch) => batch.numRows))).toBeLessThan(10_000);
     expect(ids(batches)).toEqual(Array.from({ length: 30_000 }, (_, index) => index));
+  });
+});
+
+describe('ndjson errors name the line', () => {
+  it('counts blank lines, and names the line of a bad list element', async () => {
+    const types = new Map<string, DataType>([
+      ['id', new Int64()],
+      ['xs', new List(new Field('item', new Int64(), true))],
+    ]);
+    const body = '{"id":1,"xs":[1]}\n\n\n{"id":2,"xs":[2]}\n{"id":"x","xs":[]}\n';
+    await expect(readInput(ndjsonCodec, memoryInput('lines.ndjson', body), { types })).rejects.toMatchObject({
+      message: expect.stringMatching(/"x" in column "id" \(line 5 of lines\.ndjson\)/),
+    });
+    const list = '{"id":1,"xs":[1]}\n\n{"id":2,"xs":[2,3,"y"]}\n';
+    await expect(readInput(ndjsonCodec, memoryInput('list.ndjson', list), { types })).rejects.toMatchObject({
+      message: expect.stringMatching(/"y" in column "xs\[\]" \(line 3 of list\.ndjson\)/),
+    });
   });
 });
