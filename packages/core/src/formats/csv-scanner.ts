@@ -9,10 +9,12 @@ import type { CsvOptions } from './format-options.ts';
 import { CELL_ESCAPED, CELL_NULL, CELL_QUOTED, CELL_RAW, CellColumn, type CellDecoder } from './text-cells.ts';
 import { findInvalidCell, invalidUtf8, validUtf8 } from './text-utf8.ts';
 
-export const LF = 10;
-export const CR = 13;
+// Not exported: the scan loops compare against them per byte, and V8 folds a module's own
+// constants but reads exported bindings through their module cell.
+const LF = 10;
+const CR = 13;
 /** scanRow: the row continues past the bytes at hand. */
-export const INCOMPLETE = -1;
+const INCOMPLETE = -1;
 
 /** CSV options with their defaults applied, as bytes. */
 export interface CsvSettings {

@@ -5,12 +5,15 @@
  */
 import type { Field, RecordBatch, Schema } from 'apache-arrow';
 import { ColumnCursor, KIND_BINARY, KIND_LARGE_UTF8, KIND_OTHER, KIND_UTF8 } from './column-cursor.ts';
-import { CR, type CsvSettings, LF, matches, settingsOf } from './csv-scanner.ts';
+import { type CsvSettings, matches, settingsOf } from './csv-scanner.ts';
 import type { ByteSink, FormatWriter, WrittenFile } from './format-codec.ts';
 import type { CsvOptions } from './format-options.ts';
 import type { TextCompression } from './text-compression.ts';
 import { TextOutput } from './text-output.ts';
 import { type CellFormatter, cellFormatter, checkTextWritable } from './text-values.ts';
+
+const LF = 10;
+const CR = 13;
 
 /**
  * Writes one CSV file: values are formatted as bytes into a chunk buffer (text-output.ts),

@@ -9,7 +9,7 @@ import { type DataType, Field, type RecordBatch, Schema } from 'apache-arrow';
 import { throwIfAborted } from '../errors/honk-error.ts';
 import { ByteWindow } from './byte-window.ts';
 import type { ByteInput, FormatCodec, FormatOptions, FormatReadOptions } from './format-codec.ts';
-import { LF, type LineState, NDJSON_SAMPLE_ROWS, NdjsonScanner, scanLines } from './ndjson-scanner.ts';
+import { type LineState, NDJSON_SAMPLE_ROWS, NdjsonScanner, scanLines } from './ndjson-scanner.ts';
 import { NdjsonWriter } from './ndjson-writer.ts';
 import { buildBatch, checkBatchUtf8, emptyFile, TEXT_BATCH_BYTES } from './text-batches.ts';
 import type { CellColumn, CellOrigin } from './text-cells.ts';
@@ -17,6 +17,8 @@ import { inferColumnType } from './text-inference.ts';
 import { invalidUtf8, validUtf8 } from './text-utf8.ts';
 
 export { NDJSON_SAMPLE_ROWS } from './ndjson-scanner.ts';
+
+const LF = 10;
 
 /**
  * The error for invalid UTF-8 outside every value of a batch (a key): names the first line

@@ -23,9 +23,11 @@ export const NDJSON_SAMPLE_ROWS = 1000;
 const UNKNOWN_KEY = -1;
 const INVALID_KEY = -2;
 
-export const LF = 10;
-export const QUOTE = 34;
-export const BACKSLASH = 92;
+// Not exported: the scan loops compare against them per byte, and V8 folds a module's own
+// constants but reads exported bindings through their module cell.
+const LF = 10;
+const QUOTE = 34;
+const BACKSLASH = 92;
 const COMMA = 44;
 const COLON = 58;
 

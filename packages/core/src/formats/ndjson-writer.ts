@@ -21,10 +21,13 @@ import {
   KIND_UTF8,
 } from './column-cursor.ts';
 import type { ByteSink, FormatWriter, WrittenFile } from './format-codec.ts';
-import { BACKSLASH, LF, QUOTE } from './ndjson-scanner.ts';
 import type { TextCompression } from './text-compression.ts';
 import { TextOutput } from './text-output.ts';
 import { type CellFormatter, cellFormatter, checkTextWritable } from './text-values.ts';
+
+const LF = 10;
+const QUOTE = 34;
+const BACKSLASH = 92;
 
 /** `\uXXXX` hex digits for control characters. */
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
