@@ -118,17 +118,21 @@ async function* decompressed(
   let leftover: Uint8Array | undefined;
   const start = (): Codec => {
     const current = decompressor(compression);
+    // Events of a decoder already replaced (a finished frame) are not this stream's.
     current.on('data', (chunk: Buffer) => {
+      if (current !== stream) return;
       output.push(chunk);
       outputBytes += chunk.length;
       if (outputBytes >= OUTPUT_HIGH_BYTES) current.pause();
       signal();
     });
     current.on('end', () => {
+      if (current !== stream) return;
       ended = true;
       signal();
     });
     current.on('error', (error: Error) => {
+      if (current !== stream) return;
       failure ??= error;
       signal();
     });
@@ -166,6 +170,7 @@ async function* decompressed(
         leftover = undefined;
         if (rest && rest.length > 0) {
           // The decoder stopped at the end of a frame inside this chunk: the rest is the next frame.
+          if (stream.bytesWritten === 0) throw corrupt(name, compression, 'trailing bytes that do not decompress');
           stream.destroy();
           stream = start();
           write(rest);

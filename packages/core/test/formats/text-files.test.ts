@@ -71,6 +71,14 @@ describe.each(codecs)('%s compressed input and output', (format, codec) => {
       });
     });
 
+    it(`refuses bytes after the last ${kind} member or frame instead of ignoring them`, async () => {
+      const packed = Buffer.concat([pack(Buffer.from(rowsOf(format, 3))), Buffer.from('trailing garbage')]);
+      await expect(readInput(codec, memoryInput(`tail.${format}.${extension}`, packed, 5))).rejects.toMatchObject({
+        code: 'DATA_CORRUPT',
+        message: expect.stringContaining(`tail.${format}.${extension}`),
+      });
+    });
+
     it(`writes ${kind} when asked, which reads back decompressed`, async () => {
       const schema = new Schema([new Field('id', new Int64(), true)]);
       const batch = makeRecordBatch(
