@@ -79,6 +79,30 @@ describe.each(codecs)('%s compressed input and output', (format, codec) => {
       });
     });
 
+    it(`a ${kind} writer passes a failing sink's error on instead of hanging`, async () => {
+      const schema = new Schema([new Field('text', new Utf8(), true)]);
+      const text = Buffer.from(
+        Array.from({ length: 20_000 }, (_, index) => `row ${index} ${'x'.repeat(200)}`).join(''),
+      );
+      const offsets = new Int32Array(20_001).map((_, index) => index * (text.length / 20_000));
+      const batch = makeRecordBatch(
+        schema,
+        [makeData({ type: new Utf8(), length: 20_000, valueOffsets: offsets, data: text })],
+        20_000,
+      );
+      const failing = {
+        async write() {
+          throw new Error('disk full');
+        },
+      };
+      const writer = codec.createWriter(failing, schema, { compression: kind as 'gzip' | 'zstd' });
+      const run = async () => {
+        for (let round = 0; round < 50; round++) await writer.write(batch);
+        await writer.finish();
+      };
+      await expect(run()).rejects.toThrow('disk full');
+    });
+
     it(`writes ${kind} when asked, which reads back decompressed`, async () => {
       const schema = new Schema([new Field('id', new Int64(), true)]);
       const batch = makeRecordBatch(
