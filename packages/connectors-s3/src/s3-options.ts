@@ -7,7 +7,7 @@
  * typically as `${env:…}` references that the spec loader resolves and registers as
  * secrets. They are never logged or put into messages.
  */
-import { csvOptionsSchema, parquetOptionsSchema } from '@honk/core';
+import { csvOptionsSchema, formatOfExtension, parquetOptionsSchema } from '@honk/core';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -87,7 +87,7 @@ export const s3EndpointSchema = z
     key: z.string().min(1).optional(),
     prefix: z.string().optional(),
     glob: z.string().min(1).optional(),
-    /** Default: from the key's extension, else `parquet`. */
+    /** Default: from the key's extension (`.csv.gz` is csv, gzip-compressed), else `parquet`. */
     format: s3FormatSchema.optional(),
     /** CSV settings, as on a file endpoint (`header`, `delimiter`, `quote`, `nullValue`). */
     csv: csvOptionsSchema.optional(),
@@ -107,14 +107,14 @@ export const s3EndpointSchema = z
 
 export type S3EndpointOptions = z.output<typeof s3EndpointSchema>;
 
-/** The format of an endpoint: explicit, else from the key's extension, else Parquet. */
+/**
+ * The format of an endpoint: explicit, else from the key's (or glob's) extension — looking
+ * through `.gz`/`.zst`, so `orders.csv.gz` is CSV — else Parquet.
+ */
 export function formatOf(endpoint: Pick<S3EndpointOptions, 'format' | 'key' | 'glob'>): S3Format {
   if (endpoint.format) return endpoint.format;
   const name = endpoint.key ?? endpoint.glob ?? '';
-  if (/\.csv(\.gz)?$/i.test(name)) return 'csv';
-  if (/\.(ndjson|jsonl)$/i.test(name)) return 'ndjson';
-  if (/\.(arrow|arrows|feather|ipc)$/i.test(name)) return 'arrow';
-  return 'parquet';
+  return formatOfExtension(name) ?? 'parquet';
 }
 
 /** File extension the sink uses for part files of a format. */

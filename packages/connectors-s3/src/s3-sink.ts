@@ -17,6 +17,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ConfigError,
   codecFor,
+  compressionExtensions,
+  compressionFor,
   type FormatOptions,
   type FormatWriter,
   type Sink,
@@ -74,10 +76,16 @@ export function createS3Sink(args: S3SinkArgs): Sink {
     retries: options.retries,
   };
   const format = formatOf(endpoint);
-  const extension = extensionOf(format);
+  // A key named `.gz`/`.zst` is written compressed (csv and ndjson only).
+  const compression =
+    endpoint.key !== undefined
+      ? compressionFor(format, endpoint.key, `S3 connection "${args.connection}": key `)
+      : undefined;
+  const extension = `${extensionOf(format)}${compression ? compressionExtensions[compression][0] : ''}`;
   const formatOptions: FormatOptions = {
     ...(endpoint.csv ? { csv: endpoint.csv } : {}),
     ...(endpoint.parquet ? { parquet: endpoint.parquet } : {}),
+    ...(compression ? { compression } : {}),
   };
   if (endpoint.glob !== undefined) {
     throw new ConfigError(
@@ -119,7 +127,7 @@ export function createS3Sink(args: S3SinkArgs): Sink {
         const object = createS3ObjectWriter(location, `${staging}part-${String(index).padStart(5, '0')}.${extension}`, {
           partSizeBytes: options.partSizeBytes,
           uploadConcurrency: options.uploadConcurrency,
-          contentType: codec.contentType,
+          contentType: compression ? `application/${compression}` : codec.contentType,
         });
         // The name picks the variant (Arrow IPC: `.arrow` is the file format, `.arrows` the stream).
         const name = endpoint.key ?? `part.${extension}`;

@@ -12,6 +12,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   codecFor,
+  compressionFor,
   type FormatOptions,
   NotFoundError,
   parseColumnTypes,
@@ -49,6 +50,15 @@ export interface PinnedDataset {
 
 /** Resolves and pins what an endpoint points at. Throws NotFoundError when it is empty. */
 export async function pinDataset(location: S3Location, endpoint: S3EndpointOptions): Promise<PinnedDataset> {
+  const dataset = await pinObjects(location, endpoint);
+  // Text objects are decompressed as they are read; other formats refuse a compression name.
+  for (const object of dataset.objects) {
+    compressionFor(dataset.format, object.key, `S3 connection "${location.connection}": object `);
+  }
+  return dataset;
+}
+
+async function pinObjects(location: S3Location, endpoint: S3EndpointOptions): Promise<PinnedDataset> {
   if (endpoint.key !== undefined) {
     return { format: formatOf(endpoint), objects: [await headPinned(location, endpoint.key)] };
   }

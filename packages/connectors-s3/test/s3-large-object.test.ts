@@ -8,7 +8,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Json } from '@honk/core';
-import { ConnectorRegistry, checksumValidator, defineConnector, runTask } from '@honk/core';
+import { ConnectorRegistry, checksumValidator, defineConnector, runTask, sharedWorkerPool } from '@honk/core';
 import { fingerprint, makeTrickyBatches, trickySchema } from '@honk/core/testing';
 import type { RecordBatch } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,8 @@ describe.each<S3ServerKind>(['s3rver', 'fauxqs'])('a 200 MiB object on %s', (kin
   let options: S3ConnectionOptions;
 
   beforeAll(async () => {
+    // Worker threads (codecs, validation) start here, not inside the measured runs.
+    await sharedWorkerPool().prewarm(['validation', 'parquet']);
     server = await startS3TestServer(kind);
     options = s3ConnectionSchema.parse(await server.connection('large', { partSizeBytes: PART, uploadConcurrency: 2 }));
   });

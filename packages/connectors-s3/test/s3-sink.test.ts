@@ -1,4 +1,5 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import zlib from 'node:zlib';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { isHonkError } from '@honk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../src/create-s3-client.ts';
@@ -135,5 +136,51 @@ describe.each<S3ServerKind>(['s3rver', 'fauxqs'])('S3 sink, publish and snapshot
     // The manifest wins over listing: readme.md is not read.
     expect(await read(endpoint)).toEqual(await expected(3, 0));
     expect(await read({ ...endpoint, glob: '*.arrow' })).toEqual(await expected(3, 0));
+  });
+
+  it('reads .csv.gz and .ndjson.zst objects (by key, and under a prefix with a glob), the format from the compound name', async () => {
+    const csv = `id,value,label\n${Array.from({ length: 500 }, (_, i) => `${i},${i * 1.5},row-${i}-0`).join('\n')}\n`;
+    const ndjson = Array.from({ length: 500 }, (_, i) =>
+      JSON.stringify({ id: i + 500, value: (i + 500) * 1.5, label: 'x' }),
+    );
+    await location.client.send(
+      new PutObjectCommand({ Bucket: 'sink', Key: 'raw/gz/a.csv.gz', Body: zlib.gzipSync(csv) }),
+    );
+    await location.client.send(
+      new PutObjectCommand({
+        Bucket: 'sink',
+        Key: 'raw/zst/b.ndjson.zst',
+        Body: zlib.zstdCompressSync(`${ndjson.join('\n')}\n`),
+      }),
+    );
+    expect(await read({ key: 'raw/gz/a.csv.gz' })).toEqual({ rows: 500, ids: 124_750n, values: 187_125 });
+    expect(await read({ prefix: 'raw/gz/', glob: '*.csv.gz' })).toEqual({ rows: 500, ids: 124_750n, values: 187_125 });
+    expect((await read({ key: 'raw/zst/b.ndjson.zst' })).rows).toBe(500);
+  });
+
+  it('a key target named .csv.gz is written gzip-compressed and validates decompressed', async () => {
+    const endpoint = { key: 'single/data.csv.gz' };
+    const { staged } = await write(endpoint, 'task-gz', 3, 0, false);
+    expect(await summarise(staged.reader().read({ signal, batchRows: 1000 }))).toEqual(await expected(3, 0));
+    await write(endpoint, 'task-gz', 3, 0);
+    const object = await location.client.send(new GetObjectCommand({ Bucket: 'sink', Key: 'single/data.csv.gz' }));
+    const bytes = Buffer.from(
+      await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+    expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect(zlib.gunzipSync(bytes).toString('utf8').split('\n')[1]).toBe('0,0,row-0-0');
+    expect(await read(endpoint)).toEqual(await expected(3, 0));
+  });
+
+  it('refuses a compression extension on a Parquet key', () => {
+    expect(() =>
+      createS3Sink({
+        client: location.client,
+        options,
+        endpoint: { key: 'x.parquet.gz' },
+        connection: 'test',
+        taskId: 't',
+      }),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('csv and ndjson') }));
   });
 });

@@ -8,8 +8,6 @@
  * buffers) through a Uint32Array view; the Number fast path covers |v| < 2^53 and BigInt is
  * used only beyond it, so the common case allocates nothing.
  */
-import { TimeUnit } from 'apache-arrow';
-
 const TWO_32 = 4294967296;
 const SAFE_DIGITS = 15;
 
@@ -109,6 +107,17 @@ export function latin1(bytes: Uint8Array, start: number, end: number): string {
 const POW10_EXACT: number[] = [];
 for (let power = 0, value = 1; power <= 22; power++, value *= 10) POW10_EXACT.push(value);
 
+let lastSlowFloatText: string | null = null;
+
+/**
+ * The trimmed text the last {@link parseFloatText} call parsed through `Number()`, or null
+ * when it took the fast path (at most 15 digits, no exponent: always exact). A module slot,
+ * so exactness checks (see {@link sameNumber}) only look at the rare long spellings.
+ */
+export function slowFloatText(): string | null {
+  return lastSlowFloatText;
+}
+
 /** Parses a float; accepts what `Number()` accepts plus NaN/Infinity spellings. */
 export function parseFloatText(bytes: Uint8Array, start: number, end: number): number {
   // Fast path for plain decimals (`-12.5`) of at most 15 digits: the digits are an exact
@@ -134,14 +143,49 @@ export function parseFloatText(bytes: Uint8Array, start: number, end: number): n
     else break;
   }
   if (position === end && digits > 0 && digits <= SAFE_DIGITS) {
+    lastSlowFloatText = null;
     const value = fraction === 0 ? mantissa : mantissa / (POW10_EXACT[fraction] as number);
     return negative ? -value : value;
   }
   const text = latin1(bytes, start, end).trim();
+  lastSlowFloatText = text;
   if (text === '') return Number.NaN;
   const value = Number(text);
   if (Number.isNaN(value) && text !== 'NaN') return Number.NaN;
   return value;
+}
+
+const numberPattern = /^([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$/;
+
+/** Sign, significant digits and exponent of a decimal spelling (`-12.50e3` → `-125e2`); undefined when it is none. */
+function canonicalNumber(text: string): string | undefined {
+  if (text === 'Infinity' || text === '+Infinity') return 'Infinity';
+  if (text === '-Infinity') return text;
+  const match = numberPattern.exec(text);
+  if (!match) return undefined;
+  const whole = match[2] as string;
+  const fraction = match[3] ?? '';
+  const all = `${whole}${fraction}`;
+  if (all === '') return undefined;
+  let first = 0;
+  while (first < all.length && all.charCodeAt(first) === CHAR_0) first++;
+  const sign = match[1] === '-' ? '-' : '';
+  if (first === all.length) return `${sign}0`;
+  let last = all.length;
+  while (all.charCodeAt(last - 1) === CHAR_0) last--;
+  const exponent = Number(match[4] ?? '0') - fraction.length + (all.length - last);
+  return `${sign}${all.slice(first, last)}e${exponent}`;
+}
+
+/**
+ * True when `text` spells exactly the float `value`: the same number as the value's shortest
+ * round-trip spelling (`1.10` is 1.1; `9007199254740993` is not 2^53, `1e400` is not
+ * Infinity). Negative zero and NaN count as themselves.
+ */
+export function sameNumber(text: string, value: number): boolean {
+  if (Number.isNaN(value)) return text === 'NaN';
+  const spelled = canonicalNumber(text);
+  return spelled !== undefined && spelled === canonicalNumber(value === 0 && 1 / value < 0 ? '-0' : String(value));
 }
 
 /**
@@ -299,160 +343,11 @@ export function civilFromDays(days: number): [number, number, number] {
   return [yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day];
 }
 
-function digitsAt(bytes: Uint8Array, start: number, count: number): number {
-  let value = 0;
-  for (let at = start; at < start + count; at++) {
-    const code = bytes[at] as number;
-    if (!isDigit(code)) return -1;
-    value = value * 10 + (code - CHAR_0);
-  }
-  return value;
-}
-
-/** Parses `YYYY-MM-DD` into days since the epoch, or NaN. */
-export function parseDateText(bytes: Uint8Array, start: number, end: number): number {
-  if (end - start !== 10 || bytes[start + 4] !== CHAR_MINUS || bytes[start + 7] !== CHAR_MINUS) return Number.NaN;
-  const year = digitsAt(bytes, start, 4);
-  const month = digitsAt(bytes, start + 5, 2);
-  const day = digitsAt(bytes, start + 8, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31) return Number.NaN;
-  return daysFromCivil(year, month, day);
-}
-
-/** Formats days since the epoch as `YYYY-MM-DD`. */
-export function formatDate(days: number): string {
-  const [year, month, day] = civilFromDays(days);
-  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
-}
-
-function pad(value: number, width: number): string {
-  const text = String(Math.abs(value)).padStart(width, '0');
-  return value < 0 ? `-${text}` : text;
-}
-
-/** Ticks per second of each Arrow time unit. */
-export const unitPerSecond: Readonly<Record<number, number>> = {
-  [TimeUnit.SECOND]: 1,
-  [TimeUnit.MILLISECOND]: 1e3,
-  [TimeUnit.MICROSECOND]: 1e6,
-  [TimeUnit.NANOSECOND]: 1e9,
-};
-/** Fraction digits of each Arrow time unit. */
-export const unitDigits: Readonly<Record<number, number>> = {
-  [TimeUnit.SECOND]: 0,
-  [TimeUnit.MILLISECOND]: 3,
-  [TimeUnit.MICROSECOND]: 6,
-  [TimeUnit.NANOSECOND]: 9,
-};
-
-/** What {@link parseTimestampInto} found: 0 invalid, 1 no zone designator, 2 with `Z` or an offset. */
-export type TimestampParse = 0 | 1 | 2;
-
 /**
- * Parses ISO 8601 `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][Z|±HH[:]MM]` (or a bare date) into
- * slot `index` of a 64-bit column in `unit`. An offset is applied, so the stored value is the
- * UTC instant; without one the wall time is stored as is. Fraction digits beyond the unit
- * must be zero (no silent truncation).
+ * A float as text that reads back to the same bits: JavaScript's shortest round-trip
+ * spelling, except negative zero, which `String()` spells `0`: it is `-0.0` (a float
+ * spelling, so inference keeps it a float).
  */
-export function parseTimestampInto(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  words: Uint32Array,
-  index: number,
-  unit: TimeUnit,
-): TimestampParse {
-  const length = end - start;
-  if (length < 10) return 0;
-  const days = parseDateText(bytes, start, start + 10);
-  if (Number.isNaN(days)) return 0;
-  let position = start + 10;
-  let seconds = days * 86400;
-  let fraction = 0;
-  let zoned: TimestampParse = 1;
-  if (position < end) {
-    const separator = bytes[position];
-    if (separator !== 84 /* T */ && separator !== 32 /* space */) return 0;
-    position++;
-    if (end - position < 5 || bytes[position + 2] !== 58 /* : */) return 0;
-    const hours = digitsAt(bytes, position, 2);
-    const minutes = digitsAt(bytes, position + 3, 2);
-    if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59) return 0;
-    seconds += hours * 3600 + minutes * 60;
-    position += 5;
-    if (position < end && bytes[position] === 58) {
-      const secs = digitsAt(bytes, position + 1, 2);
-      if (secs < 0 || secs > 60 || position + 3 > end) return 0;
-      seconds += secs;
-      position += 3;
-      if (position < end && bytes[position] === CHAR_DOT) {
-        position++;
-        const wanted = unitDigits[unit] as number;
-        let count = 0;
-        while (position < end && isDigit(bytes[position] as number)) {
-          const digit = (bytes[position] as number) - CHAR_0;
-          if (count < wanted) fraction = fraction * 10 + digit;
-          else if (digit !== 0) return 0;
-          count++;
-          position++;
-        }
-        if (count === 0) return 0;
-        for (let pad = Math.min(count, wanted); pad < wanted; pad++) fraction *= 10;
-      }
-    }
-    if (position < end) {
-      const zone = bytes[position];
-      if (zone === 90 /* Z */ || zone === 122 /* z */) {
-        if (position + 1 !== end) return 0;
-        zoned = 2;
-      } else if (zone === CHAR_PLUS || zone === CHAR_MINUS) {
-        const sign = zone === CHAR_MINUS ? -1 : 1;
-        const rest = end - position - 1;
-        let offsetHours: number;
-        let offsetMinutes: number;
-        if (rest === 5 && bytes[position + 3] === 58) {
-          offsetHours = digitsAt(bytes, position + 1, 2);
-          offsetMinutes = digitsAt(bytes, position + 4, 2);
-        } else if (rest === 4) {
-          offsetHours = digitsAt(bytes, position + 1, 2);
-          offsetMinutes = digitsAt(bytes, position + 3, 2);
-        } else if (rest === 2) {
-          offsetHours = digitsAt(bytes, position + 1, 2);
-          offsetMinutes = 0;
-        } else return 0;
-        if (offsetHours < 0 || offsetMinutes < 0) return 0;
-        seconds -= sign * (offsetHours * 3600 + offsetMinutes * 60);
-        zoned = 2;
-      } else return 0;
-    }
-  }
-  const perSecond = unitPerSecond[unit] as number;
-  const value = seconds * perSecond + fraction;
-  if (Math.abs(value) < Number.MAX_SAFE_INTEGER) writeInt64Number(words, index, value);
-  else writeInt64BigInt(words, index, BigInt(seconds) * BigInt(perSecond) + BigInt(fraction));
-  return zoned;
-}
-
-/**
- * Formats a timestamp slot as ISO 8601 with as many fraction digits as the unit has
- * (`2024-05-01T12:00:00.000000`), appending `Z` when the column has a time zone (the stored
- * value is then a UTC instant).
- */
-export function formatTimestamp(value: bigint, unit: TimeUnit, zoned: boolean): string {
-  const perSecond = BigInt(unitPerSecond[unit] as number);
-  let seconds = value / perSecond;
-  let fraction = value % perSecond;
-  if (fraction < 0n) {
-    fraction += perSecond;
-    seconds -= 1n;
-  }
-  const totalSeconds = Number(seconds);
-  const days = Math.floor(totalSeconds / 86400);
-  const secondOfDay = totalSeconds - days * 86400;
-  const hours = Math.floor(secondOfDay / 3600);
-  const minutes = Math.floor((secondOfDay % 3600) / 60);
-  const secs = secondOfDay % 60;
-  const digits = unitDigits[unit] as number;
-  const fractionText = digits > 0 ? `.${fraction.toString().padStart(digits, '0')}` : '';
-  return `${formatDate(days)}T${pad(hours, 2)}:${pad(minutes, 2)}:${pad(secs, 2)}${fractionText}${zoned ? 'Z' : ''}`;
+export function formatFloat(value: number): string {
+  return value === 0 && 1 / value < 0 ? '-0.0' : String(value);
 }

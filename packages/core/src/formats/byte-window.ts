@@ -1,10 +1,11 @@
 /**
- * A growable window over a byte stream for the text parsers: chunks are appended as the
- * parser asks for more and dropped once a batch has been built, so memory follows the batch
- * size (plus one row), never the file size. Never reads past the input's pinned size.
+ * A growable window over the text of an input for the text parsers: chunks are appended as
+ * the parser asks for more and dropped once a batch has been built, so memory follows the
+ * batch size (plus one row), never the file size. The text is the input's pinned bytes,
+ * decompressed when they are gzip or zstd (text-compression.ts).
  */
-import { throwIfAborted } from '../errors/honk-error.ts';
-import { type ByteInput, closeIterator } from './format-codec.ts';
+import type { ByteInput } from './format-codec.ts';
+import { type TextCompression, TextInput } from './text-compression.ts';
 
 /** Bytes appended per `fill()` at least (unless the stream ends): fewer, larger rescans. */
 const FILL_BYTES = 1024 * 1024;
@@ -15,16 +16,17 @@ export class ByteWindow {
   length = 0;
   /** No more bytes will come. */
   eof = false;
-  #iterator: AsyncIterator<Uint8Array> | undefined;
-  #position = 0;
-  readonly #limit: number;
-  readonly #signal: AbortSignal | undefined;
+  /** Text bytes read so far (after decompression), including those compacted away. */
+  total = 0;
+  readonly #text: TextInput;
 
   constructor(input: ByteInput, signal?: AbortSignal) {
-    this.#limit = input.size;
-    this.#signal = signal;
-    if (input.size > 0) this.#iterator = input.stream()[Symbol.asyncIterator]();
-    else this.eof = true;
+    this.#text = new TextInput(input, signal);
+  }
+
+  /** The compression of the input, known after the first `fill()`. */
+  get compression(): TextCompression | undefined {
+    return this.#text.compression;
   }
 
   #append(chunk: Uint8Array): void {
@@ -37,30 +39,21 @@ export class ByteWindow {
     }
     this.bytes.set(chunk, this.length);
     this.length += chunk.length;
+    this.total += chunk.length;
   }
 
   /** Appends the next chunks. Returns false (and sets `eof`) when the input is exhausted. */
   async fill(): Promise<boolean> {
-    throwIfAborted(this.#signal);
-    if (this.eof || !this.#iterator) return false;
+    if (this.eof) return false;
     let added = 0;
     while (added < FILL_BYTES) {
-      const { done, value } = await this.#iterator.next();
-      throwIfAborted(this.#signal);
-      if (done) {
-        // Shorter than pinned means the file shrank; the connector's after-read check says so.
+      const chunk = await this.#text.next();
+      if (chunk === undefined) {
         this.eof = true;
         break;
       }
-      const room = this.#limit - this.#position;
-      const chunk = value.length > room ? value.subarray(0, room) : value;
       this.#append(chunk);
-      this.#position += chunk.length;
       added += chunk.length;
-      if (this.#position >= this.#limit) {
-        this.eof = true;
-        break;
-      }
     }
     if (this.eof) await this.close();
     return added > 0;
@@ -76,8 +69,6 @@ export class ByteWindow {
 
   /** Releases the stream (idempotent). */
   async close(): Promise<void> {
-    const iterator = this.#iterator;
-    this.#iterator = undefined;
-    await closeIterator(iterator);
+    await this.#text.close();
   }
 }

@@ -7,6 +7,12 @@ import { csvCodec } from './csv-codec.ts';
 import type { FormatCodec, FormatName } from './format-codec.ts';
 import { ndjsonCodec } from './ndjson-codec.ts';
 import { parquetCodec } from './parquet-codec.ts';
+import {
+  compressionExtensions,
+  compressionOfName,
+  type TextCompression,
+  withoutCompressionExtension,
+} from './text-compression.ts';
 
 const codecs: Record<FormatName, FormatCodec> = {
   parquet: parquetCodec,
@@ -26,12 +32,36 @@ export function codecFor(format: FormatName): FormatCodec {
   return codec;
 }
 
-/** The format a file name's extension implies (`.parquet`, `.pq`, `.csv`, `.jsonl` …), or undefined. */
+/**
+ * The format a file name's extension implies (`.parquet`, `.pq`, `.csv`, `.jsonl` …), or
+ * undefined. A compression extension after it is looked through: `orders.csv.gz` is CSV.
+ */
 export function formatOfExtension(name: string): FormatName | undefined {
-  const dot = name.lastIndexOf('.');
+  const base = withoutCompressionExtension(name);
+  const dot = base.lastIndexOf('.');
   if (dot <= 0) return undefined;
-  const extension = name.slice(dot).toLowerCase();
+  const extension = base.slice(dot).toLowerCase();
   return Object.values(codecs).find((codec) => codec.extensions.includes(extension))?.name;
+}
+
+/** Formats whose files may be compressed as a whole (gzip, zstd). */
+export function isCompressibleFormat(format: FormatName): boolean {
+  return format === 'csv' || format === 'ndjson';
+}
+
+/**
+ * The compression a file name asks for (`orders.csv.gz` → gzip), refusing it for a format
+ * that compresses inside the file (Parquet, Arrow IPC) with a ConfigError naming `where`.
+ */
+export function compressionFor(format: FormatName, name: string, where: string): TextCompression | undefined {
+  const compression = compressionOfName(name);
+  if (compression && !isCompressibleFormat(format)) {
+    throw new ConfigError(
+      `${where}"${name}" ends in ${compressionExtensions[compression][0]}, but ${format} files are not compressed as a whole: gzip and zstd apply to csv and ndjson. Drop the extension (for Parquet, set \`parquet.compression\` instead).`,
+      { details: { option: 'path', compression } },
+    );
+  }
+  return compression;
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import type { DataType, RecordBatch, Schema } from 'apache-arrow';
 import type { CsvOptions, ParquetOptions } from './format-options.ts';
+import type { TextCompression } from './text-compression.ts';
 
 /** The formats core implements. */
 export const formatNames = ['parquet', 'csv', 'ndjson', 'arrow'] as const;
@@ -65,6 +66,11 @@ export interface FormatOptions {
    * see {@link parseColumnTypes}, or the schema a sink wrote for staged read-back).
    */
   types?: ReadonlyMap<string, DataType>;
+  /**
+   * Text formats, writers: compress the file (gzip or zstd). Readers need no option: they
+   * find compression by magic bytes and check it against the input's name.
+   */
+  compression?: TextCompression;
 }
 
 /** Options of one read. */

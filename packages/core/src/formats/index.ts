@@ -1,6 +1,12 @@
 /** File formats shared by every connector that stores files: see format-codec.ts. */
 export { arrowIpcCodec } from './arrow-ipc-codec.ts';
-export { codecFor, formatOfExtension, parseColumnTypes } from './codec-for.ts';
+export {
+  codecFor,
+  compressionFor,
+  formatOfExtension,
+  isCompressibleFormat,
+  parseColumnTypes,
+} from './codec-for.ts';
 export { CSV_SAMPLE_ROWS, csvCodec } from './csv-codec.ts';
 export {
   type ByteInput,
@@ -24,3 +30,10 @@ export {
 export { NDJSON_SAMPLE_ROWS, ndjsonCodec } from './ndjson-codec.ts';
 export { parquetCodec } from './parquet-codec.ts';
 export { RandomAccessBlob, type RandomAccessReader } from './random-access-blob.ts';
+export {
+  compressionExtensions,
+  compressionOfName,
+  type TextCompression,
+  textCompressions,
+  withoutCompressionExtension,
+} from './text-compression.ts';

@@ -9,10 +9,23 @@
  * outside 0000–9999, nanosecond timestamps far from the epoch, invalid UTF-8) go through
  * those formatters, so the output is the same byte for byte.
  */
-import { isUtf8 } from 'node:buffer';
-import { type Data, type DataType, type Decimal, type Timestamp, TimeUnit, Type } from 'apache-arrow';
-import { formatDate, formatDecimal, formatTimestamp, unitDigits, unitPerSecond } from '../arrow/value-text.ts';
+import { formatDate, formatTimestamp } from '../arrow/temporal-text.ts';
+import { formatDecimal, formatFloat } from '../arrow/value-text.ts';
+import {
+  type ColumnCursor,
+  date64Days,
+  KIND_BOOL,
+  KIND_DATE,
+  KIND_DATE64,
+  KIND_DECIMAL,
+  KIND_FLOAT,
+  KIND_INT,
+  KIND_INT64,
+  KIND_TIMESTAMP,
+  KIND_UINT64,
+} from './column-cursor.ts';
 import type { ByteSink } from './format-codec.ts';
+import { CompressingSink, type TextCompression } from './text-compression.ts';
 
 /** A chunk goes to the sink once this many bytes are formatted (after the row that crossed it). */
 export const TEXT_CHUNK_BYTES = 1024 * 1024;
@@ -35,127 +48,6 @@ function digitCount(value: number): number {
   return count;
 }
 
-/** How a column's values are read; the writers switch on it per cell. */
-export const KIND_UTF8 = 0;
-export const KIND_LARGE_UTF8 = 1;
-export const KIND_BINARY = 2;
-export const KIND_INT = 3;
-export const KIND_INT64 = 4;
-export const KIND_UINT64 = 5;
-export const KIND_FLOAT = 6;
-export const KIND_BOOL = 7;
-export const KIND_DECIMAL = 8;
-export const KIND_DATE = 9;
-export const KIND_TIMESTAMP = 10;
-/** Anything else (lists): formatted through text-values.ts's cellFormatter. */
-export const KIND_OTHER = 11;
-
-/** One column of a batch, unpacked once per batch so the row loop reads plain fields. */
-export class ColumnCursor {
-  readonly kind: number;
-  readonly data: Data;
-  /** Validity bits, or null when every value is valid. */
-  readonly bitmap: Uint8Array | null;
-  /** Bit offset of row 0 in `bitmap` and in bool `values`. */
-  readonly bitOffset: number;
-  /** Int/Float/Date values, bool bits, utf8/binary bytes. */
-  readonly values: ArrayLike<number>;
-  /** 64-bit and 128-bit values as 32-bit words (little-endian). */
-  readonly words: Int32Array;
-  /** Utf8/Binary offsets. */
-  readonly offsets: Int32Array;
-  /** Utf8 cells are known to be valid UTF-8 when this and the per-cell boundary check hold. */
-  readonly utf8Valid: boolean;
-  readonly scale: number;
-  readonly unit: TimeUnit;
-  readonly perSecond: number;
-  readonly fractionDigits: number;
-  readonly zoned: boolean;
-
-  constructor(data: Data, rows: number) {
-    const type = data.type as DataType;
-    this.data = data;
-    const bitmap = data.nullBitmap;
-    this.bitmap = bitmap && bitmap.length > 0 && data.nullCount !== 0 ? bitmap : null;
-    this.bitOffset = data.offset;
-    this.values = (data.values ?? new Uint8Array(0)) as ArrayLike<number>;
-    this.words = EMPTY_WORDS;
-    this.offsets = EMPTY_WORDS;
-    this.utf8Valid = true;
-    this.scale = 0;
-    this.unit = TimeUnit.SECOND;
-    this.perSecond = 1;
-    this.fractionDigits = 0;
-    this.zoned = false;
-    switch (type.typeId) {
-      case Type.Utf8:
-      case Type.Binary: {
-        this.kind = type.typeId === Type.Utf8 ? KIND_UTF8 : KIND_BINARY;
-        this.offsets = data.valueOffsets as Int32Array;
-        if (this.kind === KIND_UTF8 && rows > 0) {
-          const bytes = data.values as Uint8Array;
-          const from = this.offsets[0] as number;
-          const to = this.offsets[rows] as number;
-          this.utf8Valid = isUtf8(bytes.subarray(from, to));
-        }
-        break;
-      }
-      case Type.LargeUtf8:
-        this.kind = KIND_LARGE_UTF8;
-        break;
-      case Type.Int: {
-        const bitWidth = (type as unknown as { bitWidth: number }).bitWidth;
-        const signed = (type as unknown as { isSigned: boolean }).isSigned;
-        if (bitWidth === 64) {
-          this.kind = signed ? KIND_INT64 : KIND_UINT64;
-          this.words = wordsOf(data.values as BigInt64Array);
-        } else this.kind = KIND_INT;
-        break;
-      }
-      case Type.Float:
-        this.kind = KIND_FLOAT;
-        break;
-      case Type.Bool:
-        this.kind = KIND_BOOL;
-        break;
-      case Type.Decimal:
-        this.kind = KIND_DECIMAL;
-        this.words = wordsOf(data.values as Uint32Array);
-        this.scale = (type as unknown as Decimal).scale;
-        break;
-      case Type.Date:
-        this.kind = KIND_DATE;
-        break;
-      case Type.Timestamp: {
-        const timestamp = type as unknown as Timestamp;
-        this.kind = KIND_TIMESTAMP;
-        this.words = wordsOf(data.values as BigInt64Array);
-        this.unit = timestamp.unit;
-        this.perSecond = unitPerSecond[timestamp.unit] as number;
-        this.fractionDigits = unitDigits[timestamp.unit] as number;
-        this.zoned = Boolean(timestamp.timezone);
-        break;
-      }
-      default:
-        this.kind = KIND_OTHER;
-    }
-  }
-
-  /** True when row `row` is NULL. */
-  isNull(row: number): boolean {
-    const bitmap = this.bitmap;
-    if (bitmap === null) return false;
-    const position = this.bitOffset + row;
-    return ((bitmap[position >> 3] as number) & (1 << (position & 7))) === 0;
-  }
-}
-
-const EMPTY_WORDS = new Int32Array(0);
-
-function wordsOf(values: ArrayBufferView): Int32Array {
-  return new Int32Array(values.buffer, values.byteOffset, values.byteLength >> 2);
-}
-
 /**
  * A byte buffer the writers format into, flushed to the sink in chunks. Writes never
  * check capacity: callers `reserve()` the most a value can take first.
@@ -163,13 +55,33 @@ function wordsOf(values: ArrayBufferView): Int32Array {
 export class TextOutput {
   bytes: Buffer;
   length = 0;
-  /** Bytes handed to the sink. */
+  /** Text bytes flushed (before compression). */
   written = 0;
   readonly #sink: ByteSink;
+  readonly #compressing: CompressingSink | undefined;
 
-  constructor(sink: ByteSink) {
-    this.#sink = sink;
+  /** `compression`: the text goes through gzip or zstd on its way to `sink`. */
+  constructor(sink: ByteSink, compression?: TextCompression) {
+    this.#compressing = compression ? new CompressingSink(sink, compression) : undefined;
+    this.#sink = this.#compressing ?? sink;
     this.bytes = Buffer.allocUnsafe(INITIAL_BYTES);
+  }
+
+  /** Bytes that reached the sink: compressed bytes when compressing (what a part-file size limit measures). */
+  get sinkBytes(): number {
+    return this.#compressing ? this.#compressing.bytes : this.written;
+  }
+
+  /** Flushes the rest and, when compressing, the compressed tail. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.#compressing?.finish();
+  }
+
+  /** Drops what the compressor still holds. */
+  abort(): void {
+    this.length = 0;
+    this.#compressing?.abort();
   }
 
   reserve(extra: number): void {
@@ -307,7 +219,7 @@ export class TextOutput {
         return;
       }
       case KIND_FLOAT:
-        this.ascii(String(cursor.values[row]));
+        this.ascii(formatFloat(cursor.values[row] as number));
         return;
       case KIND_BOOL: {
         const position = cursor.bitOffset + row;
@@ -320,6 +232,11 @@ export class TextOutput {
         return;
       case KIND_DATE: {
         const days = cursor.values[row] as number;
+        if (!this.#date(days)) this.ascii(formatDate(days));
+        return;
+      }
+      case KIND_DATE64: {
+        const days = date64Days(cursor, row);
         if (!this.#date(days)) this.ascii(formatDate(days));
         return;
       }

@@ -5,9 +5,10 @@
  */
 import { type Data, type DataType, type Decimal, type List, type Timestamp, Type } from 'apache-arrow';
 import { isValid } from '../arrow/column-data.ts';
+import { formatDate, formatTimestamp } from '../arrow/temporal-text.ts';
 import { typeName } from '../arrow/type-names.ts';
-import { formatDate, formatDecimal, formatTimestamp } from '../arrow/value-text.ts';
-import { SchemaMismatchError } from '../errors/honk-error.ts';
+import { formatDecimal, formatFloat } from '../arrow/value-text.ts';
+import { HonkError, SchemaMismatchError } from '../errors/honk-error.ts';
 
 /** Returns the text of row `index`, or null for NULL. */
 export type CellFormatter = (index: number) => string | null;
@@ -41,7 +42,7 @@ export function textWritable(type: DataType, lists: boolean): boolean {
     case Type.Float:
       return (type as unknown as { precision: number }).precision !== 0;
     case Type.Date:
-      return (type as unknown as { unit: number }).unit === 0;
+      return true;
     case Type.Decimal:
       return (type as unknown as Decimal).bitWidth === 128;
     case Type.List:
@@ -93,7 +94,7 @@ export function cellFormatter(data: Data, json: boolean): CellFormatter {
     }
     case Type.Float: {
       const values = data.values as Float64Array;
-      return (index) => (valid(index) ? String(values[index]) : null);
+      return (index) => (valid(index) ? formatFloat(values[index] as number) : null);
     }
     case Type.Bool: {
       const bits = data.values as Uint8Array;
@@ -109,8 +110,22 @@ export function cellFormatter(data: Data, json: boolean): CellFormatter {
       return (index) => (valid(index) ? formatDecimal(words, index, scale) : null);
     }
     case Type.Date: {
-      const days = data.values as Int32Array;
-      return (index) => (valid(index) ? formatDate(days[index] as number) : null);
+      if ((type as unknown as { unit: number }).unit === 0) {
+        const days = data.values as Int32Array;
+        return (index) => (valid(index) ? formatDate(days[index] as number) : null);
+      }
+      const millis = data.values as BigInt64Array;
+      return (index) => {
+        if (!valid(index)) return null;
+        const value = millis[index] as bigint;
+        if (value % 86_400_000n !== 0n) {
+          throw new HonkError(
+            'DATA_CORRUPT',
+            `a date64 list element (${value} ms) is not a whole day (Arrow's date64 holds whole days), so it cannot be written as a date without losing its time of day; cast it to timestamp[ms].`,
+          );
+        }
+        return formatDate(Number(value / 86_400_000n));
+      };
     }
     case Type.Timestamp: {
       const values = data.values as BigInt64Array;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../../errors/honk-error.ts';
 import { csvOptionsSchema, parquetOptionsSchema } from '../../formats/format-options.ts';
+import { withoutCompressionExtension } from '../../formats/text-compression.ts';
 
 export {
   type CsvOptions,
@@ -43,7 +44,12 @@ export const fileEndpointSchema = z
      * extension or ending in `/` is a directory of part files.
      */
     path: z.string().min(1),
-    /** The format; inferred from the extension (.parquet/.pq, .csv, .ndjson/.jsonl, .arrow/.feather (Arrow IPC file), .arrows/.ipc (Arrow IPC stream)) when missing. */
+    /**
+     * The format; inferred from the extension (.parquet/.pq, .csv, .ndjson/.jsonl,
+     * .arrow/.feather (Arrow IPC file), .arrows/.ipc (Arrow IPC stream)) when missing, looking
+     * through a compression extension (`orders.csv.gz`, `events.jsonl.zst`: csv and ndjson
+     * files may be gzip or zstd).
+     */
     format: z.enum(fileFormats).optional(),
     /** CSV settings, see {@link csvOptionsSchema}. */
     csv: csvOptionsSchema.optional(),
@@ -88,11 +94,12 @@ export const formatExtension: Record<FileFormatName, string> = {
   arrow: '.arrows',
 };
 
-/** The format a file name implies, or undefined. */
+/** The format a file name implies (`orders.csv.gz` is csv), or undefined. */
 export function formatOfName(name: string): FileFormatName | undefined {
-  const dot = name.lastIndexOf('.');
+  const base = withoutCompressionExtension(name);
+  const dot = base.lastIndexOf('.');
   if (dot <= 0) return undefined;
-  return extensions[name.slice(dot).toLowerCase()];
+  return extensions[base.slice(dot).toLowerCase()];
 }
 
 /**
@@ -108,7 +115,7 @@ export function resolveFormat(endpoint: FileEndpoint, fileNames: readonly string
     const only = [...found][0];
     if (only) return only;
   }
-  const known = Object.keys(extensions).join(', ');
+  const known = `${Object.keys(extensions).join(', ')} (csv and ndjson also followed by .gz or .zst)`;
   throw new ConfigError(
     found.size > 1
       ? `File connector: path "${endpoint.path}" holds files of several formats; set \`format:\` (one of ${fileFormats.join(', ')}) and keep one format per dataset.`

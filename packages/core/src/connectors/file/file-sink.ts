@@ -27,8 +27,9 @@ import type {
   WriteOptions,
 } from '../../connector/connector.ts';
 import { ConfigError, HonkError, throwIfAborted } from '../../errors/honk-error.ts';
-import { codecFor } from '../../formats/codec-for.ts';
+import { codecFor, compressionFor } from '../../formats/codec-for.ts';
 import type { FormatWriter } from '../../formats/format-codec.ts';
+import { compressionExtensions, type TextCompression } from '../../formats/text-compression.ts';
 import { checkTextWritable } from '../../formats/text-values.ts';
 import { createFileForWrite, fileByteSink } from './file-bytes.ts';
 import {
@@ -84,6 +85,7 @@ export class FileSink implements Sink {
   readonly #endpoint: FileEndpoint;
   readonly #places: TargetPlaces;
   readonly #format: FileFormatName;
+  readonly #compression: TextCompression | undefined;
 
   constructor(options: FileOptions, endpoint: FileEndpoint, context: Pick<ConnectorContext, 'taskId'>) {
     this.#root = options.root;
@@ -91,6 +93,10 @@ export class FileSink implements Sink {
     this.#places = targetPlaces(options.root, endpoint.path, context.taskId);
     this.#format = resolveFormat(endpoint);
     checkEndpointForFormat(endpoint, this.#format);
+    // A single-file target named `.gz`/`.zst` is written compressed (csv and ndjson only).
+    this.#compression = this.#places.directory
+      ? undefined
+      : compressionFor(this.#format, path.basename(this.#places.target), 'File connector: target ');
   }
 
   /** Where this sink stages and publishes (for tests and reports). */
@@ -136,7 +142,7 @@ export class FileSink implements Sink {
     await recoverAside(this.#places);
     await fs.rm(this.#places.staging, { recursive: true, force: true });
     await fs.mkdir(this.#places.staging, { recursive: true });
-    return new FileWriter(this.#places, this.#format, schema, this.#endpoint, options.signal);
+    return new FileWriter(this.#places, this.#format, schema, this.#endpoint, options.signal, this.#compression);
   }
 }
 
@@ -148,6 +154,7 @@ class FileWriter implements SinkWriter {
   readonly #endpoint: FileEndpoint;
   readonly #signal: AbortSignal;
   readonly #partBytes: number;
+  readonly #compression: TextCompression | undefined;
   #current: { writer: FormatWriter; handle: FileHandle } | undefined;
   #parts: string[] = [];
   #rows = 0;
@@ -159,8 +166,10 @@ class FileWriter implements SinkWriter {
     schema: Schema,
     endpoint: FileEndpoint,
     signal: AbortSignal,
+    compression: TextCompression | undefined,
   ) {
     this.#places = places;
+    this.#compression = compression;
     this.#format = format;
     this.#schema = schema;
     this.#endpoint = endpoint;
@@ -170,10 +179,13 @@ class FileWriter implements SinkWriter {
   }
 
   async #startPart(): Promise<FormatWriter> {
-    // A single-file target keeps its own extension (`.arrow` and `.arrows` are written differently).
-    const extension = this.#places.directory
-      ? formatExtension[this.#format]
-      : path.extname(this.#places.target).toLowerCase() || formatExtension[this.#format];
+    // A single-file target keeps its own extension (`.arrow` and `.arrows` are written
+    // differently); a compressed one (`orders.csv.gz`) is its format's extension plus the suffix.
+    const suffix = this.#compression ? (compressionExtensions[this.#compression][0] as string) : '';
+    const extension =
+      this.#places.directory || suffix
+        ? `${formatExtension[this.#format]}${suffix}`
+        : path.extname(this.#places.target).toLowerCase() || formatExtension[this.#format];
     const name = `part-${String(this.#parts.length).padStart(5, '0')}${extension}`;
     const file = path.join(this.#places.staging, name);
     this.#parts.push(file);
@@ -183,6 +195,7 @@ class FileWriter implements SinkWriter {
         name,
         ...(this.#endpoint.csv ? { csv: this.#endpoint.csv } : {}),
         ...(this.#endpoint.parquet ? { parquet: this.#endpoint.parquet } : {}),
+        ...(this.#compression ? { compression: this.#compression } : {}),
       });
       this.#current = { writer, handle };
       return writer;

@@ -11,7 +11,7 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import { typeName } from '../../arrow/type-names.ts';
 import type { ReadOptions, Source } from '../../connector/connector.ts';
 import { SchemaMismatchError, TransientError, throwIfAborted } from '../../errors/honk-error.ts';
-import { codecFor, parseColumnTypes } from '../../formats/codec-for.ts';
+import { codecFor, compressionFor, parseColumnTypes } from '../../formats/codec-for.ts';
 import type { FormatCodec, FormatOptions } from '../../formats/format-codec.ts';
 import { fileByteInput } from './file-bytes.ts';
 import {
@@ -106,6 +106,8 @@ export class FileSource implements Source {
       checkEndpointForFormat(this.#init.endpoint, format);
       const files: PinnedFile[] = [];
       for (const name of names) {
+        // Text files are decompressed as they are read; other formats refuse a compression name.
+        compressionFor(format, path.basename(name), 'File connector: source file ');
         const stat = await fs.stat(name);
         files.push({ path: name, size: stat.size, mtimeMs: stat.mtimeMs });
       }

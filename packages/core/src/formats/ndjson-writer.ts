@@ -1,0 +1,215 @@
+/**
+ * The NDJSON writer: one object per row, every column present (`null` for NULL), numbers
+ * and booleans bare, everything else a JSON string (NaN and ±Infinity too: JSON has no
+ * bare spelling for them).
+ */
+import type { RecordBatch, Schema } from 'apache-arrow';
+import {
+  ColumnCursor,
+  KIND_BINARY,
+  KIND_BOOL,
+  KIND_DATE,
+  KIND_DATE64,
+  KIND_DECIMAL,
+  KIND_FLOAT,
+  KIND_INT,
+  KIND_INT64,
+  KIND_LARGE_UTF8,
+  KIND_OTHER,
+  KIND_TIMESTAMP,
+  KIND_UINT64,
+  KIND_UTF8,
+} from './column-cursor.ts';
+import type { ByteSink, FormatWriter, WrittenFile } from './format-codec.ts';
+import type { TextCompression } from './text-compression.ts';
+import { TextOutput } from './text-output.ts';
+import { type CellFormatter, cellFormatter, checkTextWritable } from './text-values.ts';
+
+const LF = 10;
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+/** `\uXXXX` hex digits for control characters. */
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+/** The short escapes JSON.stringify uses (0 = none: `\u00XX`). */
+const SHORT_ESCAPE = new Uint8Array(93);
+SHORT_ESCAPE[8] = 98; // \b
+SHORT_ESCAPE[9] = 116; // \t
+SHORT_ESCAPE[10] = 110; // \n
+SHORT_ESCAPE[12] = 102; // \f
+SHORT_ESCAPE[13] = 114; // \r
+SHORT_ESCAPE[QUOTE] = QUOTE;
+SHORT_ESCAPE[BACKSLASH] = BACKSLASH;
+const NULL_BYTES = Buffer.from('null', 'latin1');
+
+/**
+ * Writes one NDJSON file: one object per row, every column present (`null` for NULL). Rows
+ * are formatted as bytes into a chunk buffer (text-output.ts), spelled exactly as
+ * `JSON.stringify` of text-values.ts's text would spell them.
+ */
+export class NdjsonWriter implements FormatWriter {
+  readonly #out: TextOutput;
+  #rows = 0;
+  /** `{"name":` for the first column, `,"name":` for the others. */
+  readonly #prefixes: Buffer[];
+
+  readonly #names: string[];
+
+  constructor(sink: ByteSink, schema: Schema, compression?: TextCompression) {
+    checkTextWritable(schema.fields, 'ndjson');
+    this.#out = new TextOutput(sink, compression);
+    this.#names = schema.fields.map((field) => field.name);
+    this.#prefixes = schema.fields.map((field, index) =>
+      Buffer.from(`${index === 0 ? '{' : ','}${JSON.stringify(field.name)}:`, 'utf8'),
+    );
+  }
+
+  get bytes(): number {
+    return this.#out.sinkBytes;
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  async write(batch: RecordBatch): Promise<void> {
+    const rows = batch.numRows;
+    if (rows === 0) return;
+    const cursors = batch.data.children.map(
+      (data, index) => new ColumnCursor(data, rows, { column: this.#names[index] as string, firstRow: this.#rows + 1 }),
+    );
+    // Values without a byte fast path (lists, binary as base64, large utf8) go through text.
+    const formatters = cursors.map((cursor) =>
+      cursor.kind === KIND_BINARY || cursor.kind === KIND_LARGE_UTF8 || cursor.kind === KIND_OTHER
+        ? cellFormatter(cursor.data, true)
+        : undefined,
+    );
+    const prefixes = this.#prefixes;
+    const out = this.#out;
+    const columns = cursors.length;
+    for (let row = 0; row < rows; row++) {
+      if (columns === 0) {
+        out.reserve(2);
+        out.byte(123);
+      }
+      for (let column = 0; column < columns; column++) {
+        const prefix = prefixes[column] as Buffer;
+        out.reserve(prefix.length + 4);
+        out.copy(prefix, 0, prefix.length);
+        const cursor = cursors[column] as ColumnCursor;
+        if (cursor.isNull(row)) {
+          out.copy(NULL_BYTES, 0, 4);
+          continue;
+        }
+        switch (cursor.kind) {
+          case KIND_UTF8:
+            this.#utf8(cursor, row);
+            break;
+          case KIND_INT:
+          case KIND_INT64:
+          case KIND_UINT64:
+          case KIND_BOOL:
+            out.scalar(cursor, row);
+            break;
+          case KIND_FLOAT: {
+            const value = cursor.values[row] as number;
+            if (value - value === 0) out.scalar(cursor, row);
+            else {
+              // NaN and ±Infinity have no bare JSON spelling.
+              out.reserve(12);
+              out.byte(QUOTE);
+              out.ascii(String(value));
+              out.byte(QUOTE);
+            }
+            break;
+          }
+          case KIND_DECIMAL:
+          case KIND_DATE:
+          case KIND_DATE64:
+          case KIND_TIMESTAMP:
+            out.reserve(1);
+            out.byte(QUOTE);
+            out.scalar(cursor, row);
+            out.reserve(1);
+            out.byte(QUOTE);
+            break;
+          default: {
+            const text = (formatters[column] as CellFormatter)(row) as string;
+            const json = cursor.kind === KIND_OTHER ? text : JSON.stringify(text);
+            out.reserve(json.length * 3);
+            out.utf8(json);
+          }
+        }
+      }
+      out.reserve(2);
+      out.byte(125);
+      out.byte(LF);
+      if (out.full) await out.flush();
+    }
+    this.#rows += rows;
+    await out.flush();
+  }
+
+  /** A utf8 cell as a JSON string: bytes copied, `"`, `\\` and control characters escaped. */
+  #utf8(cursor: ColumnCursor, row: number): void {
+    const source = cursor.values as Uint8Array;
+    const start = cursor.offsets[row] as number;
+    const end = cursor.offsets[row + 1] as number;
+    const out = this.#out;
+    if (
+      !cursor.utf8Valid ||
+      (start < end && ((source[start] as number) & 0xc0) === 0x80) ||
+      ((source[end] as number) & 0xc0) === 0x80
+    ) {
+      // Invalid UTF-8 is written as the decoder sees it (U+FFFD), as JSON.stringify did.
+      const json = JSON.stringify(
+        Buffer.from(source.buffer, source.byteOffset, source.byteLength).toString('utf8', start, end),
+      );
+      out.reserve(json.length * 3);
+      out.utf8(json);
+      return;
+    }
+    let clean = start;
+    while (clean < end) {
+      const code = source[clean] as number;
+      if (code < 32 || code === QUOTE || code === BACKSLASH) break;
+      clean++;
+    }
+    out.reserve(end - start + 2);
+    out.byte(QUOTE);
+    out.copy(source, start, clean);
+    if (clean < end) {
+      out.reserve((end - clean) * 6);
+      const bytes = out.bytes;
+      let at = out.length;
+      for (let index = clean; index < end; index++) {
+        const code = source[index] as number;
+        if (code >= 32 && code !== QUOTE && code !== BACKSLASH) {
+          bytes[at++] = code;
+          continue;
+        }
+        bytes[at++] = BACKSLASH;
+        const short = SHORT_ESCAPE[code] as number;
+        if (short !== 0) bytes[at++] = short;
+        else {
+          bytes[at++] = 117; // u
+          bytes[at++] = 48;
+          bytes[at++] = 48;
+          bytes[at++] = HEX[code >> 4] as number;
+          bytes[at++] = HEX[code & 15] as number;
+        }
+      }
+      out.length = at;
+    }
+    out.byte(QUOTE);
+  }
+
+  async finish(): Promise<WrittenFile> {
+    await this.#out.finish();
+    return { bytes: this.#out.sinkBytes, rows: this.#rows };
+  }
+
+  async abort(): Promise<void> {
+    this.#out.abort();
+  }
+}
