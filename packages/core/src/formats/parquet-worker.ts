@@ -11,7 +11,13 @@
 import type { MessagePort } from 'node:worker_threads';
 import * as parquet from 'parquet-wasm';
 import { HonkError } from '../errors/honk-error.ts';
-import { batchesFromBytes, batchToBytes, schemaFromBytes, schemaToBytes } from '../workers/batch-transport.ts';
+import {
+  batchesFromBytes,
+  batchToBytes,
+  releaseBytes,
+  schemaFromBytes,
+  schemaToBytes,
+} from '../workers/batch-transport.ts';
 import { RemoteBlob } from '../workers/remote-blob.ts';
 import { retireWorker } from '../workers/worker-lifecycle.ts';
 import { transferring, type WorkerHandler } from '../workers/worker-protocol.ts';
@@ -155,6 +161,8 @@ export const handler: WorkerHandler = {
       write: (bytes: Uint8Array) =>
         guarded('Writing Parquet', cap, async () => {
           for (const batch of batchesFromBytes(bytes)) await writer.write(batch);
+          // Encoded (copied into wasm): the received batch is not needed any more.
+          releaseBytes(bytes);
           return take();
         }),
       finish: () =>

@@ -15,6 +15,7 @@
 import { type RecordBatch, type Schema, Table, Type, tableToIPC } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import { HonkError, isHonkError } from '../errors/honk-error.ts';
+import { releaseBytes } from '../workers/batch-transport.ts';
 import type { ByteSink, FormatWriter, WrittenFile } from './format-codec.ts';
 import { DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS, type ParquetOptions } from './format-options.ts';
 import { FooterAnnotator } from './parquet-footer-annotations.ts';
@@ -97,7 +98,10 @@ function rowsPerPiece(batch: RecordBatch): number {
  * in wasm memory until a finaliser happens to run.
  */
 function toWasmBatches(batch: RecordBatch): parquet.RecordBatch[] {
-  const table = parquet.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'));
+  const bytes = tableToIPC(new Table([batch]), 'stream');
+  const table = parquet.Table.fromIPCStream(bytes);
+  // Copied into wasm memory: free the piece now rather than at the next collection.
+  releaseBytes(bytes);
   try {
     return table.recordBatches();
   } finally {

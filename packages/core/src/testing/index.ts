@@ -4,5 +4,6 @@
  */
 export * from './conformance.ts';
 export * from './memory-connector.ts';
+export * from './memory-growth.ts';
 export * from './task-store-suite.ts';
 export * from './tricky-data.ts';

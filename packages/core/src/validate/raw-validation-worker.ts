@@ -7,7 +7,7 @@
 import type { Schema } from 'apache-arrow';
 import type { Json, RawDecoder, RawDecoderSpec } from '../connector/connector.ts';
 import { HonkError } from '../errors/honk-error.ts';
-import { schemaFromBytes } from '../workers/batch-transport.ts';
+import { releaseBytes, schemaFromBytes } from '../workers/batch-transport.ts';
 import type { WorkerHandler } from '../workers/worker-protocol.ts';
 import { createValidators } from './create-validators.ts';
 import type { ValidateOptions } from './validator.ts';
@@ -39,6 +39,8 @@ export const handler: WorkerHandler = {
         for (const batch of decoder.push(bytes)) {
           for (const accumulator of accumulators) accumulator.observe(batch);
         }
+        // Decoded into the batches' own buffers (a straddling row is copied aside).
+        releaseBytes(bytes);
       },
       results(): Json[] {
         if (!ended) {

@@ -5,7 +5,7 @@
  * as IPC bytes; the summaries go back as JSON for the main thread to combine and compare.
  */
 import type { Json } from '../connector/connector.ts';
-import { batchesFromBytes, schemaFromBytes } from '../workers/batch-transport.ts';
+import { batchesFromBytes, releaseBytes, schemaFromBytes } from '../workers/batch-transport.ts';
 import type { WorkerHandler } from '../workers/worker-protocol.ts';
 import { createValidators } from './create-validators.ts';
 import type { ValidateOptions } from './validator.ts';
@@ -25,6 +25,8 @@ export const handler: WorkerHandler = {
         for (const batch of batchesFromBytes(bytes)) {
           for (const accumulator of accumulators) accumulator.observe(batch);
         }
+        // Hashed: the sample keeps values as JSON, nothing refers to the bytes any more.
+        releaseBytes(bytes);
       },
       results(): Json[] {
         return accumulators.map((accumulator) => accumulator.result());

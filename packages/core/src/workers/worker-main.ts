@@ -5,6 +5,7 @@
  * memory ends the thread, and the pool fails every call pending on it.
  */
 import { enableCompileCache } from 'node:module';
+import { runInNewContext } from 'node:vm';
 import { parentPort, type Transferable } from 'node:worker_threads';
 import { isHonkError } from '../errors/honk-error.ts';
 import { workerHandlers } from './worker-handlers.ts';
@@ -70,6 +71,12 @@ async function serve(request: WorkerRequest): Promise<unknown> {
       const method = session?.[request.method];
       if (typeof method !== 'function') throw new Error(`Worker session has no method "${request.method}".`);
       return await (method as (args: unknown) => unknown).call(session, request.args);
+    }
+    case 'collect': {
+      // Only where the process exposed gc (tests measuring memory): a new context sees it then.
+      const gc = (globalThis as { gc?: () => void }).gc ?? runInNewContext('typeof gc === "function" ? gc : undefined');
+      (gc as (() => void) | undefined)?.();
+      return undefined;
     }
     case 'load': {
       await Promise.all(request.handlers.map((name) => handler(name)));

@@ -200,6 +200,16 @@ export class WorkerPool {
     );
   }
 
+  /**
+   * Runs a full garbage collection in every worker, where the process exposes gc (memory
+   * measurements in tests); does nothing otherwise.
+   */
+  async collectGarbage(): Promise<void> {
+    await Promise.all(
+      this.#workers.filter((worker) => !worker.dead).map((worker) => worker.call({ type: 'collect', session: 0 })),
+    );
+  }
+
   #spawn(): PooledWorker {
     return new PooledWorker(this.#options, (dead) => {
       const index = this.#workers.indexOf(dead);

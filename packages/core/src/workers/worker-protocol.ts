@@ -8,7 +8,9 @@ export type WorkerRequest =
   | { type: 'call'; session: number; method: string; args: unknown }
   | { type: 'close'; session: number }
   /** Loads handler modules ahead of use (session 0: no session). */
-  | { type: 'load'; session: 0; handlers: WorkerHandlerName[] };
+  | { type: 'load'; session: 0; handlers: WorkerHandlerName[] }
+  /** A full garbage collection, when the process allows it (`--expose-gc`); for memory measurements. */
+  | { type: 'collect'; session: 0 };
 
 /** An error as it crosses back: HonkErrors keep their code, retryability and details. */
 export interface WorkerErrorShape {
