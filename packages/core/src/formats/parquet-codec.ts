@@ -19,9 +19,15 @@ import { serveRanges } from '../workers/remote-blob.ts';
 import { sharedWorkerPool, WorkerCrashedError, type WorkerSession } from '../workers/worker-pool.ts';
 import type { ByteInput, ByteSink, FormatCodec, FormatReadOptions, FormatWriter, WrittenFile } from './format-codec.ts';
 import type { ParquetOptions } from './format-options.ts';
-import { countParquet } from './parquet-reader.ts';
-import { type ParquetInputInit, type ParquetWorkerInit, parquetMemoryCapMb } from './parquet-worker.ts';
+import { countParquet } from './parquet-metadata.ts';
+import type { ParquetInputInit, ParquetWorkerInit } from './parquet-worker.ts';
 import { checkParquetWritable } from './parquet-write-types.ts';
+
+/** The codec memory cap of one read or write (`HONK_PARQUET_MEMORY_MB`, default 1024 MiB). */
+function parquetMemoryCapMb(): number {
+  const configured = Number(process.env.HONK_PARQUET_MEMORY_MB);
+  return Number.isFinite(configured) && configured > 0 ? configured : 1024;
+}
 
 /** A dead codec thread is the data's doing (a trap, a decoder past its memory cap): DATA_CORRUPT, not retried. */
 function codecFailure(what: string, error: unknown): unknown {

@@ -8,6 +8,7 @@
  * typed here; the whole tree stays in `raw`, so a footer can be re-encoded with a change.
  */
 import { HonkError } from '../errors/honk-error.ts';
+import type { ByteInput } from './format-codec.ts';
 import { CompactReader, encodeThriftStruct, type ThriftStruct } from './thrift-compact.ts';
 
 /** Parquet physical types (parquet.thrift `Type`). */
@@ -245,4 +246,24 @@ export function encodeFooterTail(raw: ThriftStruct): Uint8Array {
   view.setUint32(footer.length, footer.length, true);
   view.setUint32(footer.length + 4, MAGIC, true);
   return tail;
+}
+
+/** Fails as DATA_CORRUPT when the footer's row count is not the sum of its row groups'. */
+export function checkFooterCounts(footer: ParquetFooter, file: string): void {
+  const sum = footer.rowGroups.reduce((total, group) => total + group.numRows, 0);
+  if (sum !== footer.numRows) {
+    throw new HonkError(
+      'DATA_CORRUPT',
+      `${file} is corrupt: its footer says ${footer.numRows} rows but its ${footer.rowGroups.length} row group(s) hold ${sum}. The file was damaged or written by a faulty writer; re-export it from its producer.`,
+      { details: { file, footerRows: footer.numRows, rowGroupRows: sum } },
+    );
+  }
+}
+
+/** Rows of one file from its footer (cross-checked with the row groups). */
+export async function countParquet(input: ByteInput): Promise<number> {
+  const root = await input.blob();
+  const footer = await readParquetFooter(root, input.name);
+  checkFooterCounts(footer, input.name);
+  return footer.numRows;
 }

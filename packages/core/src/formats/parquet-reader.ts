@@ -21,7 +21,7 @@ import { HonkError, isHonkError, throwIfAborted } from '../errors/honk-error.ts'
 import type { ByteInput, FormatReadOptions } from './format-codec.ts';
 import type { ParquetOptions } from './format-options.ts';
 import { Int96Check } from './parquet-int96-check.ts';
-import { encodeFooterTail, type ParquetFooter, readParquetFooter } from './parquet-metadata.ts';
+import { checkFooterCounts, encodeFooterTail, type ParquetFooter, readParquetFooter } from './parquet-metadata.ts';
 import { rowGroupRange, verifyRowGroupPages } from './parquet-page-checksums.ts';
 import { type ParquetReadSchema, readSchemaOf } from './parquet-read-schema.ts';
 import { RandomAccessBlob } from './random-access-blob.ts';
@@ -162,17 +162,6 @@ function decodedSchema(handle: parquet.ParquetFile, file: string): Schema {
   }
 }
 
-function checkFooterCounts(footer: ParquetFooter, file: string): void {
-  const sum = footer.rowGroups.reduce((total, group) => total + group.numRows, 0);
-  if (sum !== footer.numRows) {
-    throw new HonkError(
-      'DATA_CORRUPT',
-      `${file} is corrupt: its footer says ${footer.numRows} rows but its ${footer.rowGroups.length} row group(s) hold ${sum}. The file was damaged or written by a faulty writer; re-export it from its producer.`,
-      { details: { file, footerRows: footer.numRows, rowGroupRows: sum } },
-    );
-  }
-}
-
 /** Opens one file for reading (schema, decoding). Free it with `free()`. */
 export async function openParquet(
   input: ByteInput,
@@ -221,14 +210,6 @@ export async function readParquetSchema(input: ByteInput, options?: ParquetOptio
   const opened = await openParquet(input, options);
   opened.free();
   return opened.read.schema;
-}
-
-/** Rows of one file from its footer (cross-checked with the row groups). */
-export async function countParquet(input: ByteInput): Promise<number> {
-  const root = await input.blob();
-  const footer = await readParquetFooter(root, input.name);
-  checkFooterCounts(footer, input.name);
-  return footer.numRows;
 }
 
 /** Decoded bytes per batch when reading: each batch is copied out of wasm whole. */

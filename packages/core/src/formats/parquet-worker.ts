@@ -41,7 +41,7 @@ export type ParquetWorkerInit = (
   | (ParquetInputInit & { port: MessagePort; name: string; size: number })
   | { kind: 'write'; schema: Uint8Array; parquet?: ParquetOptions }
 ) & {
-  /** WebAssembly memory one session may grow the codec to (see {@link parquetMemoryCapMb}). */
+  /** WebAssembly memory one session may grow the codec to (`parquetMemoryCapMb` in parquet-codec.ts). */
   maxMemoryMb: number;
 };
 
@@ -181,9 +181,3 @@ export const handler: WorkerHandler = {
     };
   },
 };
-
-/** The codec memory cap of one read or write (`HONK_PARQUET_MEMORY_MB`, default 1024 MiB). */
-export function parquetMemoryCapMb(): number {
-  const configured = Number(process.env.HONK_PARQUET_MEMORY_MB);
-  return Number.isFinite(configured) && configured > 0 ? configured : 1024;
-}

@@ -59,7 +59,14 @@ export interface AsyncValidationSession {
 
 interface Shard {
   session: Promise<WorkerSession>;
+  /** The session once open (for its thread's load). */
+  opened?: WorkerSession;
   inFlight: Set<Promise<void>>;
+}
+
+/** How busy a shard's thread is: every call pending there (a codec's too), else its own batches. */
+function loadOf(shard: Shard): number {
+  return shard.opened ? shard.opened.load : shard.inFlight.size;
 }
 
 /** One side: inline accumulators plus worker shards, combined at the end. */
@@ -104,7 +111,8 @@ class Side {
       await Promise.race(this.#shards.flatMap((shard) => [...shard.inFlight]));
     }
     if (this.#failure !== undefined) throw this.#failure;
-    const shard = this.#shards.reduce((least, next) => (next.inFlight.size < least.inFlight.size ? next : least));
+    // The least busy thread: a codec may share a thread with a shard.
+    const shard = this.#shards.reduce((least, next) => (loadOf(next) < loadOf(least) ? next : least));
     this.#send(shard, 'observe', batchToBytes(batch));
   }
 
@@ -145,10 +153,16 @@ class Side {
   #openShards(): void {
     while (this.#shards.length < this.#parallel.pool.size) {
       const session = this.#parallel.pool.open('validation', this.#init());
-      session.catch((error: unknown) => {
-        this.#failure ??= error;
-      });
-      this.#shards.push({ session, inFlight: new Set() });
+      const shard: Shard = { session, inFlight: new Set() };
+      session.then(
+        (opened) => {
+          shard.opened = opened;
+        },
+        (error: unknown) => {
+          this.#failure ??= error;
+        },
+      );
+      this.#shards.push(shard);
     }
   }
 

@@ -119,6 +119,14 @@ export class WorkerSession {
     this.#id = id;
   }
 
+  /**
+   * Calls waiting on this session's worker thread, from every session there: how busy the
+   * thread is, for spreading work over sessions on different threads.
+   */
+  get load(): number {
+    return this.#worker.pending.size;
+  }
+
   /** Calls `method` on the session's object with `args`; `transfer` lists buffers handed over (detached here). */
   call<T>(method: string, args: unknown, transfer: readonly Transferable[] = []): Promise<T> {
     if (this.#closed) return Promise.reject(new HonkError('INTERNAL', `Worker session used after close (${method}).`));
