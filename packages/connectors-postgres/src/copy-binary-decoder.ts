@@ -688,6 +688,20 @@ function rowExtent(buf: Uint8Array, pos: number, end: number, count: number): nu
 }
 
 /**
+ * Where the last complete row of `bytes` ends, `bytes` starting at a row (the tuples
+ * `readRaw()` forwards): validation cuts forwarded bytes there, so worker threads can decode
+ * the pieces independently. A malformed row counts as complete: its decoder reports it.
+ */
+export function lastRowEnd(bytes: Uint8Array, fields: number): number {
+  let pos = 0;
+  while (true) {
+    const extent = rowExtent(bytes, pos, bytes.length, fields);
+    if (extent < 0) return pos;
+    pos = extent;
+  }
+}
+
+/**
  * Streaming decoder: `push()` chunks, collect finished batches, then `end()`.
  * Row numbers in errors are 1-based positions in the stream.
  *

@@ -17,7 +17,7 @@ import {
   throwIfAborted,
 } from '@honk/core';
 import { type RecordBatch, Schema } from 'apache-arrow';
-import { CopyBinaryDecoder, CopyTupleScanner, type DecodeColumn } from './copy-binary-decoder.ts';
+import { CopyBinaryDecoder, CopyTupleScanner, type DecodeColumn, lastRowEnd } from './copy-binary-decoder.ts';
 import type { CopyRawDecoderInit } from './copy-binary-raw-decoder.ts';
 
 /** Rows per batch when a worker decodes forwarded tuples for validation. */
@@ -490,10 +490,12 @@ export class PostgresSource implements Source {
       batchRows: RAW_DECODE_BATCH_ROWS,
     };
     const estimatedRows = await this.estimatedRows(session);
+    const fields = session.columns.length;
     return {
       module: new URL(`./copy-binary-raw-decoder${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
         .href,
       init,
+      boundary: (bytes) => lastRowEnd(bytes, fields),
       ...(estimatedRows === undefined ? {} : { estimatedRows }),
     };
   }

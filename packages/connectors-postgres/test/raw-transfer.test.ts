@@ -170,8 +170,9 @@ describe('raw path with validation decoded on worker threads', () => {
     });
     expect(report.error).toBeUndefined();
     expect(report.path).toBe('raw');
-    // Both sides went to worker threads as raw bytes: the source's and the staged table's.
-    expect((pool.openedSessions()['raw-validation'] ?? 0) - before).toBe(2);
+    // Both sides went to worker threads as raw bytes (the source's and the staged table's), cut
+    // at row boundaries and spread over every thread of the pool.
+    expect((pool.openedSessions()['raw-validation'] ?? 0) - before).toBe(2 * pool.size);
     const inline = await runTask({
       task: task('raw-inline', 'big_src', 'big_inline'),
       connectors: registry,

@@ -14,6 +14,10 @@ export interface TaskOutcome {
   rows?: number;
   bytes?: number;
   durationMs?: number;
+  /** Milliseconds per phase of the succeeded attempt (preflight, snapshot, transfer, validate, publish). */
+  timings?: Record<string, number>;
+  /** How the rows moved: `raw` (bytes forwarded untouched) or `arrow`. */
+  path?: string;
   error?: { code: string; message: string; retryable: boolean };
   validation?: unknown;
   snapshot?: unknown;
@@ -35,6 +39,8 @@ export interface RunSummary {
 
 interface ReportLike {
   stats?: { rows?: number; bytes?: number; elapsedMs?: number };
+  timings?: Record<string, number>;
+  path?: string;
   validation?: unknown;
   snapshot?: unknown;
   startedAt?: string;
@@ -56,6 +62,10 @@ export function outcomeOf(record: TaskRecord, ranThisTime: boolean): TaskOutcome
   }
   if (report?.startedAt && report.endedAt)
     outcome.durationMs = Date.parse(report.endedAt) - Date.parse(report.startedAt);
+  if (report?.timings) {
+    outcome.timings = Object.fromEntries(Object.entries(report.timings).map(([phase, ms]) => [phase, Math.round(ms)]));
+  }
+  if (report?.path) outcome.path = report.path;
   if (report?.validation) outcome.validation = report.validation;
   if (report?.snapshot) outcome.snapshot = report.snapshot;
   if (record.state !== 'succeeded' && record.lastError) outcome.error = { ...record.lastError };

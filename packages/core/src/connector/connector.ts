@@ -125,6 +125,13 @@ export interface RawDecoderSpec {
   init: unknown;
   /** Rows this read is expected to yield (planner statistics, file metadata), when known. */
   estimatedRows?: number;
+  /**
+   * Optional, runs on the main thread (never sent to a worker): where the last complete row
+   * of `bytes` ends, for `bytes` that start at a row. With it, forwarded bytes are cut at row
+   * boundaries and pieces are decoded on several worker threads at once; without it, one
+   * worker decodes them in order.
+   */
+  boundary?(bytes: Uint8Array): number;
 }
 
 /**

@@ -13,6 +13,7 @@ import { CsvScanner, type CsvSettings, type CsvStart, scanStart, settingsOf } fr
 import { CsvWriter } from './csv-writer.ts';
 import type { ByteInput, FormatCodec, FormatOptions, FormatReadOptions } from './format-codec.ts';
 import { buildBatch, checkBatchUtf8, emptyFile, TEXT_BATCH_BYTES } from './text-batches.ts';
+import { TextBuildPipeline } from './text-build-pipeline.ts';
 import { CellColumn, type CellOrigin } from './text-cells.ts';
 import { inferColumnType } from './text-inference.ts';
 import { invalidUtf8 } from './text-utf8.ts';
@@ -26,10 +27,12 @@ const NEEDS_HEADER =
 /** Reads CSV with one endpoint's options. */
 class CsvReader {
   readonly #settings: CsvSettings;
+  readonly #options: FormatOptions | undefined;
   readonly #explicit: ReadonlyMap<string, DataType>;
 
   constructor(options: FormatOptions | undefined) {
     this.#settings = settingsOf(options?.csv);
+    this.#options = options;
     this.#explicit = options?.types ?? new Map();
   }
 
@@ -100,6 +103,7 @@ class CsvReader {
     const file = input.name;
     const schema = options.schema ?? (await this.schema(input));
     const window = new ByteWindow(input, options.signal);
+    let pipeline: TextBuildPipeline | undefined;
     try {
       const scanner = new CsvScanner(this.#settings);
       const start = await this.#start(window, scanner, file, 0);
@@ -121,6 +125,21 @@ class CsvReader {
       let position = start.position;
       let rows = 0;
       let firstRow = 1;
+      // The first batch is built here; later ones on worker threads while scanning goes on.
+      const build = (end: number, count: number, origin: CellOrigin): RecordBatch | undefined => {
+        if (firstRow === 1)
+          return buildBatch(schema, window.bytes, scanner.columns, count, scanner, origin, this.#explicit);
+        pipeline ??= new TextBuildPipeline(
+          {
+            format: 'csv',
+            ...(this.#options?.csv ? { csv: this.#options.csv } : {}),
+            declared: [...this.#explicit.keys()],
+          },
+          schema,
+        );
+        pipeline.submit(window.bytes, end, scanner.columns, count, origin);
+        return undefined;
+      };
       const single = names.length === 1;
       while (true) {
         let finished = false;
@@ -155,14 +174,20 @@ class CsvReader {
           checkBatchUtf8(window.bytes, batchStart, position, scanner.columns, names, rows, origin, () =>
             invalidUtf8(file, `data rows ${firstRow} to ${firstRow + rows - 1}`),
           );
-          yield buildBatch(schema, window.bytes, scanner.columns, rows, scanner, origin, this.#explicit);
+          const built = build(position, rows, origin);
+          if (built) yield built;
+          while (pipeline && pipeline.pending >= pipeline.depth) yield await pipeline.take();
           firstRow += rows;
           rows = 0;
           position -= window.compact(position);
         }
-        if (finished) return;
+        if (finished) {
+          while (pipeline?.pending) yield await pipeline.take();
+          return;
+        }
       }
     } finally {
+      await pipeline?.close();
       await window.close();
     }
   }

@@ -12,6 +12,7 @@ import type { ByteInput, FormatCodec, FormatOptions, FormatReadOptions } from '.
 import { type LineState, NDJSON_SAMPLE_ROWS, NdjsonScanner, scanLines } from './ndjson-scanner.ts';
 import { NdjsonWriter } from './ndjson-writer.ts';
 import { buildBatch, checkBatchUtf8, emptyFile, TEXT_BATCH_BYTES } from './text-batches.ts';
+import { TextBuildPipeline } from './text-build-pipeline.ts';
 import type { CellColumn, CellOrigin } from './text-cells.ts';
 import { inferColumnType } from './text-inference.ts';
 import { invalidUtf8, validUtf8 } from './text-utf8.ts';
@@ -82,26 +83,39 @@ class NdjsonReader {
     const file = input.name;
     const schema = options.schema ?? (await this.schema(input));
     const window = new ByteWindow(input, options.signal);
+    let pipeline: TextBuildPipeline | undefined;
     try {
       const scanner = new NdjsonScanner(schema.fields.map((field) => field.name));
       for (const cells of scanner.columns) cells.ensure(options.batchRows);
       const lines = new Int32Array(options.batchRows);
       const state: LineState = { position: 0, rowNumber: 0 };
+      // The first batch is built here; later ones on worker threads while scanning goes on.
+      let built = 0;
       while (true) {
         const batchStart = state.position;
         const firstLine = state.rowNumber + 1;
         const rows = await scanLines(window, scanner, state, options.batchRows, TEXT_BATCH_BYTES, lines, file);
-        if (rows === 0) return;
+        if (rows === 0) {
+          while (pipeline?.pending) yield await pipeline.take();
+          return;
+        }
         throwIfAborted(options.signal);
         const origin: CellOrigin = { file, firstRow: firstLine, unit: 'line', lines };
         const end = Math.min(state.position, window.length);
         checkBatchUtf8(window.bytes, batchStart, end, scanner.columns, scanner.names, rows, origin, () =>
           invalidLine(file, window.bytes, batchStart, end, firstLine),
         );
-        yield buildBatch(schema, window.bytes, scanner.columns, rows, scanner, origin, this.#explicit);
+        if (built++ === 0)
+          yield buildBatch(schema, window.bytes, scanner.columns, rows, scanner, origin, this.#explicit);
+        else {
+          pipeline ??= new TextBuildPipeline({ format: 'ndjson', declared: [...this.#explicit.keys()] }, schema);
+          pipeline.submit(window.bytes, end, scanner.columns, rows, origin);
+          while (pipeline.pending >= pipeline.depth) yield await pipeline.take();
+        }
         state.position -= window.compact(Math.min(state.position, window.length));
       }
     } finally {
+      await pipeline?.close();
       await window.close();
     }
   }

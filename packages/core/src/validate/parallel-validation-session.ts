@@ -69,12 +69,24 @@ function loadOf(shard: Shard): number {
   return shard.opened ? shard.opened.load : shard.inFlight.size;
 }
 
+/** Raw bytes gathered before a piece is cut at a row boundary and sent to a worker. */
+const RAW_PIECE_BYTES = 1024 * 1024;
+
+/** A side's raw bytes on their way to the worker sessions that decode them. */
+interface RawFeed {
+  decoder: RawDecoderSpec;
+  /** One per worker thread when the decoder can cut at rows; else one, fed in order. */
+  shards: Shard[];
+  /** Bytes not sent yet; they start at a row. */
+  pending: Uint8Array[];
+  pendingBytes: number;
+}
+
 /** One side: inline accumulators plus worker shards, combined at the end. */
 class Side {
   readonly #local: ValidationAccumulator[];
   readonly #shards: Shard[] = [];
-  /** The one worker session decoding this side's raw bytes (order matters: rows straddle chunks). */
-  #raw: Shard | undefined;
+  #raw: RawFeed | undefined;
   readonly #init: () => ValidationWorkerInit;
   readonly #parallel: Required<ParallelValidationOptions>;
   readonly #offload: boolean;
@@ -116,29 +128,74 @@ class Side {
     this.#send(shard, 'observe', batchToBytes(batch));
   }
 
+  /**
+   * Raw bytes (as forwarded, in order) for worker threads to decode and hash. With the
+   * decoder's `boundary`, bytes are gathered into ~1 MiB pieces cut at row boundaries, each
+   * decodable alone, and spread over every worker; without it one worker takes them in order.
+   */
   async observeRaw(bytes: Uint8Array, decoder: RawDecoderSpec): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure;
-    if (this.#raw === undefined) {
-      const init: RawValidationWorkerInit = { ...this.#init(), decoder };
-      const session = this.#parallel.pool.open('raw-validation', init);
-      session.catch((error: unknown) => {
-        this.#failure ??= error;
-      });
-      this.#raw = { session, inFlight: new Set() };
+    this.#raw ??= this.#openRaw(decoder);
+    const feed = this.#raw;
+    if (!decoder.boundary) {
+      // A copy of just these bytes (the caller still writes them; a Buffer's slice() would be
+      // a view), handed over without another copy.
+      await this.#sendRaw(feed, new Uint8Array(bytes), bytes.byteLength);
+      return;
     }
-    const shard = this.#raw;
-    // Raw chunks are small (socket reads): a few more in flight keep the worker busy.
-    while (shard.inFlight.size >= this.#parallel.depth * 4) await Promise.race(shard.inFlight);
-    if (this.#failure !== undefined) throw this.#failure;
-    // A copy of just these bytes (the caller still writes them; a Buffer's slice() would be a
-    // view), handed over without another copy.
-    this.#send(shard, 'observe', new Uint8Array(bytes));
+    feed.pending.push(bytes);
+    feed.pendingBytes += bytes.byteLength;
+    if (feed.pendingBytes >= RAW_PIECE_BYTES) await this.#flushRaw(feed, false);
   }
 
-  #send(shard: Shard, method: string, bytes: Uint8Array): void {
+  #openRaw(decoder: RawDecoderSpec): RawFeed {
+    const count = decoder.boundary ? this.#parallel.pool.size : 1;
+    // The worker gets what it can load and clone: the module and its arguments.
+    const init: RawValidationWorkerInit = { ...this.#init(), decoder: { module: decoder.module, init: decoder.init } };
+    const shards: Shard[] = [];
+    for (let index = 0; index < count; index++) shards.push(this.#openShard('raw-validation', init));
+    return { decoder, shards, pending: [], pendingBytes: 0 };
+  }
+
+  /** Sends the pending bytes up to their last row boundary (all of them when `final`). */
+  async #flushRaw(feed: RawFeed, final: boolean): Promise<void> {
+    if (feed.pendingBytes === 0) return;
+    const joined = new Uint8Array(feed.pendingBytes);
+    let at = 0;
+    for (const part of feed.pending) {
+      joined.set(part, at);
+      at += part.byteLength;
+    }
+    const cut = final ? joined.byteLength : (feed.decoder.boundary as (bytes: Uint8Array) => number)(joined);
+    // The rest (less than a row) waits for the bytes that complete it.
+    feed.pending = cut < joined.byteLength ? [joined.slice(cut)] : [];
+    feed.pendingBytes = joined.byteLength - cut;
+    if (cut > 0) await this.#sendRaw(feed, joined, cut);
+  }
+
+  /** Sends `bytes[0, length)` (the whole buffer is handed over) to the least busy raw shard. */
+  async #sendRaw(feed: RawFeed, bytes: Uint8Array, length: number): Promise<void> {
+    const inFlight = () => feed.shards.reduce((sum, shard) => sum + shard.inFlight.size, 0);
+    // Pieces are small: a few per worker keep every thread busy.
+    while (inFlight() >= this.#parallel.depth * 2 * feed.shards.length) {
+      await Promise.race(feed.shards.flatMap((shard) => [...shard.inFlight]));
+    }
+    if (this.#failure !== undefined) throw this.#failure;
+    const shard = feed.shards.reduce((least, next) => (loadOf(next) < loadOf(least) ? next : least));
+    this.#send(
+      shard,
+      'observe',
+      length === bytes.byteLength ? bytes : bytes.subarray(0, length),
+      bytes.buffer as ArrayBuffer,
+    );
+  }
+
+  /** Sends `bytes` to `shard`; `owned`: a buffer nothing else uses, handed over instead of copied. */
+  #send(shard: Shard, method: string, bytes: Uint8Array, owned?: ArrayBuffer): void {
     const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const transfer = owned ? [owned] : whole ? [bytes.buffer as ArrayBuffer] : [];
     const call: Promise<void> = shard.session
-      .then((session) => session.call<void>(method, bytes, whole ? [bytes.buffer as ArrayBuffer] : []))
+      .then((session) => session.call<void>(method, bytes, transfer))
       .catch((error: unknown) => {
         this.#failure ??= error;
       })
@@ -151,24 +208,28 @@ class Side {
   }
 
   #openShards(): void {
-    while (this.#shards.length < this.#parallel.pool.size) {
-      const session = this.#parallel.pool.open('validation', this.#init());
-      const shard: Shard = { session, inFlight: new Set() };
-      session.then(
-        (opened) => {
-          shard.opened = opened;
-        },
-        (error: unknown) => {
-          this.#failure ??= error;
-        },
-      );
-      this.#shards.push(shard);
-    }
+    while (this.#shards.length < this.#parallel.pool.size)
+      this.#shards.push(this.#openShard('validation', this.#init()));
+  }
+
+  #openShard(handler: 'validation' | 'raw-validation', init: ValidationWorkerInit | RawValidationWorkerInit): Shard {
+    const session = this.#parallel.pool.open(handler, init);
+    const shard: Shard = { session, inFlight: new Set() };
+    session.then(
+      (opened) => {
+        shard.opened = opened;
+      },
+      (error: unknown) => {
+        this.#failure ??= error;
+      },
+    );
+    return shard;
   }
 
   /** Per validator, the summaries of every part (inline first). */
   async results(): Promise<Json[][]> {
-    const shards = this.#raw ? [...this.#shards, this.#raw] : this.#shards;
+    if (this.#raw) await this.#flushRaw(this.#raw, true);
+    const shards = this.#raw ? [...this.#shards, ...this.#raw.shards] : this.#shards;
     await Promise.all(shards.flatMap((shard) => [...shard.inFlight]));
     if (this.#failure !== undefined) throw this.#failure;
     const parts: Json[][] = this.#local.map((accumulator) => [accumulator.result()]);
@@ -182,7 +243,7 @@ class Side {
   }
 
   async close(): Promise<void> {
-    const shards = this.#raw ? [...this.#shards, this.#raw] : this.#shards;
+    const shards = this.#raw ? [...this.#shards, ...this.#raw.shards] : this.#shards;
     await Promise.all(
       shards.map(async (shard) => {
         const session = await shard.session.catch(() => undefined);

@@ -4,7 +4,7 @@
  * parquet-wasm reads natively. Serialising copies the batch's buffers once into one
  * ArrayBuffer, which is then transferred, not copied again; reading it back is zero-copy.
  */
-import { type RecordBatch, type Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { RecordBatch, type Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 
 /**
  * The bytes each batch read from IPC came from: sending such a batch on to another worker
@@ -16,6 +16,15 @@ const origin = new WeakMap<RecordBatch, Uint8Array>();
 export function batchToBytes(batch: RecordBatch): Uint8Array {
   const source = origin.get(batch);
   return source ? source.slice() : tableToIPC(new Table([batch]), 'stream');
+}
+
+/** `batch` under `schema` (same types: one Schema object for every batch of a read), keeping its IPC bytes. */
+export function rebadge(batch: RecordBatch, schema: Schema): RecordBatch {
+  if (batch.schema === schema) return batch;
+  const badged = new RecordBatch(schema, batch.data);
+  const source = origin.get(batch);
+  if (source) origin.set(badged, source);
+  return badged;
 }
 
 /** The batches of IPC stream bytes (one, unless the writer split it); zero-copy views of `bytes`. */

@@ -8,6 +8,7 @@ export const workerHandlers = {
   validation: '../validate/validation-worker',
   'raw-validation': '../validate/raw-validation-worker',
   parquet: '../formats/parquet-worker',
+  'text-build': '../formats/text-build-worker',
 } as const;
 
 export type WorkerHandlerName = keyof typeof workerHandlers;

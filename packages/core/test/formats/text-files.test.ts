@@ -246,3 +246,21 @@ describe('ndjson errors name the line', () => {
     });
   });
 });
+
+describe.each(codecs)('%s batches built on worker threads', (format, codec) => {
+  it('keep row order, and a bad value in a later batch is refused naming its row', async () => {
+    // 5,000 rows in batches of 700: the first batch is built on the main thread, the rest on workers.
+    const { batches } = await readInput(codec, memoryInput(`order.${format}`, rowsOf(format, 5000)), {}, 700);
+    expect(batches.length).toBe(8);
+    expect(ids(batches)).toEqual(Array.from({ length: 5000 }, (_, index) => index));
+    const types = new Map<string, DataType>([['id', new Int64()]]);
+    const bad = rowsOf(format, 5000).replace(
+      format === 'csv' ? '\n4321,' : '{"id":4321,',
+      format === 'csv' ? '\nfour,' : '{"id":"four",',
+    );
+    await expect(readInput(codec, memoryInput(`bad.${format}`, bad), { types }, 700)).rejects.toMatchObject({
+      code: expect.stringMatching(/DATA_CORRUPT|SCHEMA_MISMATCH/),
+      message: expect.stringMatching(format === 'csv' ? /"four".*data row 4322/ : /"four".*line 4322/),
+    });
+  });
+});
