@@ -20,8 +20,10 @@ import {
   connectionLimits,
   HonkEvents,
   type IdleReport,
+  type LoadedSpec,
   loadSpec,
   resolveSpec,
+  sharedWorkerPool,
   sweepSnapshots,
   type TaskStore,
   toTaskInputs,
@@ -86,9 +88,26 @@ function printSummary(io: CliIo, summary: RunSummary, idle: IdleReport[]): void 
   io.stdout(lines.join('\n'));
 }
 
+/**
+ * Starts the worker threads while the store opens and the agents start, when the spec
+ * reads or writes Parquet (whose codec loads a WebAssembly module in every worker): a
+ * small run would otherwise wait for that on its first Parquet file.
+ */
+function prewarmWorkers(loaded: LoadedSpec): void {
+  const endpoints = loaded.spec.tasks.flatMap((task) => [task.source, task.target]) as Array<Record<string, unknown>>;
+  const parquet = endpoints.some(
+    (endpoint) => endpoint.format === 'parquet' || /\.(parquet|pq)$/i.test(String(endpoint.path ?? endpoint.key ?? '')),
+  );
+  if (parquet)
+    void sharedWorkerPool()
+      .prewarm(['parquet'])
+      .catch(() => undefined);
+}
+
 export async function runCommand(specPath: string, options: RunCommandOptions, io: CliIo): Promise<number> {
   const startedAt = new Date();
   const loaded = await loadSpec(resolve(io.cwd, specPath), { env: io.env });
+  prewarmWorkers(loaded);
   const registry = await connectorRegistry(loaded);
   const resolved = resolveSpec(loaded, { registry, env: io.env, ...(options.only ? { only: options.only } : {}) });
   const storeOptions = { specDir: loaded.baseDir, cwd: io.cwd };
