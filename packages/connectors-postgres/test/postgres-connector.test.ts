@@ -2,7 +2,10 @@
  * The postgres connector against a real PostgreSQL server: type round trips, snapshot
  * consistency, publish modes and their atomicity, identifiers, and error mapping.
  */
-import { ConnectorRegistry, isHonkError, runTask, type TaskDefinition } from '@honk/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConnectorRegistry, fileConnector, isHonkError, runTask, type TaskDefinition } from '@honk/core';
 import type { RecordBatch } from 'apache-arrow';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +167,59 @@ describe('type round trip PostgreSQL → Arrow → PostgreSQL', () => {
     const dst = await declared('types_dst');
     // Enums become text (documented); everything else keeps its declared type.
     expect(dst.filter((column) => column.attname !== 'y')).toEqual(src.filter((column) => column.attname !== 'y'));
+  });
+
+  it('keeps −0.0 in float8, real and float8[] through PostgreSQL and a Parquet file, the checksum (which tells −0.0 from +0.0) validating each step', async () => {
+    await db.sql(`CREATE TABLE zeros_src (id int4 PRIMARY KEY, d float8, r real, a float8[])`);
+    await db.sql(
+      `INSERT INTO zeros_src VALUES (1, '-0', '-0', '{-0,0}'), (2, '0', '0', '{0,-0}'), (3, '-0', '0', NULL)`,
+    );
+    const signs = async (table: string) =>
+      db.sql<{ id: number; d: string; r: string; a: string | null }>(
+        `SELECT id, d::text AS d, r::text AS r, a::text AS a FROM ${table} ORDER BY id`,
+      );
+    const expected = [
+      { id: 1, d: '-0', r: '-0', a: '{-0,0}' },
+      { id: 2, d: '0', r: '0', a: '{0,-0}' },
+      { id: 3, d: '-0', r: '0', a: null },
+    ];
+    expect(await signs('zeros_src')).toEqual(expected);
+    const decoded = await readAll({ table: 'zeros_src' });
+    const d = decoded.flatMap((batch) => Array.from(batch.getChild('d')!.toArray() as Float64Array));
+    expect(d.map((value) => Object.is(value, -0))).toEqual([true, false, true]);
+
+    const checksumOk = (report: Awaited<ReturnType<typeof ok>>) =>
+      report.validation?.checks.find((check) => check.name === 'checksum')?.ok;
+    expect(checksumOk(await ok(task('zeros', { table: 'zeros_src' }, { table: 'zeros_dst' })))).toBe(true);
+    expect(await signs('zeros_dst')).toEqual(expected);
+
+    const root = await mkdtemp(path.join(tmpdir(), 'honk-zeros-'));
+    try {
+      const viaFile = new ConnectorRegistry([postgresConnector, fileConnector]);
+      const file = { connector: 'file', connection: 'files', options: { root }, endpoint: { path: 'zeros.parquet' } };
+      const postgres = (endpoint: Record<string, unknown>) => ({
+        connector: 'postgres',
+        connection: 'db',
+        options: { url: db.url },
+        endpoint,
+      });
+      const validate = { rowCount: true, checksum: true, sample: 10, schema: false };
+      const out = await runTask({
+        task: { id: 'zeros-out', source: postgres({ table: 'zeros_src' }), target: file, validate } as TaskDefinition,
+        connectors: viaFile,
+      });
+      expect(out.error).toBeUndefined();
+      expect(checksumOk(out)).toBe(true);
+      const back = await runTask({
+        task: { id: 'zeros-in', source: file, target: postgres({ table: 'zeros_back' }), validate } as TaskDefinition,
+        connectors: viaFile,
+      });
+      expect(back.error).toBeUndefined();
+      expect(checksumOk(back)).toBe(true);
+      expect(await signs('zeros_back')).toEqual(expected);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('an unsupported type fails at schema() naming the column and type', async () => {

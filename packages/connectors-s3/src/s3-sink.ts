@@ -131,7 +131,7 @@ export function createS3Sink(args: S3SinkArgs): Sink {
         });
         // The name picks the variant (Arrow IPC: `.arrow` is the file format, `.arrows` the stream).
         const name = endpoint.key ?? `part.${extension}`;
-        const encoder = codec.createWriter(object, schema, { ...formatOptions, name });
+        const encoder = codec.createWriter(object, schema, { ...formatOptions, name, precedingRows: rows });
         current = { index, object, encoder, rows: 0 };
         return current;
       };

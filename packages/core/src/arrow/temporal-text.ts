@@ -127,7 +127,8 @@ export type TimestampParse = 0 | 1 | 2;
  * may be expanded, see {@link formatYear}) into slot `index` of a 64-bit column in `unit`. An
  * offset is applied, so the stored value is the UTC instant; without one the wall time is
  * stored as is. Fraction digits beyond the unit must be zero, and the value must fit int64
- * (no silent truncation or wrapping).
+ * (no silent truncation or wrapping). Seconds run 00–59: a leap second is refused (see
+ * {@link hasLeapSecond}).
  */
 export function parseTimestampInto(
   bytes: Uint8Array,
@@ -156,7 +157,8 @@ export function parseTimestampInto(
     position += 5;
     if (position < end && bytes[position] === 58) {
       const secs = digitsAt(bytes, position + 1, 2);
-      if (secs < 0 || secs > 60 || position + 3 > end) return 0;
+      // 60 (a leap second) is refused: see hasLeapSecond.
+      if (secs < 0 || secs > 59 || position + 3 > end) return 0;
       secondOfDay += secs;
       position += 3;
       if (position < end && bytes[position] === CHAR_DOT) {
@@ -211,6 +213,16 @@ export function parseTimestampInto(
     writeInt64BigInt(words, index, exact);
   }
   return zoned;
+}
+
+/**
+ * True when `text` is an ISO 8601 timestamp whose seconds are 60: a leap second
+ * (`2016-12-31T23:59:60Z`). Arrow timestamps count seconds since the epoch without leap
+ * seconds (POSIX time), so no value of any unit is that instant: reading it as 23:59:59 or
+ * as the next second would change it, so the readers refuse it and say why.
+ */
+export function hasLeapSecond(text: string): boolean {
+  return /^\s*[+-]?\d{4,}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:60(?:[.,]\d*)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?\s*$/.test(text);
 }
 
 const INT64_MIN = -(2n ** 63n);

@@ -13,6 +13,7 @@ import {
   type TextCompression,
   withoutCompressionExtension,
 } from './text-compression.ts';
+import { decodedType } from './text-values.ts';
 
 const codecs: Record<FormatName, FormatCodec> = {
   parquet: parquetCodec,
@@ -67,7 +68,8 @@ export function compressionFor(format: FormatName, name: string, where: string):
 /**
  * Parses a `schema:` option (column → type name, as `parseTypeName` reads them) into the
  * `types` of {@link FormatOptions}. `fixed` (the schema a sink wrote) is added on top, so
- * staged text files read back with exactly the written types. Errors name the option as
+ * staged text files read back with exactly the written types (dictionaries as their value
+ * type, which is what the writers wrote). Errors name the option as
  * `<where>schema.<column>`.
  */
 export function parseColumnTypes(
@@ -87,6 +89,7 @@ export function parseColumnTypes(
       });
     }
   }
-  if (fixed) for (const field of fixed.fields) types.set(field.name, field.type);
+  // A schema a sink wrote: dictionary columns were written as their values.
+  if (fixed) for (const field of fixed.fields) types.set(field.name, decodedType(field.type));
   return types;
 }

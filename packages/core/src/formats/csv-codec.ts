@@ -17,6 +17,7 @@ import { TextBuildPipeline } from './text-build-pipeline.ts';
 import { CellColumn, type CellOrigin } from './text-cells.ts';
 import { inferColumnType } from './text-inference.ts';
 import { invalidUtf8 } from './text-utf8.ts';
+import { checkTextWritable } from './text-values.ts';
 
 /** Rows sampled from the first file to infer column types. */
 export const CSV_SAMPLE_ROWS = 1000;
@@ -200,5 +201,7 @@ export const csvCodec: FormatCodec = {
   contentType: 'text/csv',
   readSchema: (input, options) => new CsvReader(options).schema(input),
   read: (input, options) => new CsvReader(options).read(input, options),
-  createWriter: (sink, schema, options) => new CsvWriter(sink, schema, options?.csv, options?.compression),
+  checkWritable: (schema) => checkTextWritable(schema.fields, 'csv'),
+  createWriter: (sink, schema, options) =>
+    new CsvWriter(sink, schema, options?.csv, options?.compression, options?.precedingRows),
 };

@@ -4,13 +4,21 @@
  * as that text, and values equal to it are quoted.
  */
 import type { Field, RecordBatch, Schema } from 'apache-arrow';
-import { ColumnCursor, KIND_BINARY, KIND_LARGE_UTF8, KIND_OTHER, KIND_UTF8 } from './column-cursor.ts';
+import {
+  ColumnCursor,
+  type DictionaryLookup,
+  KIND_BINARY,
+  KIND_LARGE_UTF8,
+  KIND_OTHER,
+  KIND_UTF8,
+} from './column-cursor.ts';
 import { type CsvSettings, matches, settingsOf } from './csv-scanner.ts';
 import type { ByteSink, FormatWriter, WrittenFile } from './format-codec.ts';
 import type { CsvOptions } from './format-options.ts';
 import type { TextCompression } from './text-compression.ts';
 import { TextOutput } from './text-output.ts';
 import { type CellFormatter, cellFormatter, checkTextWritable } from './text-values.ts';
+import { checkUtf8Value } from './text-write-errors.ts';
 
 const LF = 10;
 const CR = 13;
@@ -35,10 +43,19 @@ export class CsvWriter implements FormatWriter {
    */
   readonly #checkScalars: boolean;
   readonly #out: TextOutput;
+  /** Rows of the target in part files before this one (messages count rows across them). */
+  readonly #precedingRows: number;
   #headerWritten = false;
 
-  constructor(sink: ByteSink, schema: Schema, options: CsvOptions | undefined, compression?: TextCompression) {
+  constructor(
+    sink: ByteSink,
+    schema: Schema,
+    options: CsvOptions | undefined,
+    compression?: TextCompression,
+    precedingRows = 0,
+  ) {
     checkTextWritable(schema.fields, 'csv');
+    this.#precedingRows = precedingRows;
     this.#out = new TextOutput(sink, compression);
     this.#schema = schema;
     this.#settings = settingsOf(options);
@@ -130,14 +147,14 @@ export class CsvWriter implements FormatWriter {
     const rows = batch.numRows;
     if (rows > 0) {
       const fields = this.#schema.fields;
+      const firstRow = this.#precedingRows + this.#rows + 1;
       const cursors = batch.data.children.map(
-        (data, index) =>
-          new ColumnCursor(data, rows, { column: (fields[index] as Field).name, firstRow: this.#rows + 1 }),
+        (data, index) => new ColumnCursor(data, rows, { column: (fields[index] as Field).name, firstRow }),
       );
       // Values without a byte fast path (binary as base64, large utf8) go through text.
       const formatters = cursors.map((cursor) =>
         cursor.kind === KIND_BINARY || cursor.kind === KIND_LARGE_UTF8 || cursor.kind === KIND_OTHER
-          ? cellFormatter(cursor.data, false)
+          ? cellFormatter(cursor.data, false, (row) => cursor.place(row))
           : undefined,
       );
       const out = this.#out;
@@ -154,8 +171,12 @@ export class CsvWriter implements FormatWriter {
             out.copy(nullBytes, 0, nullBytes.length);
             continue;
           }
+          if (cursor.dictionary !== null) {
+            this.#encoded(cursor, row, formatters[column]);
+            continue;
+          }
           const kind = cursor.kind;
-          if (kind === KIND_UTF8) this.#utf8(cursor, row);
+          if (kind === KIND_UTF8) this.#utf8(cursor, row, cursor, row);
           else if (kind === KIND_BINARY || kind === KIND_LARGE_UTF8 || kind === KIND_OTHER) {
             this.#text((formatters[column] as CellFormatter)(row) as string);
           } else {
@@ -174,24 +195,48 @@ export class CsvWriter implements FormatWriter {
     await this.#out.flush();
   }
 
-  /** A utf8 cell: its bytes copied as they are, quoted when needed. */
-  #utf8(cursor: ColumnCursor, row: number): void {
-    const source = cursor.values as Uint8Array;
-    const start = cursor.offsets[row] as number;
-    const end = cursor.offsets[row + 1] as number;
-    if (
-      !cursor.utf8Valid ||
-      (start < end && ((source[start] as number) & 0xc0) === 0x80) ||
-      ((source[end] as number) & 0xc0) === 0x80
-    ) {
-      // Invalid UTF-8 is written as the decoder sees it (U+FFFD), as before.
-      this.#text(Buffer.from(source.buffer, source.byteOffset, source.byteLength).toString('utf8', start, end));
+  /** A non-NULL row of a dictionary-encoded column: the entry its index points at, written as a plain column writes it. */
+  #encoded(cursor: ColumnCursor, row: number, formatter: CellFormatter | undefined): void {
+    const out = this.#out;
+    const nullBytes = this.#nullBytes;
+    if (formatter !== undefined) {
+      const text = formatter(row);
+      if (text === null) out.copy(nullBytes, 0, nullBytes.length);
+      else this.#text(text);
       return;
+    }
+    const dictionary = cursor.dictionary as DictionaryLookup;
+    const source = dictionary.sourceOf(row);
+    const at = dictionary.positions[row] as number;
+    if (source.isNull(at)) out.copy(nullBytes, 0, nullBytes.length);
+    else if (source.kind === KIND_UTF8) this.#utf8(source, at, cursor, row);
+    else {
+      const from = out.length;
+      out.scalar(source, at);
+      if (this.#checkScalars) this.#quoteIfNeeded(from);
+    }
+  }
+
+  /**
+   * A utf8 cell (`at` of `source`): its bytes copied as they are, quoted when needed. A cell
+   * the batch-wide UTF-8 check did not cover is checked on its own and refused, naming row
+   * `row` of `column`, when it is not UTF-8.
+   */
+  #utf8(source: ColumnCursor, at: number, column: ColumnCursor, row: number): void {
+    const bytes = source.values as Uint8Array;
+    const start = source.offsets[at] as number;
+    const end = source.offsets[at + 1] as number;
+    if (
+      !source.utf8Valid ||
+      (start < end && ((bytes[start] as number) & 0xc0) === 0x80) ||
+      ((bytes[end] as number) & 0xc0) === 0x80
+    ) {
+      checkUtf8Value(bytes, start, end, () => column.place(row));
     }
     const out = this.#out;
     out.reserve(end - start);
     const from = out.length;
-    out.copy(source, start, end);
+    out.copy(bytes, start, end);
     this.#quoteIfNeeded(from);
   }
 

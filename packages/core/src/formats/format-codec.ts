@@ -71,6 +71,11 @@ export interface FormatOptions {
    * find compression by magic bytes and check it against the input's name.
    */
   compression?: TextCompression;
+  /**
+   * Text formats, writers: rows the target received before this file (earlier part files),
+   * so a refused value is named by its row in all the data written (1-based). Default 0.
+   */
+  precedingRows?: number;
 }
 
 /** Options of one read. */

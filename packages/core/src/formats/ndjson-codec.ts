@@ -16,6 +16,7 @@ import { TextBuildPipeline } from './text-build-pipeline.ts';
 import type { CellColumn, CellOrigin } from './text-cells.ts';
 import { inferColumnType } from './text-inference.ts';
 import { invalidUtf8, validUtf8 } from './text-utf8.ts';
+import { checkTextWritable } from './text-values.ts';
 
 export { NDJSON_SAMPLE_ROWS } from './ndjson-scanner.ts';
 
@@ -128,5 +129,6 @@ export const ndjsonCodec: FormatCodec = {
   contentType: 'application/x-ndjson',
   readSchema: (input, options) => new NdjsonReader(options).schema(input),
   read: (input, options) => new NdjsonReader(options).read(input, options),
-  createWriter: (sink, schema, options) => new NdjsonWriter(sink, schema, options?.compression),
+  checkWritable: (schema) => checkTextWritable(schema.fields, 'ndjson'),
+  createWriter: (sink, schema, options) => new NdjsonWriter(sink, schema, options?.compression, options?.precedingRows),
 };

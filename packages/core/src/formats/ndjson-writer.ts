@@ -6,6 +6,7 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import {
   ColumnCursor,
+  type DictionaryLookup,
   KIND_BINARY,
   KIND_BOOL,
   KIND_DATE,
@@ -24,6 +25,7 @@ import type { ByteSink, FormatWriter, WrittenFile } from './format-codec.ts';
 import type { TextCompression } from './text-compression.ts';
 import { TextOutput } from './text-output.ts';
 import { type CellFormatter, cellFormatter, checkTextWritable } from './text-values.ts';
+import { checkUtf8Value } from './text-write-errors.ts';
 
 const LF = 10;
 const QUOTE = 34;
@@ -55,8 +57,12 @@ export class NdjsonWriter implements FormatWriter {
 
   readonly #names: string[];
 
-  constructor(sink: ByteSink, schema: Schema, compression?: TextCompression) {
+  /** Rows of the target in part files before this one (messages count rows across them). */
+  readonly #precedingRows: number;
+
+  constructor(sink: ByteSink, schema: Schema, compression?: TextCompression, precedingRows = 0) {
     checkTextWritable(schema.fields, 'ndjson');
+    this.#precedingRows = precedingRows;
     this.#out = new TextOutput(sink, compression);
     this.#names = schema.fields.map((field) => field.name);
     this.#prefixes = schema.fields.map((field, index) =>
@@ -75,13 +81,14 @@ export class NdjsonWriter implements FormatWriter {
   async write(batch: RecordBatch): Promise<void> {
     const rows = batch.numRows;
     if (rows === 0) return;
+    const firstRow = this.#precedingRows + this.#rows + 1;
     const cursors = batch.data.children.map(
-      (data, index) => new ColumnCursor(data, rows, { column: this.#names[index] as string, firstRow: this.#rows + 1 }),
+      (data, index) => new ColumnCursor(data, rows, { column: this.#names[index] as string, firstRow }),
     );
     // Values without a byte fast path (lists, binary as base64, large utf8) go through text.
     const formatters = cursors.map((cursor) =>
       cursor.kind === KIND_BINARY || cursor.kind === KIND_LARGE_UTF8 || cursor.kind === KIND_OTHER
-        ? cellFormatter(cursor.data, true)
+        ? cellFormatter(cursor.data, true, (row) => cursor.place(row))
         : undefined,
     );
     const prefixes = this.#prefixes;
@@ -101,9 +108,13 @@ export class NdjsonWriter implements FormatWriter {
           out.copy(NULL_BYTES, 0, 4);
           continue;
         }
+        if (cursor.dictionary !== null) {
+          this.#encoded(cursor, row, formatters[column]);
+          continue;
+        }
         switch (cursor.kind) {
           case KIND_UTF8:
-            this.#utf8(cursor, row);
+            this.#utf8(cursor, row, cursor, row);
             break;
           case KIND_INT:
           case KIND_INT64:
@@ -133,12 +144,8 @@ export class NdjsonWriter implements FormatWriter {
             out.reserve(1);
             out.byte(QUOTE);
             break;
-          default: {
-            const text = (formatters[column] as CellFormatter)(row) as string;
-            const json = cursor.kind === KIND_OTHER ? text : JSON.stringify(text);
-            out.reserve(json.length * 3);
-            out.utf8(json);
-          }
+          default:
+            this.#formatted(cursor.kind, (formatters[column] as CellFormatter)(row) as string);
         }
       }
       out.reserve(2);
@@ -150,24 +157,81 @@ export class NdjsonWriter implements FormatWriter {
     await out.flush();
   }
 
-  /** A utf8 cell as a JSON string: bytes copied, `"`, `\\` and control characters escaped. */
-  #utf8(cursor: ColumnCursor, row: number): void {
+  /**
+   * A dictionary entry with a byte fast path, spelled as the row loop spells a plain value
+   * (the loop keeps its own inline copy: it is the measured path).
+   */
+  #scalar(cursor: ColumnCursor, row: number): void {
+    const out = this.#out;
+    switch (cursor.kind) {
+      case KIND_INT:
+      case KIND_INT64:
+      case KIND_UINT64:
+      case KIND_BOOL:
+        out.scalar(cursor, row);
+        return;
+      case KIND_FLOAT: {
+        const value = cursor.values[row] as number;
+        if (value - value === 0) out.scalar(cursor, row);
+        else {
+          // NaN and ±Infinity have no bare JSON spelling.
+          out.reserve(12);
+          out.byte(QUOTE);
+          out.ascii(String(value));
+          out.byte(QUOTE);
+        }
+        return;
+      }
+      default:
+        // Decimals, dates and timestamps are JSON strings.
+        out.reserve(1);
+        out.byte(QUOTE);
+        out.scalar(cursor, row);
+        out.reserve(1);
+        out.byte(QUOTE);
+    }
+  }
+
+  /** A value formatted as text (lists are JSON already; binary and large utf8 become JSON strings). */
+  #formatted(kind: number, text: string): void {
+    const json = kind === KIND_OTHER ? text : JSON.stringify(text);
+    this.#out.reserve(json.length * 3);
+    this.#out.utf8(json);
+  }
+
+  /** A non-NULL row of a dictionary-encoded column: the entry its index points at, written as a plain column writes it. */
+  #encoded(cursor: ColumnCursor, row: number, formatter: CellFormatter | undefined): void {
+    const out = this.#out;
+    if (formatter !== undefined) {
+      const text = formatter(row);
+      if (text === null) out.copy(NULL_BYTES, 0, 4);
+      else this.#formatted(cursor.kind, text);
+      return;
+    }
+    const dictionary = cursor.dictionary as DictionaryLookup;
+    const source = dictionary.sourceOf(row);
+    const at = dictionary.positions[row] as number;
+    if (source.isNull(at)) out.copy(NULL_BYTES, 0, 4);
+    else if (source.kind === KIND_UTF8) this.#utf8(source, at, cursor, row);
+    else this.#scalar(source, at);
+  }
+
+  /**
+   * A utf8 cell (`cell` of `cursor`) as a JSON string: bytes copied, `"`, `\\` and control
+   * characters escaped. A cell the batch-wide UTF-8 check did not cover is checked on its
+   * own and refused, naming row `row` of `column`, when it is not UTF-8.
+   */
+  #utf8(cursor: ColumnCursor, cell: number, column: ColumnCursor, row: number): void {
     const source = cursor.values as Uint8Array;
-    const start = cursor.offsets[row] as number;
-    const end = cursor.offsets[row + 1] as number;
+    const start = cursor.offsets[cell] as number;
+    const end = cursor.offsets[cell + 1] as number;
     const out = this.#out;
     if (
       !cursor.utf8Valid ||
       (start < end && ((source[start] as number) & 0xc0) === 0x80) ||
       ((source[end] as number) & 0xc0) === 0x80
     ) {
-      // Invalid UTF-8 is written as the decoder sees it (U+FFFD), as JSON.stringify did.
-      const json = JSON.stringify(
-        Buffer.from(source.buffer, source.byteOffset, source.byteLength).toString('utf8', start, end),
-      );
-      out.reserve(json.length * 3);
-      out.utf8(json);
-      return;
+      checkUtf8Value(source, start, end, () => column.place(row));
     }
     let clean = start;
     while (clean < end) {

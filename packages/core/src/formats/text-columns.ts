@@ -7,7 +7,7 @@
  */
 import { type Data, type DataType, type Decimal, Field, type List, makeData, type Timestamp, Type } from 'apache-arrow';
 import { ByteBuffer, makeVariableWidthData, ValidityBuilder } from '../arrow/column-data.ts';
-import { parseDateDays, parseDateText, parseTimestampInto } from '../arrow/temporal-text.ts';
+import { hasLeapSecond, parseDateDays, parseDateText, parseTimestampInto } from '../arrow/temporal-text.ts';
 import { typeName } from '../arrow/type-names.ts';
 import {
   latin1,
@@ -387,12 +387,15 @@ export function buildColumn(
           continue;
         }
         if (parseTimestampInto(source, from, to, words, row, timestamp.unit) === 0) {
+          const text = latin1(source, start, end);
           throw badValue(
             field,
             origin,
             row,
-            latin1(source, start, end),
-            'expected ISO 8601 within the range of the type, e.g. 2024-05-01T12:00:00.123456Z',
+            text,
+            hasLeapSecond(text)
+              ? 'it is a leap second (seconds = 60), which Arrow timestamps cannot hold: they count seconds without leap seconds, so reading it as :59 or as the next second would change the value'
+              : 'expected ISO 8601 within the range of the type, e.g. 2024-05-01T12:00:00.123456Z',
           );
         }
       }

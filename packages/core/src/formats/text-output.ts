@@ -6,8 +6,9 @@
  *
  * Every fast path spells a value exactly as text-values.ts's formatters do (the readers
  * parse those spellings); values outside a fast path's range (int64 beyond 2^53, years
- * outside 0000–9999, nanosecond timestamps far from the epoch, invalid UTF-8) go through
- * those formatters, so the output is the same byte for byte.
+ * outside 0000–9999, nanosecond timestamps far from the epoch) go through those
+ * formatters, so the output is the same byte for byte. Utf8 that is not UTF-8 is refused
+ * (text-write-errors.ts), never replaced.
  */
 import { formatDate, formatTimestamp } from '../arrow/temporal-text.ts';
 import { formatDecimal, formatFloat } from '../arrow/value-text.ts';

@@ -40,7 +40,7 @@
  * | 3 | integer in [-2⁶³, 2⁶³) — every int/uint width, and decimals whose normalised scale is 0 | the int64 |
  * | 4 | integer in [2⁶³, 2⁶⁴) (uint64, decimal) | the value as uint64 |
  * | 5 | integer outside both ranges (wide decimals) | `H(sign, m₀…mₖ; k+1)` over the magnitude's 32-bit words, least significant first, without leading zero words; sign 0 or 1 |
- * | 6 | float (16/32/64 bits) | the IEEE-754 float64 bits of the value; -0 encodes as +0, every NaN as `0x7ff8000000000000` |
+ * | 6 | float (16/32/64 bits) | the IEEE-754 float64 bits of the value (float16/32 widened exactly); -0 keeps its sign bit (`0x8000000000000000`, unlike +0), every NaN encodes as `0x7ff8000000000000` |
  * | 7 | decimal with a fractional part | `H(scale, sign, m₀…mₖ; k+2)` of the normalised value (below) |
  * | 8 | date (date32 days, date64 ms) | days since the epoch as int64 |
  * | 9 | date64 that is not a whole day (out of spec) | the raw milliseconds as int64 |
@@ -68,6 +68,10 @@
  * out to scale 0). So `decimal(10,2) 1.50` and `decimal(38,4) 1.5000` are both (15, scale 1)
  * and hash alike, and `decimal(p,s) 42.00` hashes exactly as the integer 42 of any int type.
  *
+ * Floats hash their bits because every format Honk writes keeps them: -0.0 and +0.0 are
+ * different values there (a sink that drops the sign fails the checksum). NaN payloads are
+ * not kept alike by every engine, so all NaNs hash as one. Version 1 hashed -0 as +0.
+ *
  * Dictionary-encoded columns hash their decoded values. Column names play no part.
  *
  * **Rows.** A row hash absorbs the entries of column 0, 1, … in order into fresh lanes
@@ -94,7 +98,7 @@ import { SchemaMismatchError } from '../errors/honk-error.ts';
  * Version of the canonical encoding. Checksums and samples carry it; two summaries with
  * different versions are never compared as equal. Bump on any change to the encoding.
  */
-export const ROW_HASH_VERSION = 1;
+export const ROW_HASH_VERSION = 2;
 
 /** Per-row 64-bit hashes as two lanes: row `i` is `hi[i] * 2^32 + lo[i]`. */
 export interface RowHashes {
@@ -378,15 +382,12 @@ function intEntries(data: Data, e: Entries, n: number, bitWidth: number, signed:
   }
 }
 
-/** Canonical float64 words: -0 → +0, every NaN → one quiet NaN. */
+/** Canonical float64 words: every NaN → one quiet NaN; -0 keeps its sign bit. */
 function putFloatWords(e: Entries, i: number, lo: number, hi: number): void {
   e.tag[i] = TAG_FLOAT;
   if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
     e.p0[i] = 0;
     e.p1[i] = 0x7ff80000;
-  } else if (lo === 0 && hi === (0x80000000 | 0)) {
-    e.p0[i] = 0;
-    e.p1[i] = 0;
   } else {
     e.p0[i] = lo;
     e.p1[i] = hi;
@@ -1053,8 +1054,6 @@ function absorbFloat64(
     if ((hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
       lo = 0;
       hi = 0x7ff80000;
-    } else if (lo === 0 && hi === (0x80000000 | 0)) {
-      hi = 0;
     }
     const x = premix(lo);
     const y = premix(hi);

@@ -135,6 +135,44 @@ describe.each(codecs)('%s keeps edge values exactly', (format, codec) => {
     });
   });
 
+  it('refuses a leap second (23:59:60) naming file, row, column and value, instead of rolling it into the next minute', async () => {
+    const values = ['2016-12-31T23:59:59Z', '2016-12-31T23:59:60Z', '2017-01-01T00:00:00Z'];
+    const body = (texts: string[]) =>
+      format === 'csv' ? `at\n${texts.join('\n')}\n` : `${texts.map((at) => JSON.stringify({ at })).join('\n')}\n`;
+    const where = format === 'csv' ? 'data row 2' : 'line 2';
+    for (const unit of units) {
+      const types = new Map([['at', new Timestamp(unit, 'UTC')]]);
+      await expect(readInput(codec, memoryInput(`leap.${format}`, body(values)), { types })).rejects.toMatchObject({
+        code: 'DATA_CORRUPT',
+        retryable: false,
+        details: { file: `leap.${format}`, column: 'at', row: 2 },
+        message: expect.stringMatching(
+          new RegExp(`"2016-12-31T23:59:60Z" in column "at" \\(${where} of leap\\.${format}\\).*leap second`),
+        ),
+      });
+    }
+    // With an offset, with a fraction, without a zone.
+    for (const leap of ['2016-12-31T18:59:60-05:00', '2016-12-31 23:59:60.5', '2016-12-31T23:59:60.000000']) {
+      const types = new Map([['at', new Timestamp(TimeUnit.MICROSECOND)]]);
+      await expect(
+        readInput(codec, memoryInput(`leap.${format}`, body([leap])), { types }),
+        leap,
+      ).rejects.toMatchObject({
+        code: 'DATA_CORRUPT',
+        message: expect.stringContaining('leap second'),
+      });
+    }
+  });
+
+  it('a leap second in the inference sample keeps the column text, exactly as written', async () => {
+    const texts = ['2016-12-31T23:59:59Z', '2016-12-31T23:59:60Z'];
+    const body =
+      format === 'csv' ? `at\n${texts.join('\n')}\n` : `${texts.map((at) => JSON.stringify({ at })).join('\n')}\n`;
+    const { schema, batches } = await readInput(codec, memoryInput(`leap.${format}`, body));
+    expect(String(schema.fields[0]?.type)).toBe('Utf8');
+    expect(batches.flatMap((batch) => batch.getChildAt(0)?.toArray())).toEqual(texts);
+  });
+
   it('refuses a timestamp outside the range of its unit instead of wrapping it', async () => {
     const body = format === 'csv' ? 't\n9999-12-31T00:00:00\n' : '{"t":"9999-12-31T00:00:00"}\n';
     const types = new Map([['t', new Timestamp(TimeUnit.NANOSECOND)]]);

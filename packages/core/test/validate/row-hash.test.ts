@@ -133,7 +133,7 @@ describe('Checksum', () => {
 
 describe('canonical encoding', () => {
   it('keeps a version constant', () => {
-    expect(ROW_HASH_VERSION).toBe(1);
+    expect(ROW_HASH_VERSION).toBe(2);
   });
 
   it('hashes every integer width as the same integer', () => {
@@ -231,16 +231,59 @@ describe('canonical encoding', () => {
     expect(days[1]).not.toBe(hashes(fixed(new Int32(), Int32Array.of(19_000)))[0]);
   });
 
-  it('canonicalises floats: widths, -0 and NaN', () => {
-    const doubles = hashes(fixed(new Float64(), Float64Array.of(1.5, 0, Number.NaN, -2.25)));
-    expect(hashes(fixed(new Float32(), Float32Array.of(1.5, -0, Number.NaN, -2.25)))).toEqual(doubles);
-    // float16: 1.5 = 0x3e00, -0 = 0x8000, NaN = 0x7e01, -2.25 = 0xc080
-    expect(hashes(fixed(new Float16(), Uint16Array.of(0x3e00, 0x8000, 0x7e01, 0xc080)))).toEqual(doubles);
+  it('canonicalises floats: widths and NaN; -0 and +0 stay apart', () => {
+    const doubles = hashes(fixed(new Float64(), Float64Array.of(1.5, -0, Number.NaN, -2.25, 0)));
+    expect(hashes(fixed(new Float32(), Float32Array.of(1.5, -0, Number.NaN, -2.25, 0)))).toEqual(doubles);
+    // float16: 1.5 = 0x3e00, -0 = 0x8000, NaN = 0x7e01, -2.25 = 0xc080, +0 = 0
+    expect(hashes(fixed(new Float16(), Uint16Array.of(0x3e00, 0x8000, 0x7e01, 0xc080, 0)))).toEqual(doubles);
     const otherNaN = new Float64Array(new Uint32Array([1, 0xfff00000]).buffer);
     expect(hashes(fixed(new Float64(), otherNaN))[0]).toBe(doubles[2]);
     expect(doubles[0]).not.toBe(hashes(fixed(new Int32(), Int32Array.of(1)))[0]);
     expect(hashes(fixed(new Float64(), Float64Array.of(1)))[0]).not.toBe(
       hashes(fixed(new Int32(), Int32Array.of(1)))[0],
+    );
+  });
+
+  it('hashes -0.0 and +0.0 differently in every float path (a sink that loses the sign fails validation)', () => {
+    const signs = Float64Array.of(-0, 0);
+    // Top level (the fused float64 loop), float32 and float16 (the general path).
+    const [negative, positive] = hashes(fixed(new Float64(), signs));
+    expect(negative).not.toBe(positive);
+    expect(hashes(fixed(new Float32(), Float32Array.of(-0, 0)))).toEqual([negative, positive]);
+    expect(hashes(fixed(new Float16(), Uint16Array.of(0x8000, 0)))).toEqual([negative, positive]);
+    // A NULL-bearing column, a dictionary, a list element and a struct field keep the sign too.
+    const withNull = makeData({
+      ...dataProps(fixed(new Float64(), Float64Array.of(-0, 0, 1))),
+      nullBitmap: Uint8Array.of(0b011),
+      nullCount: 1,
+    });
+    expect(hashes(withNull).slice(0, 2)).toEqual([negative, positive]);
+    const dictionary = makeData({
+      type: new Dictionary(new Float64(), new Int32()),
+      length: 2,
+      data: Int32Array.of(0, 1),
+      dictionary: new Vector([fixed(new Float64(), signs)]),
+    } as any);
+    expect(hashes(dictionary)).toEqual([negative, positive]);
+    const list = (value: number) =>
+      makeData({
+        type: new List(new Field('item', new Float64(), true)),
+        length: 1,
+        valueOffsets: Int32Array.of(0, 1),
+        child: fixed(new Float64(), Float64Array.of(value)),
+      } as any);
+    expect(hashes(list(-0))[0]).not.toBe(hashes(list(0))[0]);
+    const struct = (value: number) =>
+      makeData({
+        type: new Struct([new Field('x', new Float64(), true)]),
+        length: 1,
+        children: [fixed(new Float64(), Float64Array.of(value))],
+      });
+    expect(hashes(struct(-0))[0]).not.toBe(hashes(struct(0))[0]);
+    // Every NaN is still one value.
+    const payloadNaN = new Float64Array(new Uint32Array([1, 0xfff00000]).buffer);
+    expect(hashes(fixed(new Float64(), payloadNaN))[0]).toBe(
+      hashes(fixed(new Float64(), Float64Array.of(Number.NaN)))[0],
     );
   });
 

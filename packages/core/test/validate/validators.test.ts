@@ -26,6 +26,7 @@ import {
   type ValidationReport,
   type Validator,
 } from '../../src/validate/index.ts';
+import { ROW_HASH_VERSION } from '../../src/validate/row-hash.ts';
 import { batchOf, fixed, variable } from './arrow-fixtures.ts';
 
 interface Orders {
@@ -236,7 +237,7 @@ describe('validation session', () => {
     expect(error.retryable).toBe(false);
     expect(error.message).toContain("Task 'orders-nightly'");
     expect(error.message).toContain('- row-count: expected 20, actual 18');
-    expect(error.message).toContain('- checksum: expected {"version":1,"rows":20');
+    expect(error.message).toContain(`- checksum: expected {"version":${ROW_HASH_VERSION},"rows":20`);
     expect(error.message).not.toContain('- schema');
     expect(error.details.taskId).toBe('orders-nightly');
   });

@@ -30,7 +30,6 @@ import { ConfigError, HonkError, throwIfAborted } from '../../errors/honk-error.
 import { codecFor, compressionFor } from '../../formats/codec-for.ts';
 import type { FormatWriter } from '../../formats/format-codec.ts';
 import { compressionExtensions, type TextCompression } from '../../formats/text-compression.ts';
-import { checkTextWritable } from '../../formats/text-values.ts';
 import { createFileForWrite, fileByteSink } from './file-bytes.ts';
 import {
   checkEndpointForFormat,
@@ -124,7 +123,6 @@ export class FileSink implements Sink {
 
   async check(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void> {
     checkMode(options.mode);
-    if (this.#format === 'csv' || this.#format === 'ndjson') checkTextWritable(schema.fields, this.#format);
     codecFor(this.#format).checkWritable?.(schema);
     // Replace may change the schema: the old target goes as a whole. What must line up is the
     // kind of target, since a file cannot be renamed over a directory or the other way round.
@@ -196,6 +194,7 @@ class FileWriter implements SinkWriter {
         ...(this.#endpoint.csv ? { csv: this.#endpoint.csv } : {}),
         ...(this.#endpoint.parquet ? { parquet: this.#endpoint.parquet } : {}),
         ...(this.#compression ? { compression: this.#compression } : {}),
+        precedingRows: this.#rows,
       });
       this.#current = { writer, handle };
       return writer;

@@ -6,11 +6,14 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { makeData, makeVector, Table, tableFromArrays, tableToIPC, Utf8 } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileSink, createFileSource, fileConnector } from '../../../src/connectors/file/index.ts';
+import { parquetCodec } from '../../../src/formats/parquet-codec.ts';
 import { ConnectorRegistry } from '../../../src/index.ts';
 import { runTask } from '../../../src/run/run-task.ts';
 import type { TaskDefinition } from '../../../src/run/task-definition.ts';
+import { writeBatches } from '../../formats/text-helpers.ts';
 import { canonicalRows, context, readAll, schemaNames, signal, tempRoot, trickyBatch } from './fixtures.ts';
 
 let root: string;
@@ -144,5 +147,64 @@ describe('file connector: empty and non-UTF-8 text files fail before anything is
     }
     expect(await readFile(path.join(root, 'target.parquet'))).toEqual(before);
     expect((await readdir(root)).sort()).toEqual(['good.csv', 'latin1.csv', 'target.parquet']);
+  });
+});
+
+describe('file connector: Arrow columns text targets used to refuse or change', () => {
+  /** Parquet written from apache-arrow's `tableFromArrays` (strings become dictionary<int32, utf8>), as pandas categoricals are. */
+  async function categoricalParquet(name: string): Promise<void> {
+    const rows = 3000;
+    const table = tableFromArrays({
+      id: Int32Array.from({ length: rows }, (_, index) => index),
+      label: Array.from({ length: rows }, (_, index) => (index % 7 === 0 ? null : `label "${index % 5}", ok`)),
+    });
+    const bytes = await writeBatches(parquetCodec, table.schema, table.batches);
+    await writeFile(path.join(root, name), bytes);
+  }
+
+  it('Parquet with dictionary-encoded (categorical) columns → CSV and NDJSON: decoded values, validated, published', async () => {
+    await categoricalParquet('categories.parquet');
+    const source = createFileSource({ options: { root }, endpoint: { path: 'categories.parquet' } });
+    expect(schemaNames(await source.schema())).toContain('label:Dictionary<Int32, Utf8>');
+    for (const target of ['out.csv', 'out.ndjson', 'out.csv.zst']) {
+      const report = await runTask({
+        task: task({ path: 'categories.parquet' }, { path: target }),
+        connectors: registry(),
+      });
+      expect(report.error, target).toBeUndefined();
+      expect(report.ok, target).toBe(true);
+      expect(report.validation?.checks.map((check) => [check.name, check.ok])).toEqual(
+        expect.arrayContaining([
+          ['row-count', true],
+          ['checksum', true],
+        ]),
+      );
+      const back = createFileSource({ options: { root }, endpoint: { path: target, schema: { label: 'utf8' } } });
+      const rows = canonicalRows(await readAll(back, 1000)) as { id: string; label: string | null }[];
+      expect(rows).toHaveLength(3000);
+      expect(rows[7]).toEqual({ id: '7', label: null });
+      expect(rows[8]).toEqual({ id: '8', label: 'label "3", ok' });
+    }
+  });
+
+  it('invalid UTF-8 in an Arrow IPC utf8 column → CSV/NDJSON: DATA_CORRUPT naming column and row at write, not retried, nothing published', async () => {
+    const names = makeData({
+      type: new Utf8(),
+      length: 3,
+      valueOffsets: Int32Array.of(0, 2, 6, 8),
+      data: Uint8Array.from([...Buffer.from('okcaf'), 0xe9, ...Buffer.from('ok')]),
+    });
+    const table = new Table({ name: makeVector(names) });
+    await writeFile(path.join(root, 'latin1.arrow'), tableToIPC(table, 'file'));
+    for (const target of ['bad.csv', 'bad.ndjson']) {
+      const report = await runTask({ task: task({ path: 'latin1.arrow' }, { path: target }), connectors: registry() });
+      expect(report.error, target).toMatchObject({
+        code: 'DATA_CORRUPT',
+        retryable: false,
+        details: { column: 'name', row: 2 },
+        message: expect.stringMatching(/column "name", row 2 .*not valid UTF-8/),
+      });
+    }
+    expect((await readdir(root)).sort()).toEqual(['latin1.arrow']);
   });
 });
