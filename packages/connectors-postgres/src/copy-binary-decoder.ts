@@ -965,6 +965,11 @@ export class CopyBinaryDecoder {
     return this.rowsInBatch > 0 ? this.flush() : null;
   }
 
+  /** The complete rows decoded so far as a batch, or null (a row split across chunks stays in the carry). */
+  take(): RecordBatch | null {
+    return this.rowsInBatch > 0 ? this.flush() : null;
+  }
+
   /** A zero-row batch with the schema, for empty results. */
   emptyBatch(): RecordBatch {
     return this.flush();

@@ -17,5 +17,6 @@ export function createRawDecoder(init: CopyRawDecoderInit, schema: Schema): RawD
   return {
     push: (bytes) => decoder.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
     end: () => decoder.end(),
+    take: () => decoder.take(),
   };
 }

@@ -143,6 +143,11 @@ export interface RawDecoder {
   push(bytes: Uint8Array): RecordBatch[];
   /** The last batch, or null; throws when the bytes ended inside a row. */
   end(): RecordBatch | null;
+  /**
+   * Optional: the rows decoded so far as a batch (null when none), so a worker hashes each
+   * piece as it arrives instead of holding rows until a batch is full (memory).
+   */
+  take?(): RecordBatch | null;
 }
 
 /** An independent slice of a source (e.g. a key range) for partitioned reads. */

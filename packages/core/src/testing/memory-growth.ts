@@ -39,17 +39,21 @@ export async function settledMemoryGrowth<T>(
 ): Promise<{ value: T; growth: number }> {
   const baseline = await settledRss();
   let peak = baseline;
-  let sampling = false;
+  let sampling: Promise<void> | undefined;
   const timer = setInterval(() => {
-    if (sampling) return;
-    sampling = true;
-    void settledRss().then((rss) => {
-      peak = Math.max(peak, rss);
-      sampling = false;
-    });
+    sampling ??= settledRss()
+      .then((rss) => {
+        peak = Math.max(peak, rss);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        sampling = undefined;
+      });
   }, everyMs);
   try {
     const value = await run();
+    clearInterval(timer);
+    await sampling;
     peak = Math.max(peak, await settledRss());
     return { value, growth: peak - baseline };
   } finally {

@@ -36,7 +36,10 @@ export const handler: WorkerHandler = {
     let ended = false;
     return {
       observe(bytes: Uint8Array): void {
-        for (const batch of decoder.push(bytes)) {
+        const batches = decoder.push(bytes);
+        const rest = decoder.take?.();
+        if (rest) batches.push(rest);
+        for (const batch of batches) {
           for (const accumulator of accumulators) accumulator.observe(batch);
         }
         // Decoded into the batches' own buffers (a straddling row is copied aside).

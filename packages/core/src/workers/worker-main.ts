@@ -76,7 +76,8 @@ async function serve(request: WorkerRequest): Promise<unknown> {
       // Only where the process exposed gc (tests measuring memory): a new context sees it then.
       const gc = (globalThis as { gc?: () => void }).gc ?? runInNewContext('typeof gc === "function" ? gc : undefined');
       (gc as (() => void) | undefined)?.();
-      return undefined;
+      const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+      return { heapUsed, external, arrayBuffers };
     }
     case 'load': {
       await Promise.all(request.handlers.map((name) => handler(name)));

@@ -28,6 +28,13 @@ export interface WorkerPoolOptions {
   maxHeapMb?: number;
 }
 
+/** A worker thread's own memory after a collection (V8 heap, external memory, ArrayBuffers), in bytes. */
+export interface WorkerMemory {
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
 /** Why a call into a worker failed when the worker itself died (trap, out of memory, exit). */
 export class WorkerCrashedError extends HonkError {
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -212,10 +219,10 @@ export class WorkerPool {
    * Runs a full garbage collection in every worker, where the process exposes gc (memory
    * measurements in tests); does nothing otherwise.
    */
-  async collectGarbage(): Promise<void> {
-    await Promise.all(
+  async collectGarbage(): Promise<WorkerMemory[]> {
+    return (await Promise.all(
       this.#workers.filter((worker) => !worker.dead).map((worker) => worker.call({ type: 'collect', session: 0 })),
-    );
+    )) as WorkerMemory[];
   }
 
   #spawn(): PooledWorker {
