@@ -365,21 +365,27 @@ async function peakMemory(rows: number): Promise<void> {
       validate: true,
     }),
   );
-  spec.reset();
-  const run = await honk(['run', 'honk.yaml'], spec.dir);
-  spec.reset();
-  emit({
-    suite: 'cli',
-    name: `peak RSS CSV→Parquet ${label(rows)} honk`,
-    rows,
-    seconds: run.seconds,
-    rowsPerSecond: rows / run.seconds,
-    peakRssMb: run.peakRssMb,
-    megabytesPerSecond: data.csvBytes / 1024 / 1024 / run.seconds,
-    goal: 'peak RSS ≤ 200 MB',
-    meetsGoal: (run.peakRssMb ?? Infinity) <= 200,
-    note: `${(run.peakRssMb ?? 0) <= 200 ? 'meets' : 'MISSES'} goal ≤ 200 MB`,
-  } satisfies ScenarioResult);
+  // As users start it, and with the allocator setting threads.md recommends (glibc).
+  for (const [variant, env] of [
+    ['', process.env],
+    [' (MALLOC_MMAP_THRESHOLD_=131072)', { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' }],
+  ] as const) {
+    spec.reset();
+    const run = await honk(['run', 'honk.yaml'], spec.dir, env);
+    spec.reset();
+    emit({
+      suite: 'cli',
+      name: `peak RSS CSV→Parquet ${label(rows)} honk${variant}`,
+      rows,
+      seconds: run.seconds,
+      rowsPerSecond: rows / run.seconds,
+      peakRssMb: run.peakRssMb,
+      megabytesPerSecond: data.csvBytes / 1024 / 1024 / run.seconds,
+      goal: 'peak RSS ≤ 200 MB',
+      meetsGoal: (run.peakRssMb ?? Number.POSITIVE_INFINITY) <= 200,
+      note: `${(run.peakRssMb ?? 0) <= 200 ? 'meets' : 'MISSES'} goal ≤ 200 MB`,
+    } satisfies ScenarioResult);
+  }
 }
 
 async function main(): Promise<void> {
