@@ -18,7 +18,7 @@ import {
 } from '@honk/core';
 import { type RecordBatch, Schema } from 'apache-arrow';
 import { CopyBinaryDecoder, CopyTupleScanner, type DecodeColumn, lastRowEnd } from './copy-binary-decoder.ts';
-import type { CopyRawDecoderInit } from './copy-binary-raw-decoder.ts';
+import { COPY_ROW_ENCODING, type CopyRawDecoderInit } from './copy-binary-raw-decoder.ts';
 
 /** Rows per batch when a worker decodes forwarded tuples for validation. */
 const RAW_DECODE_BATCH_ROWS = 65_536;
@@ -496,6 +496,8 @@ export class PostgresSource implements Source {
         .href,
       init,
       boundary: (bytes) => lastRowEnd(bytes, fields),
+      // Both sides of a PG → PG raw transfer are binary COPY tuples: hashed as they are.
+      encoding: COPY_ROW_ENCODING,
       ...(estimatedRows === undefined ? {} : { estimatedRows }),
     };
   }

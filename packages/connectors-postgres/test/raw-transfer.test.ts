@@ -160,7 +160,7 @@ describe('raw path with validation decoded on worker threads', () => {
   const pool = new WorkerPool({ size: 2 });
   afterAll(() => pool.close());
 
-  it('decodes and hashes the forwarded tuples off the main thread, with the report inline validation gives', async () => {
+  it('hashes the forwarded tuples as encoded rows off the main thread, agreeing with inline validation', async () => {
     expect(25_000 * 7).toBeGreaterThan(INLINE_VALIDATION_ROWS);
     const before = pool.openedSessions()['raw-validation'] ?? 0;
     const report = await runTask({
@@ -179,19 +179,38 @@ describe('raw path with validation decoded on worker threads', () => {
       workers: false,
     });
     expect(inline.ok).toBe(true);
-    expect(report.validation).toEqual(inline.validation);
+    // The same checks pass over the same rows; the checksum and sample were taken over the
+    // encoded rows (byte equality) instead of decoded values, and say so.
+    const checks = (validation: typeof report.validation) =>
+      Object.fromEntries((validation?.checks ?? []).map((check) => [check.name, check]));
+    const workers = checks(report.validation);
+    const values = checks(inline.validation);
+    expect(Object.keys(workers)).toEqual(['schema', 'row-count', 'checksum', 'sample']);
+    expect(Object.values(workers).every((check) => check.ok)).toBe(true);
+    expect(workers.schema).toEqual(values.schema);
+    expect(workers['row-count']).toEqual(values['row-count']);
+    expect(workers.checksum?.actual).toMatchObject({ encoding: 'postgres-binary-copy', rows: 175_000 });
+    expect(values.checksum?.actual).toMatchObject({ rows: 175_000 });
+    expect(values.checksum?.actual).not.toHaveProperty('encoding');
     expect(await rowsText('big_dst')).toEqual(await rowsText('big_src'));
   });
 
-  it('still catches a byte corrupted on the way, and publishes nothing', async () => {
+  it('still catches a byte corrupted on the way, names the row and its column, and publishes nothing', async () => {
     const report = await runTask({
-      task: task('raw-workers-corrupt', 'big_src', 'big_corrupt'),
+      task: task('raw-workers-corrupt', 'big_src', 'big_corrupt', {
+        // Every row sampled, by a unique key: the changed row must be among them.
+        validate: { rowCount: true, checksum: true, sample: 200_000, schema: true, key: ['id', 'copy'] },
+      }),
       connectors: new ConnectorRegistry([corruptingConnector()]),
       workers: pool,
     });
     expect(report.path).toBe('raw');
     expect(report.error?.code).toBe('VALIDATION_FAILED');
     expect(report.validation?.checks.find((check) => check.name === 'checksum')?.ok).toBe(false);
+    const sample = report.validation?.checks.find((check) => check.name === 'sample');
+    expect(sample?.ok).toBe(false);
+    // The key values of the changed row are decoded for the message; the column is named.
+    expect(sample?.message).toMatch(/row with key \{"id":"?\d+"?,"copy":"?\d+"?\} differs in column\(s\) name/);
     expect(await db.sql(`SELECT to_regclass('big_corrupt') AS t`)).toEqual([{ t: null }]);
   });
 });

@@ -116,8 +116,9 @@ export interface RawChunk {
  */
 export interface RawDecoderSpec {
   /**
-   * A file URL of a module exporting `createRawDecoder(init, schema): RawDecoder` (`schema`:
-   * the read's Arrow schema). It must be the connector's own code, never something a task
+   * A file URL of a module exporting `createRawDecoder(init, schema, options?): RawDecoder`
+   * (`schema`: the read's Arrow schema; `options.batchRows`: rows per batch when the caller
+   * knows better than `init`). It must be the connector's own code, never something a task
    * names: workers load it as trusted code.
    */
   module: string;
@@ -125,6 +126,13 @@ export interface RawDecoderSpec {
   init: unknown;
   /** Rows this read is expected to yield (planner statistics, file metadata), when known. */
   estimatedRows?: number;
+  /**
+   * Optional: the name of the bytes' row encoding when `module` also exports
+   * `createRawRowScanner(init)` (where rows and fields lie, see core's raw-row-validation.ts).
+   * When both sides of a raw transfer are read raw in the same encoding, validation hashes
+   * the encoded rows as they are instead of decoding them (byte equality of every row).
+   */
+  encoding?: string;
   /**
    * Optional, runs on the main thread (never sent to a worker): where the last complete row
    * of `bytes` ends, for `bytes` that start at a row. With it, forwarded bytes are cut at row

@@ -257,7 +257,20 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
             const stagedSchema = await reader.schema();
             hashing.startStaged(stagedSchema);
             schemas.target = schemaLines(stagedSchema);
-            const stagedDecoder = await workerDecoder(reader, options.workers, stats.rows);
+            // Rows hashed as encoded on the source side are compared with the staged rows read
+            // back the same way; otherwise the decoder is used when the volume pays for it.
+            const rowEncoding = hashing.sourceRowEncoding();
+            const stagedDecoder = await workerDecoder(
+              reader,
+              options.workers,
+              rowEncoding === undefined ? stats.rows : Number.POSITIVE_INFINITY,
+            );
+            if (rowEncoding !== undefined && (!stagedDecoder || !reader.readRaw)) {
+              throw new HonkError(
+                'INTERNAL',
+                `Task '${task.id}': the source was validated as ${rowEncoding} rows, but the staged data cannot be read back raw; this is a connector defect, please report it.`,
+              );
+            }
             if (stagedDecoder && reader.readRaw) {
               for await (const chunk of reader.readRaw({ signal, batchRows, decode: false })) {
                 watchdog.touch();
@@ -369,6 +382,7 @@ function validationSession(
     observeStaged: async (batch) => inline.observeStaged(batch),
     observeStagedRaw: needsWorkers,
     report: async () => inline.report(),
+    sourceRowEncoding: () => undefined,
     close: async () => {},
   };
 }

@@ -13,6 +13,14 @@ export interface ChecksumSummary {
   rows: number;
   /** Sum of row hashes mod 2^64, 16 hex digits. */
   sum: string;
+  // `encoding` (optional string): raw rows hashed as encoded (raw-row-hash.ts), e.g.
+  // `postgres-binary-copy`; absent when values were hashed. Read with `summaryEncoding`.
+}
+
+/** The encoding a summary's rows were hashed in: a raw encoding's name, or `values`. */
+export function summaryEncoding(summary: Json): string {
+  const encoding = typeof summary === 'object' && summary !== null && !Array.isArray(summary) ? summary.encoding : null;
+  return typeof encoding === 'string' ? encoding : 'values';
 }
 
 /**
@@ -41,11 +49,28 @@ export function checksumValidator(): Validator {
         sum = (sum + BigInt(`0x${part.sum}`)) & MASK_64;
         rows += part.rows;
       }
-      return { version: parts[0]?.version ?? ROW_HASH_VERSION, rows, sum: sum.toString(16).padStart(16, '0') };
+      const encoding = parts[0] === undefined ? 'values' : summaryEncoding(parts[0]);
+      return {
+        version: parts[0]?.version ?? ROW_HASH_VERSION,
+        ...(encoding === 'values' ? {} : { encoding }),
+        rows,
+        sum: sum.toString(16).padStart(16, '0'),
+      };
     },
     compare({ source, staged }): ValidationCheck[] {
       const expected = source as ChecksumSummary;
       const actual = staged as ChecksumSummary;
+      if (summaryEncoding(source) !== summaryEncoding(staged)) {
+        return [
+          {
+            name: 'checksum',
+            expected: source,
+            actual: staged,
+            ok: false,
+            message: `The two sides were hashed in different encodings (${summaryEncoding(source)} vs ${summaryEncoding(staged)}); this is a defect in how the run read them, please report it.`,
+          },
+        ];
+      }
       if (expected.version !== actual.version) {
         return [
           {

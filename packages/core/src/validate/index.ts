@@ -2,6 +2,8 @@ export * from './checksum-validator.ts';
 export * from './create-validators.ts';
 export * from './json-value.ts';
 export * from './parallel-validation-session.ts';
+export type { RawRows } from './raw-row-hash.ts';
+export type { RawRowScanner } from './raw-row-validation.ts';
 export * from './row-count-validator.ts';
 export * from './row-hash.ts';
 export * from './sample-validator.ts';

@@ -44,15 +44,24 @@ export interface AsyncValidationSession {
   observeSource(batch: RecordBatch): Promise<void>;
   /**
    * Feeds the source side raw bytes (as `readRaw()` yields them, in order) that a worker
-   * decodes with `decoder` and hashes. A side takes batches or raw bytes, not both.
+   * decodes with `decoder` and hashes — or, when the decoder names its encoding, hashes as
+   * encoded rows without decoding. A side takes batches or raw bytes, not both.
    */
   observeSourceRaw(bytes: Uint8Array, decoder: RawDecoderSpec): Promise<void>;
   startStaged(schema: Schema): void;
   observeStaged(batch: RecordBatch): Promise<void>;
-  /** The staged side's raw bytes, like {@link observeSourceRaw}. */
+  /**
+   * The staged side's raw bytes, like {@link observeSourceRaw}; hashed as rows exactly when
+   * the source side was (in the same encoding), else decoded.
+   */
   observeStagedRaw(bytes: Uint8Array, decoder: RawDecoderSpec): Promise<void>;
   /** Waits for every queued batch, then compares both sides. */
   report(): Promise<ValidationReport>;
+  /**
+   * The encoding the source side's raw rows were hashed in, when they were hashed as rows:
+   * the staged side must then be read raw in that encoding too.
+   */
+  sourceRowEncoding(): string | undefined;
   /** Frees the worker sessions (also after a failure). */
   close(): Promise<void>;
 }
@@ -75,6 +84,7 @@ const RAW_PIECE_BYTES = 1024 * 1024;
 /** A side's raw bytes on their way to the worker sessions that decode them. */
 interface RawFeed {
   decoder: RawDecoderSpec;
+  hashing: 'values' | 'rows';
   /** One per worker thread when the decoder can cut at rows; else one, fed in order. */
   shards: Shard[];
   /** Bytes not sent yet; they start at a row. */
@@ -133,9 +143,19 @@ class Side {
    * decoder's `boundary`, bytes are gathered into ~1 MiB pieces cut at row boundaries, each
    * decodable alone, and spread over every worker; without it one worker takes them in order.
    */
-  async observeRaw(bytes: Uint8Array, decoder: RawDecoderSpec): Promise<void> {
+  /** How this side's raw bytes are hashed, once the first arrived. */
+  get rawHashing(): 'values' | 'rows' | undefined {
+    return this.#raw?.hashing;
+  }
+
+  /** The encoding this side's raw rows are hashed in (when hashed as rows). */
+  get rawEncoding(): string | undefined {
+    return this.#raw?.hashing === 'rows' ? this.#raw.decoder.encoding : undefined;
+  }
+
+  async observeRaw(bytes: Uint8Array, decoder: RawDecoderSpec, hashing: 'values' | 'rows'): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure;
-    this.#raw ??= this.#openRaw(decoder);
+    this.#raw ??= this.#openRaw(decoder, hashing);
     const feed = this.#raw;
     if (!decoder.boundary) {
       // A copy of just these bytes (the caller still writes them; a Buffer's slice() would be
@@ -148,13 +168,20 @@ class Side {
     if (feed.pendingBytes >= RAW_PIECE_BYTES) await this.#flushRaw(feed, false);
   }
 
-  #openRaw(decoder: RawDecoderSpec): RawFeed {
+  #openRaw(decoder: RawDecoderSpec, hashing: 'values' | 'rows'): RawFeed {
+    if (hashing === 'rows' && !decoder.boundary) {
+      throw new HonkError('CONNECTOR_MISUSE', `Raw decoder ${decoder.module} names an encoding but no row boundary.`);
+    }
     const count = decoder.boundary ? this.#parallel.pool.size : 1;
     // The worker gets what it can load and clone: the module and its arguments.
-    const init: RawValidationWorkerInit = { ...this.#init(), decoder: { module: decoder.module, init: decoder.init } };
+    const init: RawValidationWorkerInit = {
+      ...this.#init(),
+      decoder: { module: decoder.module, init: decoder.init },
+      hashing,
+    };
     const shards: Shard[] = [];
     for (let index = 0; index < count; index++) shards.push(this.#openShard('raw-validation', init));
-    return { decoder, shards, pending: [], pendingBytes: 0 };
+    return { decoder, hashing, shards, pending: [], pendingBytes: 0 };
   }
 
   /** Sends the pending bytes up to their last row boundary (all of them when `final`). */
@@ -232,7 +259,9 @@ class Side {
     const shards = this.#raw ? [...this.#shards, ...this.#raw.shards] : this.#shards;
     await Promise.all(shards.flatMap((shard) => [...shard.inFlight]));
     if (this.#failure !== undefined) throw this.#failure;
-    const parts: Json[][] = this.#local.map((accumulator) => [accumulator.result()]);
+    // A raw side observed nothing inline (it takes bytes, not batches): its parts are the
+    // workers' alone, which also keeps their encoding on the merged summary.
+    const parts: Json[][] = this.#local.map((accumulator) => (this.#raw ? [] : [accumulator.result()]));
     for (const shard of shards) {
       const summaries = await (await shard.session).call<Json[]>('results', null);
       summaries.forEach((summary, index) => {
@@ -294,9 +323,12 @@ export function createParallelValidationSession(
       return source.observe(batch);
     },
     observeSourceRaw(bytes, decoder) {
-      return source.observeRaw(bytes, decoder);
+      // Encoded rows are hashed as they are when the decoder names their encoding; the staged
+      // side then must be read the same way (observeStagedRaw).
+      return source.observeRaw(bytes, decoder, decoder.encoding ? 'rows' : 'values');
     },
     startStaged,
+    sourceRowEncoding: () => source.rawEncoding,
     observeStaged(batch) {
       if (staged === null) startStaged(batch.schema);
       return (staged as unknown as Side).observe(batch);
@@ -305,7 +337,16 @@ export function createParallelValidationSession(
       if (staged === null) {
         return Promise.reject(new HonkError('INTERNAL', 'observeStagedRaw needs startStaged(schema) first.'));
       }
-      return (staged as Side).observeRaw(bytes, decoder);
+      const hashing = source.rawHashing === 'rows' ? 'rows' : 'values';
+      if (hashing === 'rows' && decoder.encoding !== source.rawEncoding) {
+        return Promise.reject(
+          new HonkError(
+            'INTERNAL',
+            `The staged data is encoded as ${decoder.encoding ?? 'values'}, but the source was hashed as ${source.rawEncoding} rows; the two cannot be compared.`,
+          ),
+        );
+      }
+      return (staged as Side).observeRaw(bytes, decoder, hashing);
     },
     async report() {
       if (staged === null || stagedSchema === null) {

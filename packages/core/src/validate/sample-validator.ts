@@ -9,6 +9,7 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { Json } from '../connector/connector.ts';
 import { ConfigError } from '../errors/honk-error.ts';
+import { summaryEncoding } from './checksum-validator.ts';
 import { toJsonValue } from './json-value.ts';
 import { hashColumns, ROW_HASH_VERSION, type RowHashes, rowHashesOf, toHex64 } from './row-hash.ts';
 import type { ValidationAccumulator, ValidationCheck, Validator } from './validator.ts';
@@ -39,6 +40,7 @@ export interface SampleEntry {
 export interface SampleSummary {
   [key: string]: Json;
   version: number;
+  // `encoding` (optional string): raw rows hashed as encoded, see `summaryEncoding`.
   limit: number;
   rows: number;
   columns: string[];
@@ -161,84 +163,197 @@ export function sampleValidator(options: SampleValidatorOptions): Validator {
   };
 }
 
+/**
+ * What the sketch needs of a run of rows, however they are held: an Arrow batch (values) or
+ * encoded bytes of a raw transfer (raw-row-validation.ts).
+ */
+export interface SampleRows {
+  count: number;
+  rowHashes: RowHashes;
+  /** The key columns' hash per row (the row hash itself when every column is the key). */
+  keyHashes: RowHashes;
+  /** Each column's hash for each of `rows` (indexes into this run), as `[row][column]` lanes. */
+  columnHashes(rows: readonly number[]): Array<{ hi: number[]; lo: number[] }>;
+  /** The key values of each of `rows`, for messages. */
+  keys(rows: readonly number[]): Json[];
+}
+
+/** The bottom-k sketch of one side, fed runs of rows; see the module comment. */
+export class SampleSketch {
+  readonly columns: string[];
+  readonly missingKey: string[];
+  /** Key column indexes, or null when every column is the key. */
+  readonly keyIndices: number[] | null;
+  readonly #limit: number;
+  readonly #keyNames: string[] | null;
+  readonly #sketch: BottomK;
+  rows = 0;
+
+  constructor(columns: readonly string[], limit: number, keyNames: readonly string[] | null) {
+    this.columns = [...columns];
+    this.#limit = limit;
+    this.#keyNames = keyNames === null ? null : [...keyNames];
+    this.missingKey = keyNames === null ? [] : keyNames.filter((name) => !columns.includes(name));
+    this.keyIndices = keyNames === null ? null : keyNames.map((name) => columns.indexOf(name));
+    this.#sketch = new BottomK(Math.max(1, limit));
+  }
+
+  /** True when rows need hashing at all (a sample is asked for and its key columns exist). */
+  get active(): boolean {
+    return this.#limit > 0 && this.missingKey.length === 0;
+  }
+
+  observe(run: SampleRows): void {
+    this.rows += run.count;
+    if (!this.active || run.count === 0) return;
+    const sketch = this.#sketch;
+    const { rowHashes } = run;
+    const { hi: keyHi, lo: keyLo } = run.keyHashes;
+    // Rows are only compared here; the values and per-column hashes of the rows that stay in
+    // the sketch are filled in once, after the loop (most candidates of a run are pushed out
+    // again by smaller keys of the same run).
+    const touched: Touch[] = [];
+    for (let i = 0; i < run.count; i++) {
+      const top = sketch.top();
+      const kh = keyHi[i]!;
+      const kl = keyLo[i]!;
+      // Hot path: almost every row is larger than the k-th smallest key and is skipped.
+      if (top !== null && greater(kh, kl, top.keyHi, top.keyLo)) continue;
+      const id = toHex64(kh, kl);
+      const existing = sketch.byKey.get(id);
+      if (existing !== undefined) {
+        existing.count++;
+        const his = [existing.rowHi];
+        const los = [existing.rowLo];
+        add64(his, los, 0, rowHashes.hi[i]!, rowHashes.lo[i]!);
+        existing.rowHi = his[0]!;
+        existing.rowLo = los[0]!;
+        touched.push({ candidate: existing, row: i, fresh: false });
+        continue;
+      }
+      const candidate: Candidate = {
+        keyHi: kh,
+        keyLo: kl,
+        rowHi: rowHashes.hi[i]!,
+        rowLo: rowHashes.lo[i]!,
+        count: 1,
+        key: null,
+        columnHi: [],
+        columnLo: [],
+        evicted: false,
+      };
+      sketch.insert(candidate, id);
+      touched.push({ candidate, row: i, fresh: true });
+    }
+    const live = touched.filter((touch) => !touch.candidate.evicted);
+    if (live.length === 0) return;
+    const hashes = run.columnHashes(live.map((touch) => touch.row));
+    const fresh = live.filter((touch) => touch.fresh);
+    const keys = run.keys(fresh.map((touch) => touch.row));
+    live.forEach(({ candidate, fresh: first }, index) => {
+      const { hi, lo } = hashes[index]!;
+      if (first) {
+        candidate.columnHi = [...hi];
+        candidate.columnLo = [...lo];
+      } else for (let j = 0; j < hi.length; j++) add64(candidate.columnHi, candidate.columnLo, j, hi[j]!, lo[j]!);
+    });
+    fresh.forEach(({ candidate }, index) => {
+      candidate.key = keys[index] ?? null;
+    });
+  }
+
+  /** The side's summary; `encoding` names what raw rows were hashed (absent for values). */
+  summary(encoding?: string): SampleSummary {
+    const entries = [...this.#sketch.heap]
+      .sort((a, b) => (greater(a.keyHi, a.keyLo, b.keyHi, b.keyLo) ? 1 : -1))
+      .map(
+        (c): SampleEntry => ({
+          keyHash: toHex64(c.keyHi, c.keyLo),
+          rowHash: toHex64(c.rowHi, c.rowLo),
+          count: c.count,
+          key: c.key,
+          columnHashes: c.columnHi.map((hi, j) => toHex64(hi, c.columnLo[j]!)),
+        }),
+      );
+    return {
+      version: ROW_HASH_VERSION,
+      ...(encoding ? { encoding } : {}),
+      limit: this.#limit,
+      rows: this.rows,
+      columns: this.columns,
+      key: this.#keyNames,
+      missingKey: this.missingKey,
+      entries,
+    };
+  }
+}
+
+/** A batch as {@link SampleRows}: values hashed by the canonical encoding of row-hash.ts. */
+function batchRows(batch: RecordBatch, keyIndices: number[] | null, keyScratch: RowHashes): SampleRows {
+  const n = batch.numRows;
+  const rowHashes = rowHashesOf(batch);
+  let keyHashes = rowHashes;
+  if (keyIndices !== null) {
+    if (keyScratch.hi.length < n) {
+      keyScratch.hi = new Uint32Array(n);
+      keyScratch.lo = new Uint32Array(n);
+    }
+    keyHashes = hashColumns(
+      keyIndices.map((j) => batch.data.children[j]!),
+      n,
+      keyScratch,
+    );
+  }
+  const children = batch.data.children;
+  const keyColumns = keyIndices ?? children.map((_, j) => j);
+  return {
+    count: n,
+    rowHashes,
+    keyHashes,
+    columnHashes(rows) {
+      // With many rows every column is hashed in one pass; with few, just their cells.
+      const whole = rows.length * 16 > n ? children.map((column) => hashColumns([column], n)) : null;
+      return rows.map((row) => {
+        const hi: number[] = [];
+        const lo: number[] = [];
+        for (let j = 0; j < children.length; j++) {
+          const single = whole === null ? hashColumns([children[j]!.slice(row, 1)], 1) : null;
+          hi.push(whole === null ? single!.hi[0]! : whole[j]!.hi[row]!);
+          lo.push(whole === null ? single!.lo[0]! : whole[j]!.lo[row]!);
+        }
+        return { hi, lo };
+      });
+    },
+    keys(rows) {
+      const names = batch.schema.fields.map((field) => field.name);
+      const vectors = keyColumns.map((j) => batch.getChildAt(j));
+      return rows.map((row) => {
+        const key: Record<string, Json> = {};
+        keyColumns.forEach((j, index) => {
+          key[names[j]!] = toJsonValue(vectors[index]?.get(row));
+        });
+        return key;
+      });
+    },
+  };
+}
+
 function sampleAccumulator(schema: Schema, limit: number, keyNames: string[] | null): ValidationAccumulator {
-  const columns = schema.fields.map((field) => field.name);
-  const missingKey = keyNames === null ? [] : keyNames.filter((name) => !columns.includes(name));
-  const keyIndices = keyNames === null ? null : keyNames.map((name) => columns.indexOf(name));
-  const sketch = new BottomK(Math.max(1, limit));
+  const sketch = new SampleSketch(
+    schema.fields.map((field) => field.name),
+    limit,
+    keyNames,
+  );
   const keyScratch: RowHashes = { hi: new Uint32Array(0), lo: new Uint32Array(0) };
-  let rows = 0;
   return {
     observe(batch) {
-      const n = batch.numRows;
-      rows += n;
-      if (limit === 0 || missingKey.length > 0 || n === 0) return;
-      const rowHashes = rowHashesOf(batch);
-      let keyHashes = rowHashes;
-      if (keyIndices !== null) {
-        if (keyScratch.hi.length < n) {
-          keyScratch.hi = new Uint32Array(n);
-          keyScratch.lo = new Uint32Array(n);
-        }
-        keyHashes = hashColumns(
-          keyIndices.map((j) => batch.data.children[j]!),
-          n,
-          keyScratch,
-        );
+      if (!sketch.active || batch.numRows === 0) {
+        sketch.rows += batch.numRows;
+        return;
       }
-      const { hi: keyHi, lo: keyLo } = keyHashes;
-      // Rows are only compared here; the values and per-column hashes of the rows that stay in
-      // the sketch are filled in once, after the loop (most candidates of a batch are pushed
-      // out again by smaller keys of the same batch).
-      const touched: Touch[] = [];
-      for (let i = 0; i < n; i++) {
-        const top = sketch.top();
-        const kh = keyHi[i]!;
-        const kl = keyLo[i]!;
-        // Hot path: almost every row is larger than the k-th smallest key and is skipped.
-        if (top !== null && greater(kh, kl, top.keyHi, top.keyLo)) continue;
-        const id = toHex64(kh, kl);
-        const existing = sketch.byKey.get(id);
-        if (existing !== undefined) {
-          existing.count++;
-          const his = [existing.rowHi];
-          const los = [existing.rowLo];
-          add64(his, los, 0, rowHashes.hi[i]!, rowHashes.lo[i]!);
-          existing.rowHi = his[0]!;
-          existing.rowLo = los[0]!;
-          touched.push({ candidate: existing, row: i, fresh: false });
-          continue;
-        }
-        const candidate: Candidate = {
-          keyHi: kh,
-          keyLo: kl,
-          rowHi: rowHashes.hi[i]!,
-          rowLo: rowHashes.lo[i]!,
-          count: 1,
-          key: null,
-          columnHi: [],
-          columnLo: [],
-          evicted: false,
-        };
-        sketch.insert(candidate, id);
-        touched.push({ candidate, row: i, fresh: true });
-      }
-      fillTouched(batch, touched, keyIndices ?? columns.map((_, j) => j), columns);
+      sketch.observe(batchRows(batch, sketch.keyIndices, keyScratch));
     },
-    result(): SampleSummary {
-      const entries = [...sketch.heap]
-        .sort((a, b) => (greater(a.keyHi, a.keyLo, b.keyHi, b.keyLo) ? 1 : -1))
-        .map(
-          (c): SampleEntry => ({
-            keyHash: toHex64(c.keyHi, c.keyLo),
-            rowHash: toHex64(c.rowHi, c.rowLo),
-            count: c.count,
-            key: c.key,
-            columnHashes: c.columnHi.map((hi, j) => toHex64(hi, c.columnLo[j]!)),
-          }),
-        );
-      return { version: ROW_HASH_VERSION, limit, rows, columns, key: keyNames, missingKey, entries };
-    },
+    result: (): SampleSummary => sketch.summary(),
   };
 }
 
@@ -275,43 +390,6 @@ function combineSamples(parts: readonly SampleSummary[]): SampleSummary {
   return { ...first, rows, entries: entries.slice(0, first.limit) };
 }
 
-/**
- * Sets the key values and per-column hashes of the rows of `batch` that entered (or added
- * to) the sketch and are still in it. With many such rows every column is hashed in one pass;
- * with few, just their cells.
- */
-function fillTouched(
-  batch: RecordBatch,
-  touched: readonly Touch[],
-  keyColumns: readonly number[],
-  columns: readonly string[],
-): void {
-  const live = touched.filter((touch) => !touch.candidate.evicted);
-  if (live.length === 0) return;
-  const children = batch.data.children;
-  const n = batch.numRows;
-  const whole = live.length * 16 > n ? children.map((column) => hashColumns([column], n)) : null;
-  const vectors = keyColumns.map((j) => batch.getChildAt(j));
-  for (const { candidate, row, fresh } of live) {
-    for (let j = 0; j < children.length; j++) {
-      const single = whole === null ? hashColumns([children[j]!.slice(row, 1)], 1) : null;
-      const hi = whole === null ? single!.hi[0]! : whole[j]!.hi[row]!;
-      const lo = whole === null ? single!.lo[0]! : whole[j]!.lo[row]!;
-      if (fresh) {
-        candidate.columnHi[j] = hi;
-        candidate.columnLo[j] = lo;
-      } else add64(candidate.columnHi, candidate.columnLo, j, hi, lo);
-    }
-    if (fresh) {
-      const key: Record<string, Json> = {};
-      keyColumns.forEach((j, index) => {
-        key[columns[j]!] = toJsonValue(vectors[index]?.get(row));
-      });
-      candidate.key = key;
-    }
-  }
-}
-
 /** Shown per failing key; more would bury the first, most useful line. */
 const MAX_REPORTED = 10;
 
@@ -329,6 +407,11 @@ function compareSamples(source: SampleSummary, staged: SampleSummary): Validatio
   if (source.version !== staged.version) {
     return fail(
       `The two sides were sampled with different row-hash versions (${source.version} vs ${staged.version}); run both with the same Honk version.`,
+    );
+  }
+  if (summaryEncoding(source) !== summaryEncoding(staged)) {
+    return fail(
+      `The two sides were sampled in different encodings (${summaryEncoding(source)} vs ${summaryEncoding(staged)}); this is a defect in how the run read them, please report it.`,
     );
   }
   if (source.missingKey.length > 0) {
