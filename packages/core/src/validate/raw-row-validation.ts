@@ -12,7 +12,7 @@ import { defaultValidateOptions } from './create-validators.ts';
 import { toJsonValue } from './json-value.ts';
 import { hashRawFields, hashRawRows, type RawRows } from './raw-row-hash.ts';
 import { Checksum, ROW_HASH_VERSION, type RowHashes } from './row-hash.ts';
-import { type SampleRows, SampleSketch } from './sample-validator.ts';
+import { type SampleRows, SampleSketch } from './sample-sketch.ts';
 import { schemaValidator } from './schema-validator.ts';
 import type { ValidateOptions } from './validator.ts';
 
