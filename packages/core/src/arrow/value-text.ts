@@ -184,6 +184,8 @@ function canonicalNumber(text: string): string | undefined {
  */
 export function sameNumber(text: string, value: number): boolean {
   if (Number.isNaN(value)) return text === 'NaN';
+  // Most values are written in their shortest spelling already (`1.25`): no need to compare digits.
+  if (value !== 0 && String(value) === text) return true;
   const spelled = canonicalNumber(text);
   return spelled !== undefined && spelled === canonicalNumber(value === 0 && 1 / value < 0 ? '-0' : String(value));
 }
