@@ -124,6 +124,11 @@ export interface PostgresSourceArgs {
   target: SourceTarget;
   /** Read by key range over several connections sharing one snapshot (tables only). */
   partitionBy?: PartitionBy;
+  /**
+   * Read only heap blocks `[from, to)` of the table (`to` null: to the end): a part of a
+   * table nobody writes to any more, such as a finished staging table read back in parallel.
+   */
+  blocks?: { from: number; to: number | null };
   context: Pick<ConnectorContext, 'connectionName'>;
 }
 
@@ -140,6 +145,16 @@ export interface KeyRange {
 
 const INTEGER_KINDS = new Set(['int2', 'int4', 'int8']);
 const DEFAULT_PARTITIONS = 4;
+
+/** A TID range scan's condition (PostgreSQL 14+ reads just those blocks); the bounds are integers we computed. */
+function blocksWhere(blocks: { from: number; to: number | null }): string {
+  const bound = (block: number) => {
+    if (!Number.isSafeInteger(block) || block < 0) throw new ConfigError(`Not a block number: ${block}.`);
+    return `'(${block},0)'::tid`;
+  };
+  const lower = `ctid >= ${bound(blocks.from)}`;
+  return blocks.to === null ? ` WHERE ${lower}` : ` WHERE ${lower} AND ctid < ${bound(blocks.to)}`;
+}
 
 /** Splits [min, max] into at most `count` contiguous inclusive ranges; the first also takes NULL keys. */
 export function splitKeyRange(min: bigint, max: bigint, count: number): KeyRange[] {
@@ -362,7 +377,8 @@ export class PostgresSource implements Source {
     const target = this.args.target;
     if ('query' in target) return `COPY (${target.query}) TO STDOUT (FORMAT binary)`;
     const list = columns.map((column) => quoteIdentifier(column.name)).join(', ');
-    return `COPY (SELECT ${list || 'NULL'} FROM ${quoteTable(target.table)}${this.rangeWhere(columns, range)}) TO STDOUT (FORMAT binary)`;
+    const where = this.args.blocks ? blocksWhere(this.args.blocks) : this.rangeWhere(columns, range);
+    return `COPY (SELECT ${list || 'NULL'} FROM ${quoteTable(target.table)}${where}) TO STDOUT (FORMAT binary)`;
   }
 
   /** The WHERE clause of a key range; bounds are integers we computed (checked again here), cast to the key's type. */

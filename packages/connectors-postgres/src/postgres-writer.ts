@@ -194,7 +194,38 @@ export class PostgresWriter implements SinkWriter {
       rows: this.rows,
       bytes: this.bytes,
       reader: () => new PostgresSource({ options, target: { table: stage }, context }),
+      readers: (parts) => this.stagedParts(parts),
     };
+  }
+
+  /**
+   * Readers of `parts` block ranges of the staging table (a TID range scan each, PostgreSQL
+   * 14+): the finished table is read back on several connections at once. One reader of the
+   * whole table on older servers or for small tables.
+   */
+  private async stagedParts(parts: number): Promise<PostgresSource[]> {
+    const stage = this.staging;
+    const { options, context } = this.args;
+    const whole = () => [new PostgresSource({ options, target: { table: stage }, context })];
+    const client = this.client!;
+    const found = await client
+      .query<{ blocks: string; version: string }>(
+        `SELECT (pg_relation_size(to_regclass($1)) / current_setting('block_size')::int8)::text AS blocks,
+                current_setting('server_version_num') AS version`,
+        [quoteTable(stage)],
+      )
+      .catch((error: unknown) => {
+        throw toPostgresError(error, this.where('measuring the staged table'));
+      });
+    const blocks = Number(found.rows[0]?.blocks ?? 0);
+    if (parts <= 1 || Number(found.rows[0]?.version ?? 0) < 140000 || blocks < parts * 64) return whole();
+    const step = Math.ceil(blocks / parts);
+    return Array.from({ length: parts }, (_, index) => {
+      const from = index * step;
+      // The last part reads to the end, whatever the size was a moment ago.
+      const to = index === parts - 1 ? null : (index + 1) * step;
+      return new PostgresSource({ options, target: { table: stage }, context, blocks: { from, to } });
+    });
   }
 
   async publish(): Promise<PublishResult> {

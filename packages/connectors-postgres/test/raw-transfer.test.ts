@@ -214,3 +214,40 @@ describe('raw path with validation decoded on worker threads', () => {
     expect(await db.sql(`SELECT to_regclass('big_corrupt') AS t`)).toEqual([{ t: null }]);
   });
 });
+
+describe('a staging table read back in parts', () => {
+  it('splits into block ranges that together hold every staged row exactly once', async () => {
+    const signal = new AbortController().signal;
+    const logger = { debug() {}, info() {}, warn() {}, error() {} };
+    const context = { taskId: 'parts', connectionName: 'dst', signal, logger };
+    const source = await postgresConnector.createSource!({
+      options: { url: db.url },
+      endpoint: { table: 'big_src' },
+      context,
+    } as never);
+    const sink = await postgresConnector.createSink!({
+      options: { url: db.url },
+      endpoint: { table: 'big_parts' },
+      context,
+    } as never);
+    const writer = await sink.open(await source.schema(), { signal, mode: 'replace' });
+    for await (const batch of source.read({ signal, batchRows: 16_384 })) await writer.write(batch);
+    const staged = await writer.stage();
+    const parts = await staged.readers!(3);
+    expect(parts).toHaveLength(3);
+    const seen: string[] = [];
+    for (const part of parts) {
+      for await (const batch of part.read({ signal, batchRows: 65_536 })) {
+        const ids = batch.getChild('id')!.toArray() as BigInt64Array;
+        const copies = batch.getChild('copy')!.toArray() as Int32Array;
+        for (let row = 0; row < batch.numRows; row++) seen.push(`${ids[row]}:${copies[row]}`);
+      }
+      await part.close?.();
+    }
+    expect(seen.length).toBe(175_000);
+    expect(new Set(seen).size).toBe(175_000);
+    await writer.abort();
+    await source.close?.();
+    await sink.close?.();
+  });
+});

@@ -230,6 +230,12 @@ export interface StagedTarget {
   bytes?: number;
   /** Reads the staged data back, exactly as readers of the published target would see it. */
   reader(): Source;
+  /**
+   * Optional: up to `parts` readers of disjoint parts of the staged data that together hold
+   * every staged row exactly once, so validation reads it back on several connections at
+   * once (a PostgreSQL staging table by block ranges). Core uses them only for raw reads.
+   */
+  readers?(parts: number): Promise<Source[]>;
 }
 
 /** What publishing did. */

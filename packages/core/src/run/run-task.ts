@@ -272,9 +272,26 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
               );
             }
             if (stagedDecoder && reader.readRaw) {
-              for await (const chunk of reader.readRaw({ signal, batchRows, decode: false })) {
-                watchdog.touch();
-                if (chunk.bytes.byteLength > 0) await hashing.observeStagedRaw(chunk.bytes, stagedDecoder);
+              // Read back on as many connections as there are worker threads to hash, when the
+              // sink can split its staged data (disjoint parts; each part's bytes in order).
+              const threads = options.workers === false ? 1 : (options.workers ?? sharedWorkerPool()).size;
+              const parts = threads > 1 && staged.readers ? await staged.readers(threads) : [reader];
+              try {
+                await Promise.all(
+                  parts.map(async (part, stream) => {
+                    for await (const chunk of (part.readRaw as NonNullable<Source['readRaw']>)({
+                      signal,
+                      batchRows,
+                      decode: false,
+                    })) {
+                      watchdog.touch();
+                      if (chunk.bytes.byteLength > 0)
+                        await hashing.observeStagedRaw(chunk.bytes, stagedDecoder, stream);
+                    }
+                  }),
+                );
+              } finally {
+                await Promise.all(parts.filter((part) => part !== reader).map((part) => part.close?.()));
               }
             } else {
               for await (const batch of reader.read({ signal, batchRows })) {

@@ -52,9 +52,10 @@ export interface AsyncValidationSession {
   observeStaged(batch: RecordBatch): Promise<void>;
   /**
    * The staged side's raw bytes, like {@link observeSourceRaw}; hashed as rows exactly when
-   * the source side was (in the same encoding), else decoded.
+   * the source side was (in the same encoding), else decoded. `stream` tells apart readers of
+   * disjoint parts read at the same time (each stream's bytes arrive in order).
    */
-  observeStagedRaw(bytes: Uint8Array, decoder: RawDecoderSpec): Promise<void>;
+  observeStagedRaw(bytes: Uint8Array, decoder: RawDecoderSpec, stream?: number): Promise<void>;
   /** Waits for every queued batch, then compares both sides. */
   report(): Promise<ValidationReport>;
   /**
@@ -87,9 +88,8 @@ interface RawFeed {
   hashing: 'values' | 'rows';
   /** One per worker thread when the decoder can cut at rows; else one, fed in order. */
   shards: Shard[];
-  /** Bytes not sent yet; they start at a row. */
-  pending: Uint8Array[];
-  pendingBytes: number;
+  /** Per stream (a side may be read on several connections at once): bytes not sent yet, starting at a row. */
+  streams: Map<number, { pending: Uint8Array[]; pendingBytes: number }>;
 }
 
 /** One side: inline accumulators plus worker shards, combined at the end. */
@@ -153,7 +153,7 @@ class Side {
     return this.#raw?.hashing === 'rows' ? this.#raw.decoder.encoding : undefined;
   }
 
-  async observeRaw(bytes: Uint8Array, decoder: RawDecoderSpec, hashing: 'values' | 'rows'): Promise<void> {
+  async observeRaw(bytes: Uint8Array, decoder: RawDecoderSpec, hashing: 'values' | 'rows', stream = 0): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure;
     this.#raw ??= this.#openRaw(decoder, hashing);
     const feed = this.#raw;
@@ -163,9 +163,14 @@ class Side {
       await this.#sendRaw(feed, new Uint8Array(bytes), bytes.byteLength);
       return;
     }
-    feed.pending.push(bytes);
-    feed.pendingBytes += bytes.byteLength;
-    if (feed.pendingBytes >= RAW_PIECE_BYTES) await this.#flushRaw(feed, false);
+    let queued = feed.streams.get(stream);
+    if (!queued) {
+      queued = { pending: [], pendingBytes: 0 };
+      feed.streams.set(stream, queued);
+    }
+    queued.pending.push(bytes);
+    queued.pendingBytes += bytes.byteLength;
+    if (queued.pendingBytes >= RAW_PIECE_BYTES) await this.#flushRaw(feed, queued, false);
   }
 
   #openRaw(decoder: RawDecoderSpec, hashing: 'values' | 'rows'): RawFeed {
@@ -181,22 +186,26 @@ class Side {
     };
     const shards: Shard[] = [];
     for (let index = 0; index < count; index++) shards.push(this.#openShard('raw-validation', init));
-    return { decoder, hashing, shards, pending: [], pendingBytes: 0 };
+    return { decoder, hashing, shards, streams: new Map() };
   }
 
-  /** Sends the pending bytes up to their last row boundary (all of them when `final`). */
-  async #flushRaw(feed: RawFeed, final: boolean): Promise<void> {
-    if (feed.pendingBytes === 0) return;
-    const joined = new Uint8Array(feed.pendingBytes);
+  /** Sends a stream's pending bytes up to their last row boundary (all of them when `final`). */
+  async #flushRaw(
+    feed: RawFeed,
+    queued: { pending: Uint8Array[]; pendingBytes: number },
+    final: boolean,
+  ): Promise<void> {
+    if (queued.pendingBytes === 0) return;
+    const joined = new Uint8Array(queued.pendingBytes);
     let at = 0;
-    for (const part of feed.pending) {
+    for (const part of queued.pending) {
       joined.set(part, at);
       at += part.byteLength;
     }
     const cut = final ? joined.byteLength : (feed.decoder.boundary as (bytes: Uint8Array) => number)(joined);
     // The rest (less than a row) waits for the bytes that complete it.
-    feed.pending = cut < joined.byteLength ? [joined.slice(cut)] : [];
-    feed.pendingBytes = joined.byteLength - cut;
+    queued.pending = cut < joined.byteLength ? [joined.slice(cut)] : [];
+    queued.pendingBytes = joined.byteLength - cut;
     if (cut > 0) await this.#sendRaw(feed, joined, cut);
   }
 
@@ -255,7 +264,8 @@ class Side {
 
   /** Per validator, the summaries of every part (inline first). */
   async results(): Promise<Json[][]> {
-    if (this.#raw) await this.#flushRaw(this.#raw, true);
+    const raw = this.#raw;
+    if (raw) for (const queued of raw.streams.values()) await this.#flushRaw(raw, queued, true);
     const shards = this.#raw ? [...this.#shards, ...this.#raw.shards] : this.#shards;
     await Promise.all(shards.flatMap((shard) => [...shard.inFlight]));
     if (this.#failure !== undefined) throw this.#failure;
@@ -333,7 +343,7 @@ export function createParallelValidationSession(
       if (staged === null) startStaged(batch.schema);
       return (staged as unknown as Side).observe(batch);
     },
-    observeStagedRaw(bytes, decoder) {
+    observeStagedRaw(bytes, decoder, stream) {
       if (staged === null) {
         return Promise.reject(new HonkError('INTERNAL', 'observeStagedRaw needs startStaged(schema) first.'));
       }
@@ -346,7 +356,7 @@ export function createParallelValidationSession(
           ),
         );
       }
-      return (staged as Side).observeRaw(bytes, decoder, hashing);
+      return (staged as Side).observeRaw(bytes, decoder, hashing, stream);
     },
     async report() {
       if (staged === null || stagedSchema === null) {
