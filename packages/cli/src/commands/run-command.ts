@@ -98,9 +98,11 @@ function prewarmWorkers(loaded: LoadedSpec): void {
   const parquet = endpoints.some(
     (endpoint) => endpoint.format === 'parquet' || /\.(parquet|pq)$/i.test(String(endpoint.path ?? endpoint.key ?? '')),
   );
+  // One thread: a small run needs no more, and starting a second one at once would take the
+  // cores from this one; larger runs start the others as their work arrives.
   if (parquet)
     void sharedWorkerPool()
-      .prewarm(['parquet'])
+      .prewarm(['parquet'], 1)
       .catch(() => undefined);
 }
 

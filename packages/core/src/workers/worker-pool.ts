@@ -199,18 +199,18 @@ export class WorkerPool {
   }
 
   /**
-   * Starts every worker thread now and loads `handlers` in each, so the first real work does
+   * Starts `threads` worker threads (default: all) now and loads `handlers` in each, so the first real work does
    * not wait for thread start-up and module loading (a CLI run starts them while it reads
    * its spec), and memory measurements see them in their baseline.
    */
-  async prewarm(handlers: readonly WorkerHandlerName[] = []): Promise<void> {
+  async prewarm(handlers: readonly WorkerHandlerName[] = [], threads = this.#options.size): Promise<void> {
     if (this.#closed) return;
-    while (this.#workers.filter((worker) => !worker.dead && !worker.retiring).length < this.#options.size) {
-      this.#workers.push(this.#spawn());
-    }
+    const wanted = Math.min(threads, this.#options.size);
+    const alive = () => this.#workers.filter((worker) => !worker.dead && !worker.retiring);
+    while (alive().length < wanted) this.#workers.push(this.#spawn());
     await Promise.all(
-      this.#workers
-        .filter((worker) => !worker.dead && !worker.retiring)
+      alive()
+        .slice(0, wanted)
         .map((worker) => worker.call({ type: 'load', session: 0, handlers: [...handlers] })),
     );
   }
