@@ -29,7 +29,17 @@ import {
   rawRead,
   type TableKind,
 } from './postgres-references.ts';
-import { type Contender, honk, interleaved, type Measured, median, RUNS, runProcess } from './process-runs.ts';
+import {
+  baseline,
+  type Contender,
+  type HonkBuild,
+  honk,
+  interleaved,
+  type Measured,
+  median,
+  RUNS,
+  runProcess,
+} from './process-runs.ts';
 import { emit } from './report.ts';
 import type { ScenarioResult } from './run.ts';
 
@@ -91,16 +101,20 @@ function specDir(name: string, yaml: string): { dir: string; reset: () => void }
 
 type SpecDir = ReturnType<typeof specDir>;
 
-/** `honk run honk.yaml` in `spec`'s directory, its store and outputs cleared (and `before` run) ahead of every run. */
-function honkRun(name: string, spec: SpecDir, env?: NodeJS.ProcessEnv, before?: () => Promise<void>): Contender {
-  return {
-    name,
+/**
+ * `honk run honk.yaml` in `spec`'s directory, its store and outputs cleared (and `before` run)
+ * ahead of every run; with a baseline build, the same run of that build too (`<name> before`).
+ */
+function honkRun(name: string, spec: SpecDir, env?: NodeJS.ProcessEnv, before?: () => Promise<void>): Contender[] {
+  const contender = (label: string, build?: HonkBuild): Contender => ({
+    name: label,
     reset: async () => {
       spec.reset();
       await before?.();
     },
-    run: () => honk(['run', 'honk.yaml'], spec.dir, env),
-  };
+    run: () => honk(['run', 'honk.yaml'], spec.dir, env, build),
+  });
+  return baseline ? [contender(name), contender(name.replace(/^honk/, 'honk before'), baseline)] : [contender(name)];
 }
 
 function oneTaskSpec(options: { source: string; target: string; validate: boolean; connections: string }): string {
@@ -141,24 +155,28 @@ async function startup(): Promise<void> {
   // One unmeasured start fills Node's compile cache, as any earlier use of honk would have.
   await honk(['--version'], tiny.dir);
   const rounds = Math.max(RUNS, 5);
-  const runs: Record<string, number[]> = {
-    'node -e 0': [],
-    'honk --version': [],
-    'honk plan': [],
-    'honk run (10 rows)': [],
-  };
+  const commands = [
+    ['honk --version', ['--version']],
+    ['honk plan', ['plan', 'honk.yaml']],
+    ['honk run (10 rows)', ['run', 'honk.yaml']],
+  ] as const;
+  const builds: Array<[string, HonkBuild | undefined]> = [
+    ['', undefined],
+    ...(baseline ? [[' before', baseline] as [string, HonkBuild]] : []),
+  ];
+  const runs: Record<string, number[]> = { 'node -e 0': [] };
   const peaks: Record<string, number> = {};
+  if (baseline) await honk(['--version'], tiny.dir, process.env, baseline);
   for (let round = 0; round < rounds; round++) {
     runs['node -e 0']?.push((await runProcess(process.execPath, ['-e', '0'])).seconds);
-    for (const [name, args] of [
-      ['honk --version', ['--version']],
-      ['honk plan', ['plan', 'honk.yaml']],
-      ['honk run (10 rows)', ['run', 'honk.yaml']],
-    ] as const) {
-      tiny.reset();
-      const run = await honk([...args], tiny.dir);
-      runs[name]?.push(run.seconds);
-      peaks[name] = Math.max(peaks[name] ?? 0, run.peakRssMb ?? 0);
+    for (const [suffix, build] of builds) {
+      for (const [command, args] of commands) {
+        const name = command.replace(/^honk/, `honk${suffix}`);
+        tiny.reset();
+        const run = await honk([...args], tiny.dir, process.env, build);
+        runs[name] = [...(runs[name] ?? []), run.seconds];
+        peaks[name] = Math.max(peaks[name] ?? 0, run.peakRssMb ?? 0);
+      }
     }
   }
   const node = median(runs['node -e 0'] as number[]);
@@ -197,8 +215,8 @@ async function postgresLines(url: string, rows: number): Promise<void> {
     const plain = spec(false);
     const measured = await interleaved([
       { name: 'psql binary pipe', run: async () => ({ seconds: await rawPipe(url, table, PG_TARGET) }) },
-      honkRun('honk', validated, env, dropTarget),
-      honkRun('honk validation off', plain, env, dropTarget),
+      ...honkRun('honk', validated, env, dropTarget),
+      ...honkRun('honk validation off', plain, env, dropTarget),
     ]);
     await dropTarget();
     report(`PG→PG ${kind}`, rows, measured, 'psql binary pipe', {
@@ -226,8 +244,8 @@ async function postgresLines(url: string, rows: number): Promise<void> {
     rows,
     await interleaved([
       { name: 'psql COPY TO /dev/null', run: async () => ({ seconds: await rawRead(url, narrow) }) },
-      honkRun('honk', parquetValidated, env),
-      honkRun('honk validation off', parquetPlain, env),
+      ...honkRun('honk', parquetValidated, env),
+      ...honkRun('honk validation off', parquetPlain, env),
     ]),
     'psql COPY TO /dev/null',
     { honk: 0.5 },
@@ -262,8 +280,8 @@ async function postgresLines(url: string, rows: number): Promise<void> {
         name: 'psql COPY FROM binary file',
         run: async () => ({ seconds: await rawLoad(url, binaryFile, narrow, PG_TARGET) }),
       },
-      honkRun('honk', loadValidated, env, dropTarget),
-      honkRun('honk validation off', loadPlain, env, dropTarget),
+      ...honkRun('honk', loadValidated, env, dropTarget),
+      ...honkRun('honk validation off', loadPlain, env, dropTarget),
     ]),
     'psql COPY FROM binary file',
     { honk: 0.5 },
@@ -302,8 +320,8 @@ async function csvLines(rows: number): Promise<void> {
     await interleaved([
       { name: 'duckdb 2 threads', run: duckdb(2) },
       { name: 'duckdb 1 thread', run: duckdb(1) },
-      honkRun('honk', validated),
-      honkRun('honk validation off', plain),
+      ...honkRun('honk', validated),
+      ...honkRun('honk validation off', plain),
     ]),
     'duckdb 2 threads',
     { honk: 0.5, 'honk validation off': 0.7 },
@@ -334,23 +352,28 @@ ${Array.from({ length: datasets }, (_, i) => `  - id: d${i}\n    source: { conne
       writeFileSync(join(dataDir, `d${d}.csv`), `${lines.join('\n')}\n`);
     }
   }
-  const measured = await interleaved([
-    { name: 'honk --agents 4', reset: spec.reset, run: () => honk(['run', 'honk.yaml', '--agents', '4'], spec.dir) },
-  ]);
-  const result = measured.get('honk --agents 4') as Measured;
-  const msPerDataset = (result.seconds * 1000) / datasets;
-  emit({
-    suite: 'cli',
-    name: `${datasets} datasets of 1k rows, honk run --agents 4`,
-    rows: datasets * 1000,
-    seconds: result.seconds,
-    ...(result.peakRssMb !== undefined ? { peakRssMb: result.peakRssMb } : {}),
-    msPerDataset,
-    runs: result.all,
-    goal: 'ms per dataset ≤ 10',
-    meetsGoal: msPerDataset <= 10,
-    note: `${msPerDataset.toFixed(1)} ms per dataset (start-up included); ${msPerDataset <= 10 ? 'meets' : 'MISSES'} goal ≤ 10 ms`,
-  });
+  const measured = await interleaved(
+    [['honk', undefined] as const, ...(baseline ? [['honk before', baseline] as const] : [])].map(([name, build]) => ({
+      name: `${name} --agents 4`,
+      reset: spec.reset,
+      run: () => honk(['run', 'honk.yaml', '--agents', '4'], spec.dir, process.env, build),
+    })),
+  );
+  for (const [name, result] of measured) {
+    const msPerDataset = (result.seconds * 1000) / datasets;
+    emit({
+      suite: 'cli',
+      name: `${datasets} datasets of 1k rows, ${name.replace(/^honk/, 'honk run').replace('honk run before', 'honk before run')}`,
+      rows: datasets * 1000,
+      seconds: result.seconds,
+      ...(result.peakRssMb !== undefined ? { peakRssMb: result.peakRssMb } : {}),
+      msPerDataset,
+      runs: result.all,
+      goal: 'ms per dataset ≤ 10',
+      meetsGoal: msPerDataset <= 10,
+      note: `${msPerDataset.toFixed(1)} ms per dataset (start-up included); ${msPerDataset <= 10 ? 'meets' : 'MISSES'} goal ≤ 10 ms`,
+    });
+  }
 }
 
 /** Peak RSS of one CSV→Parquet run at a large size (validation on). */

@@ -64,8 +64,30 @@ export function runProcess(
 }
 
 /** `honk <args>` as users start it (plus the rusage preload). */
-export function honk(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ProcessRun> {
-  return runProcess(process.execPath, ['--import', pathToFileURL(rusagePreload).href, honkBin, ...args], {
+/** Which `honk` to run: this tree's on this Node, or another build to compare with. */
+export interface HonkBuild {
+  node: string;
+  bin: string;
+}
+
+const current: HonkBuild = { node: process.execPath, bin: honkBin };
+
+/**
+ * Another honk to measure beside this one (`BENCH_BASELINE_BIN`, run with
+ * `BENCH_BASELINE_NODE`, default `node` on PATH): e.g. a checkout of the commit before a
+ * change, so its lines sit next to this tree's in the same run.
+ */
+export const baseline: HonkBuild | undefined = process.env.BENCH_BASELINE_BIN
+  ? { node: process.env.BENCH_BASELINE_NODE ?? 'node', bin: process.env.BENCH_BASELINE_BIN }
+  : undefined;
+
+export function honk(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+  build: HonkBuild = current,
+): Promise<ProcessRun> {
+  return runProcess(build.node, ['--import', pathToFileURL(rusagePreload).href, build.bin, ...args], {
     cwd,
     env,
     measured: true,
