@@ -4,10 +4,18 @@
  * change in the machine's load hits every contender alike.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const honkBin = fileURLToPath(new URL('../packages/cli/bin/honk.js', import.meta.url));
-const rusagePreload = fileURLToPath(new URL('./child-rusage.ts', import.meta.url));
+/**
+ * Preloaded into measured `honk` processes (`node --import <this> …`): at exit the process
+ * writes its own resource usage (peak RSS, CPU time; worker threads included) as JSON to file
+ * descriptor 3, which the bench opened as a pipe. Inline JavaScript, so any Node runs it (a
+ * baseline build may run on a Node without type stripping).
+ */
+const rusagePreload = `data:text/javascript,${encodeURIComponent(
+  'import { writeSync } from "node:fs"; process.on("exit", () => { try { writeSync(3, JSON.stringify(process.resourceUsage())); } catch {} });',
+)}`;
 /** Rounds per line (`BENCH_CLI_RUNS`, default 3). */
 export const RUNS = Math.max(1, Number(process.env.BENCH_CLI_RUNS ?? 3));
 
@@ -87,7 +95,7 @@ export function honk(
   env: NodeJS.ProcessEnv = process.env,
   build: HonkBuild = current,
 ): Promise<ProcessRun> {
-  return runProcess(build.node, ['--import', pathToFileURL(rusagePreload).href, build.bin, ...args], {
+  return runProcess(build.node, ['--import', rusagePreload, build.bin, ...args], {
     cwd,
     env,
     measured: true,
