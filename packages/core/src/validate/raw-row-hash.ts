@@ -14,7 +14,10 @@
  * domain constant, avalanched: 64 bits, `hi`/`lo`. Fields are hashed as their length word
  * (−1 for NULL) followed by their bytes, so field boundaries and NULL are part of the hash.
  *
- * Measured hot loop: one function per shape, lanes kept in locals.
+ * Measured hot loop: one function per shape, lanes kept in locals. The mixing steps below are
+ * the same as row-hash.ts's on purpose, as module-local copies: importing them from a shared
+ * module measured 5 % slower in row-hash's column loops (`pnpm bench validate`, fastest batch
+ * 17.0M vs 17.9M rows/s), so neither file imports them.
  */
 import type { RowHashes } from './row-hash.ts';
 
