@@ -27,6 +27,9 @@ export interface RawValidationWorkerInit {
   hashing: 'values' | 'rows';
 }
 
+/** Rows per decoded batch: about one ~1 MiB piece of narrow rows. */
+const DECODE_BATCH_ROWS = 8192;
+
 interface RawModule {
   createRawDecoder?: (init: unknown, schema: Schema, options?: { batchRows?: number }) => RawDecoder;
   createRawRowScanner?: (init: unknown) => RawRowScanner;
@@ -80,7 +83,9 @@ export const handler: WorkerHandler = {
         results: (): Json[] => rows.results(),
       };
     }
-    const decoder = module.createRawDecoder(init.decoder.init, schema);
+    // Pieces are ~1 MiB and every piece is taken out whole (`take`): batches the size of a
+    // piece's rows, not the read's default, so no builder is allocated four times too large.
+    const decoder = module.createRawDecoder(init.decoder.init, schema, { batchRows: DECODE_BATCH_ROWS });
     const accumulators = createValidators(init.options).map((validator) => validator.accumulator(schema));
     let ended = false;
     return {
