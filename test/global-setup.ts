@@ -4,6 +4,9 @@
  * `setup()` returning a teardown; they publish connection details via environment
  * variables that test files read.
  */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setup as setupPostgres } from './services/postgres.ts';
 
 const teardowns: Array<() => Promise<void>> = [];
@@ -19,6 +22,14 @@ export async function setup(): Promise<void> {
       `Tests run on Node ${process.version}, but the repository pins Node ${PINNED_MAJOR} (devDependency "node"). Run them through pnpm (pnpm test), which puts the pinned runtime first on PATH.`,
     );
   }
+  // Every temporary directory of the run (test files, servers, spawned processes: they all
+  // inherit TMPDIR) lives under one root, removed when the run ends: a run leaves no files
+  // behind (the large-data tests write gigabytes).
+  const root = mkdtempSync(join(tmpdir(), 'honk-test-run-'));
+  // The PostgreSQL cluster runs as its own user and must reach its directory inside.
+  chmodSync(root, 0o755);
+  process.env.TMPDIR = root;
+  teardowns.push(async () => rmSync(root, { recursive: true, force: true }));
   // Service modules register here (e.g. PostgreSQL in test/services/postgres.ts).
   teardowns.push(await setupPostgres());
 }
