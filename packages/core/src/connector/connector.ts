@@ -305,6 +305,38 @@ export interface EndpointArgs<Options, Endpoint> {
   context: ConnectorContext;
 }
 
+/** What to list in {@link Connector.discover}. */
+export interface DiscoverScope {
+  /**
+   * Where to look, in the connector's own terms: a schema (PostgreSQL), a dataset
+   * (BigQuery), a folder or key prefix relative to the connection's root (file, S3, HDFS).
+   * Default: the connection's default place (its root, its default schema).
+   */
+  within?: string;
+  /** At most this many datasets; a connector stops listing once reached. */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+/** One dataset a connection holds, as {@link Connector.discover} reports it. */
+export interface DatasetInfo {
+  /** A stable, human-readable name unique within the connection (`public.orders`, `sales/2026/`). */
+  name: string;
+  /** What it is in the storage system's terms. */
+  kind: 'table' | 'view' | 'file' | 'directory' | 'object' | 'prefix';
+  /**
+   * The endpoint options (besides `connection`) a task uses to read it: valid input to the
+   * connector's `endpointSchema`, e.g. `{ table: 'public.orders' }` or `{ path: 'sales/', format: 'parquet' }`.
+   */
+  endpoint: { [key: string]: Json };
+  /** Row count or estimate (planner statistics, table metadata), when cheap to know. */
+  estimatedRows?: number;
+  /** Stored size in bytes, when cheap to know. */
+  bytes?: number;
+  /** Last modification time (ISO 8601), when known. */
+  modifiedAt?: string;
+}
+
 /**
  * A connector. Thin: schemas, capabilities and factories.
  *
@@ -333,6 +365,12 @@ export interface Connector<Options = any, Endpoint = any> {
   createSource?(args: EndpointArgs<Options, Endpoint>): Source | Promise<Source>;
   createSink?(args: EndpointArgs<Options, Endpoint>): Sink | Promise<Sink>;
   createSnapshot?(args: EndpointArgs<Options, Endpoint>): Snapshot | Promise<Snapshot>;
+  /**
+   * Optional: the datasets a connection holds, so catalogs can be filled (`honk discover`,
+   * the Backstage entity provider). Must not modify anything; cheap metadata only (never a
+   * full scan). Throws NotFoundError when `scope.within` does not exist.
+   */
+  discover?(args: { options: Options; scope: DiscoverScope; context: ConnectorContext }): Promise<DatasetInfo[]>;
 }
 
 /** Identity helper that gives connector authors type inference. */
