@@ -93,6 +93,16 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--drain-timeout-ms <ms>', 'grace period for running tasks on SIGTERM', positiveInteger)
     .option('--no-scheduler', 'do not take the cron scheduler role')
     .option('--id <id>', 'agent id (default host:pid:random)')
+    .option('--class <name>', 'agent class name, for logs and metrics (env HONK_AGENT_CLASS)')
+    .option(
+      '--label <key=value>',
+      'a label of this agent, repeatable: it claims only tasks whose agentLabels it has (env HONK_AGENT_LABELS=region=eu,tier=gold)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--connections <names>',
+      'claim only tasks whose connections are all in this comma-separated list (env HONK_AGENT_CONNECTIONS)',
+    )
     .action(async (options) => setExit(await (await agentCommands()).agentCommand(options, io)));
 
   program
