@@ -48,8 +48,10 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   const store = await openStore(options.store, { cwd: io.cwd });
   const registry = await connectorRegistry();
   const events = new HonkEvents();
-  const metrics = createMetrics();
-  metrics.trackQueue(store);
+  // The class names this agent's series (`class` label) and its consumer group in traces.
+  const agentClass = io.env.HONK_AGENT_CLASS || 'default';
+  const metrics = createMetrics({ agentClass, defaultMetrics: true });
+  metrics.trackQueue(store, { backlog: true });
   attachMetrics(events, metrics);
   const logger = redactingLogger(createLogger({ base: { store: describeStoreUrl(options.store, { cwd: io.cwd }) } }));
   attachLogging(events, logger);
@@ -62,6 +64,7 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
     env: io.env,
     baseDir: io.cwd,
     scheduler: options.scheduler,
+    tracing: { queueName: store.name, agentClass },
     ...(options.id ? { id: options.id } : {}),
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     ...(options.drainTimeoutMs ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
