@@ -3,6 +3,7 @@
  * See README.md for options, the type mapping and publish semantics.
  */
 export { planColumns } from './arrow-to-postgres.ts';
+export { type ClaimableTasksQueryOptions, claimableTasksQuery } from './claimable-tasks-query.ts';
 export { CopyBinaryDecoder } from './copy-binary-decoder.ts';
 export { CopyBinaryEncoder, encodable } from './copy-binary-encoder.ts';
 export { APPLIED_TABLE, SNAPSHOTS_TABLE } from './postgres-catalog.ts';

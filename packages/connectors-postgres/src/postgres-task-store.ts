@@ -13,7 +13,8 @@
  *   `enable_sort` and `enable_bitmapscan` off so the planner cannot trade that index walk
  *   for a sort of every pending row when statistics are stale (a freshly filled queue).
  *   What the walk still steps over row by row: tasks of a *higher* priority whose `runAt`
- *   is in the future, and tasks on an excluded connection or in a closed window.
+ *   is in the future, tasks on an excluded connection or in a closed window, and tasks the
+ *   claiming agent's class may not take (`agent_labels <@ labels`, `connections <@ list`).
  * - **Windows** are evaluated in JS with `windowAllows` (the same code as every store). A
  *   store instance knows the windows it enqueued or met in a candidate row; the claim
  *   filters `window_key = ANY(open)` in SQL, and a row with a window it has not met yet
@@ -132,6 +133,8 @@ interface TaskRow {
   updated_at: Date;
   sequence: string | number;
   labels: Record<string, string>;
+  /** `{}` when the task requires none. */
+  agent_labels: Record<string, string>;
   entity: string | null;
 }
 
@@ -169,6 +172,7 @@ const RECORD_COLUMNS: ReadonlyArray<[keyof TaskRow, string]> = [
   ['updated_at', 'timestamptz'],
   ['sequence', 'bigint'],
   ['labels', 'jsonb'],
+  ['agent_labels', 'jsonb'],
   ['entity', 'text'],
 ];
 
@@ -289,6 +293,7 @@ export class PostgresTaskStore implements TaskStore {
             connections: item.connections,
             maxAttempts: item.maxAttempts,
             labels: item.labels,
+            agentLabels: item.agentLabels,
             window: item.window,
             entity: item.entity,
           };
@@ -386,6 +391,8 @@ export class PostgresTaskStore implements TaskStore {
       const token = randomUUID();
       const expiresAt = new Date(now.getTime() + options.leaseMs).toISOString();
       const exclude = [...new Set(options.excludeConnections ?? [])];
+      const labels = options.labels === undefined ? null : JSON.stringify(options.labels);
+      const only = options.connections === undefined ? null : [...options.connections];
       const { open, known } = this.#windowsAt(now);
       // Fast path, one statement: take back expired leases and, when there were none (a task
       // taken back must compete in this very claim), lock the first due row in claim order
@@ -399,6 +406,8 @@ export class PostgresTaskStore implements TaskStore {
               WHERE t."state" IN ('pending', 'retrying') AND t."run_at" <= $1::timestamptz
                 AND NOT (t."connections" && $2::text[])
                 AND (t."window_key" IS NULL OR t."window_key" = ANY($3::text[]) OR t."window_key" <> ALL($4::text[]))
+                AND ($11::jsonb IS NULL OR t."agent_labels" <@ $11::jsonb)
+                AND ($12::text[] IS NULL OR t."connections" <@ $12::text[])
               ORDER BY t."priority" DESC, t."run_at", t."enqueued_at", t."sequence"
               LIMIT 1 FOR UPDATE OF t SKIP LOCKED),
            u AS (
@@ -416,7 +425,7 @@ export class PostgresTaskStore implements TaskStore {
                   (SELECT jsonb_agg(to_jsonb(r)) FROM "reaped" r) AS "reaped"
              FROM (SELECT 1) one LEFT JOIN c ON true LEFT JOIN u ON true`,
         ),
-        [nowIso, exclude, open, known, agentId, token, expiresAt, nowIso, this.channel, this.#origin],
+        [nowIso, exclude, open, known, agentId, token, expiresAt, nowIso, this.channel, this.#origin, labels, only],
       );
       const first = rows[0] as TaskRow & { limited: string[]; claimed: boolean; reaped: ReapedRow[] | null };
       const reaped = (first.reaped ?? []).map((entry) => ({
@@ -430,7 +439,7 @@ export class PostgresTaskStore implements TaskStore {
         claim = { task: leased(toRecord(row), agentId, token, expiresAt, nowIso), token };
       } else if (row !== undefined || reaped.length > 0) {
         claim = await this.#transaction((client) =>
-          this.#claimChecked(client, agentId, exclude, now, token, expiresAt),
+          this.#claimChecked(client, agentId, { exclude, labels, only }, now, token, expiresAt),
         );
       }
       if (claim !== null) {
@@ -453,13 +462,13 @@ export class PostgresTaskStore implements TaskStore {
   async #claimChecked(
     client: pg.PoolClient,
     agentId: string,
-    excludeConnections: string[],
+    filter: { exclude: string[]; labels: string | null; only: string[] | null },
     now: Date,
     token: string,
     expiresAt: string,
   ): Promise<Claim | null> {
     const nowIso = isoOf(now, 'claim now');
-    const excluded = new Set(excludeConnections);
+    const excluded = new Set(filter.exclude);
     for (;;) {
       const { open, known } = this.#windowsAt(now);
       const {
@@ -471,10 +480,12 @@ export class PostgresTaskStore implements TaskStore {
             WHERE t."state" IN ('pending', 'retrying') AND t."run_at" <= $1::timestamptz
               AND NOT (t."connections" && $2::text[])
               AND (t."window_key" IS NULL OR t."window_key" = ANY($3::text[]) OR t."window_key" <> ALL($4::text[]))
+              AND ($5::jsonb IS NULL OR t."agent_labels" <@ $5::jsonb)
+              AND ($6::text[] IS NULL OR t."connections" <@ $6::text[])
             ORDER BY t."priority" DESC, t."run_at", t."enqueued_at", t."sequence"
             LIMIT 1 FOR UPDATE OF t SKIP LOCKED`,
         ),
-        [nowIso, [...excluded], open, known],
+        [nowIso, [...excluded], open, known, filter.labels, filter.only],
       );
       if (row === undefined) return null;
       if (row.window !== null && row.window_key !== null && !this.#windows.has(row.window_key)) {
@@ -1175,6 +1186,7 @@ function toRecord(row: TaskRow): TaskRecord {
   if (row.snapshot_ref !== null) record.snapshotRef = row.snapshot_ref;
   if (row.report !== null) record.report = row.report;
   if (row.entity !== null) record.entity = row.entity;
+  if (row.agent_labels !== null && Object.keys(row.agent_labels).length > 0) record.agentLabels = row.agent_labels;
   if (row.state === 'running' && row.lease_token !== null && row.lease_expires_at !== null) {
     record.lease = {
       owner: row.lease_owner ?? '',
@@ -1211,6 +1223,7 @@ function toRow(record: TaskRecord): Record<string, unknown> {
     updated_at: record.updatedAt,
     sequence: record.sequence,
     labels: record.labels,
+    agent_labels: record.agentLabels ?? {},
     entity: record.entity ?? null,
   };
 }

@@ -72,6 +72,14 @@ export const TASK_STORE_MIGRATIONS: readonly TaskStoreMigration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: 'agent labels a task requires (agent classes)',
+    statements: (s) => [
+      // A constant default: PostgreSQL adds the column without rewriting the table.
+      `ALTER TABLE ${s}."tasks" ADD COLUMN "agent_labels" jsonb NOT NULL DEFAULT '{}'::jsonb`,
+    ],
+  },
 ];
 
 /** The newest schema version this code writes. */

@@ -13,6 +13,7 @@ import {
   type PostgresTaskStore,
   TASK_STORE_SCHEMA_VERSION,
 } from '../src/index.ts';
+import { TASK_STORE_MIGRATIONS } from '../src/task-store-migrations.ts';
 import { serverUrl } from './postgres-test-database.ts';
 
 const schemas: string[] = [];
@@ -69,7 +70,8 @@ describe('PostgresTaskStore migrations', () => {
     const schema = freshSchema();
     const opened = await Promise.all(Array.from({ length: 4 }, () => open(schema)));
     const rows = await sql<{ version: number }>(`SELECT "version" FROM "${schema}"."task_store_migrations"`);
-    expect(rows.map((row) => row.version)).toEqual([TASK_STORE_SCHEMA_VERSION]);
+    expect(rows.map((row) => row.version)).toEqual(TASK_STORE_MIGRATIONS.map((migration) => migration.version));
+    expect(TASK_STORE_MIGRATIONS.at(-1)?.version).toBe(TASK_STORE_SCHEMA_VERSION);
     // Every instance works on the one queue.
     await opened[0]!.enqueue([{ id: 'a', definition: {} }]);
     expect((await opened[3]!.get('a'))?.state).toBe('pending');
@@ -88,6 +90,25 @@ describe('PostgresTaskStore migrations', () => {
     }
     const reopened = await open(schema);
     expect((await reopened.get('kept'))?.definition).toEqual({ v: 1 });
+  });
+
+  it('upgrades a version 1 queue in place: its tasks stay and need no agent labels', async () => {
+    const schema = freshSchema();
+    const quoted = `"${schema}"`;
+    const first = TASK_STORE_MIGRATIONS[0]!;
+    await sql(`CREATE SCHEMA ${quoted}`);
+    await sql(`CREATE TABLE ${quoted}."task_store_migrations" (
+      "version" integer PRIMARY KEY, "description" text NOT NULL, "applied_at" timestamptz NOT NULL DEFAULT now())`);
+    for (const statement of first.statements(quoted)) await sql(statement);
+    await sql(`INSERT INTO ${quoted}."task_store_migrations" ("version", "description") VALUES (1, 'v1')`);
+    await sql(`INSERT INTO ${quoted}."tasks" ("id", "definition", "definition_hash", "priority", "run_at", "connections",
+      "state", "attempts", "max_attempts", "history", "enqueued_at", "updated_at", "sequence", "labels")
+      VALUES ('old', '{}', 'h', 0, now(), '{}', 'pending', 0, 3, '[]', now(), now(), 1, '{}')`);
+    const store = await open(schema);
+    const record = await store.get('old');
+    expect(record?.state).toBe('pending');
+    expect(record).not.toHaveProperty('agentLabels');
+    expect((await store.claim('eu-agent', { leaseMs: 60_000, labels: { region: 'eu' } }))?.task.id).toBe('old');
   });
 
   it('refuses a schema written by a newer version', async () => {

@@ -1,3 +1,4 @@
+export * from './agent-class.ts';
 export * from './hash-definition.ts';
 export * from './journal-task-store.ts';
 export * from './memory-task-store.ts';

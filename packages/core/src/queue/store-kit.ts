@@ -7,6 +7,7 @@
 import type { Json } from '../connector/connector.ts';
 import { ConfigError, HonkError } from '../errors/honk-error.ts';
 import { isValidTimeZone, parseTimeOfDay, type TaskWindow } from '../spec/task-window.ts';
+import { assertAgentLabels } from './agent-class.ts';
 import { hashDefinition } from './hash-definition.ts';
 import type { TaskAttempt, TaskError, TaskInput } from './task-store.ts';
 
@@ -27,6 +28,8 @@ export interface PreparedTaskInput {
   /** Unique and sorted. */
   connections: string[];
   labels: Record<string, string>;
+  /** Absent when the task requires no agent labels. */
+  agentLabels: Record<string, string> | undefined;
   window: TaskWindow | undefined;
   entity: string | undefined;
 }
@@ -59,6 +62,11 @@ export function prepareTaskInputs(inputs: readonly TaskInput[], now: Date): Prep
     if (connections.some((name) => typeof name !== 'string' || name.length === 0)) {
       throw new ConfigError(`Task "${input.id}": connections must be non-empty strings.`);
     }
+    let agentLabels: Record<string, string> | undefined;
+    if (input.agentLabels !== undefined) {
+      assertAgentLabels(input.agentLabels, `Task "${input.id}": agentLabels`);
+      if (Object.keys(input.agentLabels).length > 0) agentLabels = { ...input.agentLabels };
+    }
     return {
       id: input.id,
       definition: input.definition,
@@ -68,6 +76,7 @@ export function prepareTaskInputs(inputs: readonly TaskInput[], now: Date): Prep
       runAt: isoOf(runAt, `Task "${input.id}": notBefore`),
       connections,
       labels: { ...(input.labels ?? {}) },
+      agentLabels,
       window: input.window === undefined ? undefined : { ...input.window },
       entity: input.entity,
     };

@@ -14,7 +14,10 @@
  * (earlier first). A task is claimable when it is `pending` or `retrying`, its `runAt` has
  * come, its `window` (if any) contains the current time, and every connection it uses is
  * below its `maxConcurrency` (set with {@link TaskStore.setConnectionLimits}) counting the
- * running tasks of *all* agents of the store. A running task whose lease expired is taken
+ * running tasks of *all* agents of the store. An agent that claims with a class
+ * ({@link ClaimOptions.labels}, {@link ClaimOptions.connections}) only gets tasks whose
+ * {@link TaskRecord.agentLabels} its labels include and whose connections its list covers.
+ * A running task whose lease expired is taken
  * back at the next claim: its attempt counts, its history records `lease-expired`, and it
  * retries (or dies when it has no attempts left).
  *
@@ -119,6 +122,11 @@ export interface TaskRecord {
   sequence: number;
   updatedAt: string;
   labels: Record<string, string>;
+  /**
+   * Labels an agent must have to claim this task (agent classes: e.g. `{ region: 'eu' }`
+   * keeps the task on agents close to its data). Absent when the task runs on any agent.
+   */
+  agentLabels?: Record<string, string>;
   /** Catalog entity ref (`resource:default/orders`). */
   entity?: string;
 }
@@ -139,6 +147,8 @@ export interface TaskInput {
   /** Default 3. */
   maxAttempts?: number;
   labels?: Record<string, string>;
+  /** Labels an agent must have to claim the task (see {@link TaskRecord.agentLabels}). Default none. */
+  agentLabels?: Record<string, string>;
   entity?: string;
 }
 
@@ -173,6 +183,18 @@ export interface ClaimOptions {
   leaseMs: number;
   /** Skip tasks using any of these connections (an agent that cannot reach them). */
   excludeConnections?: string[];
+  /**
+   * The claiming agent's labels (its class): only tasks whose every required
+   * {@link TaskRecord.agentLabels} entry is among them are claimed, so `{}` claims only
+   * tasks that require none. Absent: the agent is unrestricted and claims any task (what
+   * the in-process agents of `honk run` do; `honk agent` always passes its labels).
+   */
+  labels?: Record<string, string>;
+  /**
+   * Only tasks whose connections are all in this list (an agent class placed where just
+   * these connections are reachable). Absent: any connections.
+   */
+  connections?: readonly string[];
   now?: Date;
 }
 

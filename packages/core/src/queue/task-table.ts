@@ -7,9 +7,9 @@
  *
  * Indexes keep `claim` cheap with tens of thousands of tasks:
  * - a *delayed* min-heap by `runAt` of claimable tasks not yet due;
- * - due tasks in one heap per *group* (same connections and window) in claim order, so a
- *   claim looks at one top per group instead of scanning tasks blocked by a window or a
- *   connection limit;
+ * - due tasks in one heap per *group* (same connections, window and required agent labels)
+ *   in claim order, so a claim looks at one top per group instead of scanning tasks blocked
+ *   by a window, a connection limit or the claiming agent's class;
  * - a min-heap of lease expiries, so expired leases are found without a scan;
  * - running counts per connection and task counts per state.
  * Heap entries are invalidated lazily by a per-task version number.
@@ -19,6 +19,7 @@ import type { Json } from '../connector/connector.ts';
 import { ConfigError, NotFoundError } from '../errors/honk-error.ts';
 import type { TaskWindow } from '../spec/task-window.ts';
 import { windowAllows } from '../spec/task-window.ts';
+import { agentClassAllows } from './agent-class.ts';
 import { BinaryHeap } from './binary-heap.ts';
 import { assertDuration, endAttempt, normaliseTaskError, prepareTaskInputs, stripUndefined } from './store-kit.ts';
 import {
@@ -54,6 +55,7 @@ interface QueueEntry {
 interface Group {
   connections: string[];
   window: TaskWindow | undefined;
+  agentLabels: Record<string, string> | undefined;
   heap: BinaryHeap<QueueEntry>;
 }
 
@@ -69,6 +71,15 @@ function claimsBefore(a: QueueEntry, b: QueueEntry): boolean {
   if (a.runAtMs !== b.runAtMs) return a.runAtMs < b.runAtMs;
   if (a.enqueuedAtMs !== b.enqueuedAtMs) return a.enqueuedAtMs < b.enqueuedAtMs;
   return a.sequence < b.sequence;
+}
+
+/** Equal required labels share a key whatever their key order. */
+function agentLabelsKey(labels: Record<string, string> | undefined): string {
+  if (labels === undefined) return '';
+  return Object.keys(labels)
+    .sort()
+    .map((key) => `${key}=${labels[key]}`)
+    .join(',');
 }
 
 function isClaimable(state: TaskState): boolean {
@@ -250,6 +261,7 @@ export class TaskTable {
       }
       if (best !== undefined && !claimsBefore(top, best.entry)) continue;
       if (exclude !== undefined && group.connections.some((name) => exclude.has(name))) continue;
+      if (!agentClassAllows(options, group)) continue;
       if (!this.connectionsFree(group.connections)) continue;
       if (group.window !== undefined && !windowAllows(group.window, now)) continue;
       best = { group, entry: top };
@@ -549,7 +561,7 @@ export class TaskTable {
         runAtMs: Date.parse(record.runAt),
         enqueuedAtMs: Date.parse(record.enqueuedAt),
         sequence: record.sequence,
-        groupKey: `${record.connections.join('\u0000')}\u0001${window === undefined ? '' : `${window.start}-${window.end}@${window.timezone ?? 'UTC'}`}`,
+        groupKey: `${record.connections.join('\u0000')}\u0001${window === undefined ? '' : `${window.start}-${window.end}@${window.timezone ?? 'UTC'}`}\u0001${agentLabelsKey(record.agentLabels)}`,
       });
     }
   }
@@ -565,6 +577,7 @@ export class TaskTable {
         group = {
           connections: record.connections,
           window: record.window,
+          agentLabels: record.agentLabels,
           heap: new BinaryHeap<QueueEntry>(claimsBefore),
         };
         this.groups.set(top.groupKey, group);

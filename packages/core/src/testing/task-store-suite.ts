@@ -13,6 +13,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Json } from '../connector/connector.ts';
 import type { TaskInput, TaskStore, TaskStoreEvent } from '../queue/task-store.ts';
+import { agentClassCases } from './agent-class-cases.ts';
 
 export interface TaskStoreSuiteOptions {
   /** Shown in the describe block. */
@@ -55,6 +56,8 @@ export function testTaskStore(options: TaskStoreSuiteOptions): void {
       }
       return ids;
     }
+
+    agentClassCases(() => store);
 
     it('declares contract v1', () => {
       expect(store.specificationVersion).toBe('v1');
