@@ -11,6 +11,7 @@
  * Secrets are only ever *referenced* (Secret name and key): a blueprint is meant to be
  * committed, and no rendered object contains a credential.
  */
+import { assertAgentLabels } from '@honk/core';
 import { z } from 'zod';
 
 /** A DNS-1123 label: Kubernetes object and class names. */
@@ -56,7 +57,17 @@ export const agentClassSchema = z.strictObject({
   /** The class name: a metric label (`class`), part of object names. */
   name: dnsLabel,
   /** Labels the agents have (`HONK_AGENT_LABELS`); a task requiring a label only runs on a class that has it. */
-  labels: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.string().regex(/^[A-Za-z0-9_.-]*$/)).default({}),
+  labels: z
+    .record(z.string(), z.string())
+    .superRefine((labels, context) => {
+      // The agents' own rule, so a blueprint never renders a class its agents would refuse.
+      try {
+        assertAgentLabels(labels, 'labels');
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    })
+    .default({}),
   /** Only tasks whose connections are all in this list (`HONK_AGENT_CONNECTIONS`). Absent: any. */
   connections: z.array(z.string().min(1)).min(1).optional(),
   /** Pin the class's pods to nodes of this region (`topology.kubernetes.io/region`). */

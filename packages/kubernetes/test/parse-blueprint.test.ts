@@ -72,6 +72,13 @@ classes:
     ]);
   });
 
+  it('refuses class labels the agents would refuse', () => {
+    const error = issuesOf(`${VALID}    labels: { region: "-eu" }\n`);
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]!.path).toBe('classes[0].labels');
+    expect(error.issues[0]!.message).toMatch(/value of label "region" \("-eu"\) is not allowed/);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const error = issuesOf('version: 1\nname: [unclosed\n');
     expect(error.issues[0]!.message).toMatch(/YAML syntax error/);

@@ -15,6 +15,8 @@ import {
   createLogger,
   createMetrics,
   HonkEvents,
+  parseAgentLabels,
+  parseConnectionList,
   redactingLogger,
 } from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
@@ -51,7 +53,15 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   // The class names this agent's series (`class` label) and its consumer group in traces.
   const agentClass = io.env.HONK_AGENT_CLASS || 'default';
   const metrics = createMetrics({ agentClass, defaultMetrics: true });
-  metrics.trackQueue(store, { backlog: true });
+  // The backlog reported is the one this agent's class can claim (the KEDA scaler's count).
+  metrics.trackQueue(store, {
+    backlog: {
+      labels: io.env.HONK_AGENT_LABELS ? parseAgentLabels(io.env.HONK_AGENT_LABELS, 'HONK_AGENT_LABELS') : {},
+      ...(io.env.HONK_AGENT_CONNECTIONS
+        ? { connections: parseConnectionList(io.env.HONK_AGENT_CONNECTIONS, 'HONK_AGENT_CONNECTIONS') }
+        : {}),
+    },
+  });
   attachMetrics(events, metrics);
   const logger = redactingLogger(createLogger({ base: { store: describeStoreUrl(options.store, { cwd: io.cwd }) } }));
   attachLogging(events, logger);

@@ -10,6 +10,7 @@
  * cheaper (one SQL statement) implements {@link BacklogSource.backlog} and is asked instead.
  */
 import { windowAllows } from '../spec/task-window.ts';
+import { type AgentClassFilter, agentClassAllows } from './agent-class.ts';
 import type { TaskRecord, TaskStore } from './task-store.ts';
 
 /** What an agent class could claim now. */
@@ -20,10 +21,8 @@ export interface QueueBacklog {
   oldestClaimableAt?: string;
 }
 
-/** Which tasks an agent class may claim. Absent fields restrict nothing. */
-export interface BacklogFilter {
-  /** True when an agent of the class may run this task (labels, connections). */
-  claimableBy?: (task: TaskRecord) => boolean;
+/** The agent class whose backlog is measured (its labels and connections, as in `claim`). */
+export interface BacklogFilter extends AgentClassFilter {
   now?: Date;
 }
 
@@ -49,31 +48,37 @@ export async function measureBacklog(store: TaskStore, filter: BacklogFilter = {
     store.list({ states: ['running'] }),
     store.getConnectionLimits(),
   ]);
+  const live = (task: TaskRecord) => task.lease !== undefined && Date.parse(task.lease.expiresAt) > now.getTime();
   const free = new Map<string, number>();
   for (const [name, limit] of Object.entries(limits)) free.set(name, limit);
-  for (const task of running) {
+  for (const task of running.filter(live)) {
     for (const name of task.connections) {
       const left = free.get(name);
       if (left !== undefined) free.set(name, left - 1);
     }
   }
+  // A running task whose lease expired is taken back by the next claim (when it has an
+  // attempt left): it waits for an agent as much as a pending one, since its lease expired.
+  const reclaimable = running
+    .filter((task) => !live(task) && task.attempts < task.maxAttempts)
+    .map((task) => ({ task, dueAt: Date.parse(task.lease?.expiresAt ?? task.runAt) }));
   // Claim order, so the free slots go to the tasks an agent would take first.
-  const due = open
-    .filter((task) => Date.parse(task.runAt) <= now.getTime())
-    .filter((task) => task.window === undefined || windowAllows(task.window, now))
-    .filter((task) => filter.claimableBy === undefined || filter.claimableBy(task))
-    .sort((a, b) => b.priority - a.priority || Date.parse(a.runAt) - Date.parse(b.runAt) || a.sequence - b.sequence);
+  const due = [...open.map((task) => ({ task, dueAt: Date.parse(task.runAt) })), ...reclaimable]
+    .filter(
+      ({ task, dueAt }) => dueAt <= now.getTime() && (task.window === undefined || windowAllows(task.window, now)),
+    )
+    .filter(({ task }) => agentClassAllows(filter, task))
+    .sort((a, b) => b.task.priority - a.task.priority || a.dueAt - b.dueAt || a.task.sequence - b.task.sequence);
   let claimable = 0;
   let oldest: number | undefined;
-  for (const task of due) {
+  for (const { task, dueAt } of due) {
     if (task.connections.some((name) => (free.get(name) ?? 1) <= 0)) continue;
     for (const name of task.connections) {
       const left = free.get(name);
       if (left !== undefined) free.set(name, left - 1);
     }
     claimable += 1;
-    const at = Date.parse(task.runAt);
-    if (oldest === undefined || at < oldest) oldest = at;
+    if (oldest === undefined || dueAt < oldest) oldest = dueAt;
   }
   return oldest === undefined ? { claimable } : { claimable, oldestClaimableAt: new Date(oldest).toISOString() };
 }

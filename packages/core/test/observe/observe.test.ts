@@ -116,13 +116,13 @@ describe('fleet metrics', () => {
       taskInput(definition('limited-b', 'x', { sourceConnection: 'pg' }), { notBefore: ago(100) }),
       taskInput(definition('free', 'x'), { notBefore: ago(90) }),
       taskInput(definition('later', 'x'), { notBefore: new Date(now + 3_600_000) }),
-      taskInput(definition('other-region', 'x'), { notBefore: ago(1000), labels: { region: 'us' } }),
+      taskInput(definition('other-region', 'x'), { notBefore: ago(1000), agentLabels: { region: 'us' } }),
     ]);
     const claim = await store.claim('agent-x', { leaseMs: 60_000 });
     expect(claim?.task.id).toBe('limited-running');
     const registry = new Registry();
     const metrics = createMetrics({ registry, agentClass: 'eu', defaultMetrics: true });
-    metrics.trackQueue(store, { backlog: { claimableBy: (task) => (task.labels.region ?? 'eu') === 'eu' } });
+    metrics.trackQueue(store, { backlog: { labels: { region: 'eu' } } });
 
     const text = await registry.metrics();
 
