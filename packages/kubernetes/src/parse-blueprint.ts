@@ -115,18 +115,21 @@ export function parseBlueprint(input: string | object, sourceName = 'blueprint')
   throw new BlueprintError(issues, sourceName);
 }
 
-/** Reads and validates a blueprint file. A missing file is a ConfigError naming the path. */
-export async function loadBlueprint(path: string): Promise<AgentBlueprint> {
+/**
+ * Reads and validates a blueprint file. A missing file is a ConfigError naming the path.
+ * `sourceName` (default `path`) names the file in messages, e.g. as the user typed it.
+ */
+export async function loadBlueprint(path: string, sourceName = path): Promise<AgentBlueprint> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new ConfigError(
       (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? `Blueprint file "${path}" does not exist. Check the path.`
-        : `Cannot read blueprint file "${path}": ${(error as Error).message}`,
+        ? `Blueprint file "${sourceName}" does not exist. Check the path.`
+        : `Cannot read blueprint file "${sourceName}": ${(error as Error).message}`,
       { cause: error },
     );
   }
-  return parseBlueprint(text, path);
+  return parseBlueprint(text, sourceName);
 }
