@@ -110,10 +110,11 @@ export const agentBlueprintSchema = z
     serviceAccountName: dnsLabel.max(253).optional(),
     /** The PostgreSQL task store every agent and the scaler share. */
     store: z.strictObject({
-      /** The store URL (`postgres://…`), given to agents as `HONK_STORE` and to KEDA's trigger. */
+      /**
+       * The store URL (`postgres://…`), given to agents as `HONK_STORE` and to KEDA's trigger.
+       * The store's tables are in its default schema, `honk`, where `honk agent` keeps them.
+       */
       url: secretRefSchema,
-      /** The store's PostgreSQL schema (the `schema` option of the PostgreSQL store). Default `honk`. */
-      schema: z.string().min(1).optional(),
     }),
     /** Plain environment variables for every agent. */
     env: z.record(envName, z.string()).default({}),

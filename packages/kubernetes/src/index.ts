@@ -40,3 +40,4 @@ export {
   renderTriggerAuthentication,
   scalerTrigger,
 } from './render-scaler.ts';
+export { type ClaimableTasksQueryOptions, claimableTasksQuery } from './scaler-query.ts';

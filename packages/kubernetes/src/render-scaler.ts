@@ -35,7 +35,6 @@ export function renderTriggerAuthentication(blueprint: AgentBlueprint): Kubernet
 /** The class's `postgresql` trigger: its claimable-tasks query, a target of `concurrency` tasks per agent. */
 export function scalerTrigger(blueprint: AgentBlueprint, agentClass: AgentClass) {
   const query = claimableTasksQuery({
-    ...(blueprint.store.schema ? { schema: blueprint.store.schema } : {}),
     labels: agentClass.labels,
     ...(agentClass.connections ? { connections: agentClass.connections } : {}),
   });

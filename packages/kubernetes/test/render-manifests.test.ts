@@ -15,7 +15,7 @@ const BLUEPRINT: AgentBlueprintInput = {
   name: 'honk',
   namespace: 'migrations',
   image: 'ghcr.io/acme/honk-agent:1.0.0',
-  store: { url: { name: 'honk-store', key: 'url' }, schema: 'queue' },
+  store: { url: { name: 'honk-store', key: 'url' } },
   modules: ['@acme/honk-connectors', '/app/connectors/'],
   connections: {
     warehouse: { env: { WAREHOUSE_URL: { name: 'warehouse', key: 'url' } } },
@@ -156,7 +156,7 @@ describe('renderManifests', () => {
     const [trigger] = scaler.spec.triggers;
     expect(trigger.type).toBe('postgresql');
     expect(trigger.metadata).toEqual({
-      query: claimableTasksQuery({ schema: 'queue', labels: { region: 'eu' }, connections: ['warehouse', 'lake'] }),
+      query: claimableTasksQuery({ schema: 'honk', labels: { region: 'eu' }, connections: ['warehouse', 'lake'] }),
       targetQueryValue: '3',
       activationTargetQueryValue: '0',
     });
