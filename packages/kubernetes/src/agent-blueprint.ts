@@ -14,6 +14,18 @@
 import { assertAgentLabels } from '@honk/core';
 import { z } from 'zod';
 
+/** Variables the rendered pods set themselves; a blueprint cannot set them again. */
+export const RENDERED_ENV: readonly string[] = [
+  'HONK_STORE',
+  'HONK_AGENT_CLASS',
+  'HONK_AGENT_LABELS',
+  'HONK_AGENT_CONNECTIONS',
+  'HONK_ALLOWED_MODULES',
+  'NODE_OPTIONS',
+  'TMPDIR',
+  'MALLOC_MMAP_THRESHOLD_',
+];
+
 /** A DNS-1123 label: Kubernetes object and class names. */
 const dnsLabel = z
   .string()
@@ -196,6 +208,26 @@ export const agentBlueprintSchema = z
     classes: z.array(agentClassSchema).min(1),
   })
   .superRefine((blueprint, context) => {
+    // Every variable is set once: a name given twice, or one the renderer sets itself, would
+    // silently lose one of its values in the pod.
+    const owner = new Map<string, string>(RENDERED_ENV.map((name) => [name, 'set by honk manifests']));
+    const claim = (name: string, path: Array<string | number>) => {
+      const previous = owner.get(name);
+      if (previous !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path,
+          message: `environment variable ${name} is already ${previous.startsWith('set by') ? previous : `given at ${previous}`}; give each variable once`,
+        });
+      } else {
+        owner.set(name, path.join('.'));
+      }
+    };
+    for (const name of Object.keys(blueprint.env)) claim(name, ['env', name]);
+    for (const name of Object.keys(blueprint.secretEnv)) claim(name, ['secretEnv', name]);
+    for (const [connection, credentials] of Object.entries(blueprint.connections)) {
+      for (const name of Object.keys(credentials.env)) claim(name, ['connections', connection, 'env', name]);
+    }
     const seen = new Set<string>();
     for (const [index, agentClass] of blueprint.classes.entries()) {
       if (seen.has(agentClass.name)) {

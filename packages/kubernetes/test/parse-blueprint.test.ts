@@ -79,6 +79,20 @@ classes:
     expect(error.issues[0]!.message).toMatch(/value of label "region" \("-eu"\) is not allowed/);
   });
 
+  it('refuses an environment variable given twice or one the pods set themselves', () => {
+    const error = issuesOf(`${VALID}env: { NODE_OPTIONS: --inspect, TOKEN: a }
+secretEnv: { TOKEN: { name: s, key: token } }
+connections:
+  lake: { env: { AWS_KEY: { name: lake, key: id } } }
+  warehouse: { env: { AWS_KEY: { name: wh, key: id } } }
+`);
+    expect(error.issues.map((issue) => `${issue.path}: ${issue.message}`)).toEqual([
+      'env.NODE_OPTIONS: environment variable NODE_OPTIONS is already set by honk manifests; give each variable once',
+      'secretEnv.TOKEN: environment variable TOKEN is already given at env.TOKEN; give each variable once',
+      'connections.warehouse.env.AWS_KEY: environment variable AWS_KEY is already given at connections.lake.env.AWS_KEY; give each variable once',
+    ]);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const error = issuesOf('version: 1\nname: [unclosed\n');
     expect(error.issues[0]!.message).toMatch(/YAML syntax error/);
