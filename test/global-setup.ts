@@ -1,5 +1,5 @@
 /**
- * Global test setup. Services that tests need (PostgreSQL …) are started here once per
+ * Global test setup. Services that tests need (PostgreSQL, Prometheus …) are started here once per
  * run and stopped at the end, also when tests fail. Each service module exports
  * `setup()` returning a teardown; they publish connection details via environment
  * variables that test files read.
@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setup as setupPostgres } from './services/postgres.ts';
+import { setup as setupPrometheus } from './services/prometheus.ts';
 
 const teardowns: Array<() => Promise<void>> = [];
 
@@ -32,6 +33,8 @@ export async function setup(): Promise<void> {
   teardowns.push(async () => rmSync(root, { recursive: true, force: true }));
   // Service modules register here (e.g. PostgreSQL in test/services/postgres.ts).
   teardowns.push(await setupPostgres());
+  // promtool (alert rule tests) and prometheus (a real scrape of `honk agent`).
+  teardowns.push(await setupPrometheus());
 }
 
 export async function teardown(): Promise<void> {

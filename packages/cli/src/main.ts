@@ -19,6 +19,7 @@ const runCommands = () => import('./commands/run-command.ts');
 const planCommands = () => import('./commands/plan-command.ts');
 const agentCommands = () => import('./commands/agent-command.ts');
 const storeCommands = () => import('./commands/store-commands.ts');
+const manifestsCommands = () => import('./commands/manifests-command.ts');
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -103,6 +104,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       '--connections <names>',
       'claim only tasks whose connections are all in this comma-separated list (env HONK_AGENT_CONNECTIONS)',
     )
+    .option('--exit-when-idle', 'exit once nothing runs and the class has nothing left to claim (KEDA ScaledJob)')
     .action(async (options) => setExit(await (await agentCommands()).agentCommand(options, io)));
 
   program
@@ -144,11 +146,27 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .action(async (id: string, options) => setExit(await (await storeCommands()).cancelCommand(id, options, io)));
 
   program
+    .command('manifests')
+    .description('render the Kubernetes objects of an agent fleet from its blueprint')
+    .argument('<blueprint>', 'agent blueprint (.yaml, .yml or .json)')
+    .option('--out <dir>', 'write one file per object into this directory instead of stdout')
+    .action(async (blueprint: string, options) =>
+      setExit(await (await manifestsCommands()).manifestsCommand(blueprint, options, io)),
+    );
+
+  program
     .command('schema')
-    .description('print the JSON Schema of spec files (for editors)')
-    .action(async () => {
-      const { specJsonSchema } = await import('@honk/core');
-      io.stdout(`${JSON.stringify(specJsonSchema(), null, 2)}\n`);
+    .description('print the JSON Schema of spec files, or of agent blueprints (for editors)')
+    .argument('[kind]', 'spec or blueprint', 'spec')
+    .action(async (kind: string) => {
+      if (kind !== 'spec' && kind !== 'blueprint') {
+        throw new InvalidArgumentError(`unknown schema "${kind}": expected spec or blueprint`);
+      }
+      const schema =
+        kind === 'blueprint'
+          ? (await import('@honk/kubernetes')).blueprintJsonSchema()
+          : (await import('@honk/core')).specJsonSchema();
+      io.stdout(`${JSON.stringify(schema, null, 2)}\n`);
       setExit(EXIT.ok);
     });
 

@@ -75,7 +75,7 @@ describe('store commands', () => {
       stop = resolve;
     });
     let address: AddressInfo | undefined;
-    const io = { stdout() {}, stderr() {}, env: {}, cwd: dir, isTTY: false };
+    const io = { stdout() {}, stderr() {}, env: { HONK_AGENT_CLASS: 'eu' }, cwd: dir, isTTY: false };
     const agent = agentCommand(
       { store, concurrency: 2, port: 0, host: '127.0.0.1', scheduler: false, until, onListening: (a) => (address = a) },
       io,
@@ -89,12 +89,18 @@ describe('store commands', () => {
     let metrics = '';
     for (let i = 0; i < 200; i++) {
       metrics = await (await fetch(`${url}/metrics`)).text();
-      if (/honk_tasks_total\{state="dead"\} 1/.test(metrics) && /honk_tasks_total\{state="succeeded"\} 1/.test(metrics))
+      if (
+        /honk_tasks_total\{state="dead",class="eu"\} 1/.test(metrics) &&
+        /honk_queue_tasks\{state="succeeded",class="eu"\} 1/.test(metrics)
+      )
         break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(metrics).toMatch(/honk_tasks_total\{state="succeeded"\} 1/);
-    expect(metrics).toMatch(/honk_task_failures_total\{code="NOT_FOUND"\} 1/);
+    // The agent's class labels every series; the backlog and the process metrics are served too.
+    expect(metrics).toMatch(/honk_tasks_total\{state="succeeded",class="eu"\} 1/);
+    expect(metrics).toMatch(/honk_task_failures_total\{code="NOT_FOUND",class="eu"\} 1/);
+    expect(metrics).toMatch(/honk_queue_claimable_tasks\{class="eu"\} 0/);
+    expect(metrics).toMatch(/process_resident_memory_bytes\{class="eu"\} [1-9]/);
     expect(metrics).not.toContain('orders');
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect((await fetch(`${url}/nope`)).status).toBe(404);

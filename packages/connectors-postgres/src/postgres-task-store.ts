@@ -52,6 +52,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   assertDuration,
+  type BacklogFilter,
   type Claim,
   type ClaimOptions,
   ConfigError,
@@ -68,6 +69,7 @@ import {
   type NowOption,
   normaliseTaskError,
   prepareTaskInputs,
+  type QueueBacklog,
   type RequeueOptions,
   stripUndefined,
   TASK_STATES,
@@ -85,6 +87,7 @@ import {
   windowAllows,
 } from '@honk/core';
 import pg from 'pg';
+import { postgresBacklog } from './postgres-backlog.ts';
 import { toPostgresError } from './postgres-errors.ts';
 import { quoteIdentifier, shortHash } from './table-name.ts';
 import { migrateTaskStore } from './task-store-migrations.ts';
@@ -945,6 +948,12 @@ export class PostgresTaskStore implements TaskStore {
       );
       return Object.fromEntries(rows.map((row) => [row.name, row.max_concurrency]));
     });
+  }
+
+  /** What an agent class could claim now, for metrics (`measureBacklog` in @honk/core; see postgres-backlog.ts). */
+  async backlog(filter: BacklogFilter = {}): Promise<QueueBacklog> {
+    this.#assertOpen();
+    return this.#op('measuring the backlog', () => postgresBacklog(this.#pool, this.schema, filter));
   }
 
   async acquireRole(name: string, holder: string, ttlMs: number, options: NowOption = {}): Promise<boolean> {

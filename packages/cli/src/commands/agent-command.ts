@@ -4,7 +4,8 @@
  * the store answers) and `/metrics` (Prometheus). SIGTERM/SIGINT drain: stop claiming, let
  * running tasks finish within `--drain-timeout-ms` (default 30 s), abort and release the
  * rest back to the store, exit 0 — also when a connector ignores the abort (the process
- * exits once the leases are released, see bin/honk.js).
+ * exits once the leases are released, see bin/honk.js). `--exit-when-idle` also ends the
+ * agent (exit 0) once its class has nothing left to claim (`class-idle.ts`).
  *
  * Agent classes: `--label key=value` (repeatable) and `--connections a,b` restrict what the
  * agent claims (a task's `agentLabels` must all be among its labels, its connections all in
@@ -30,6 +31,7 @@ import type { CliIo } from '../cli-io.ts';
 import { EXIT, noteStopSignal } from '../cli-io.ts';
 import { connectorRegistry } from '../load-connectors.ts';
 import { describeStoreUrl, openStore } from '../open-store.ts';
+import { whenClassIdle } from './class-idle.ts';
 
 export interface AgentCommandOptions {
   store?: string;
@@ -46,6 +48,10 @@ export interface AgentCommandOptions {
   label?: string[];
   /** `--connections a,b` (else `HONK_AGENT_CONNECTIONS`). */
   connections?: string;
+  /** Stop once nothing is running and the class has nothing left to claim (the agents of a KEDA ScaledJob). */
+  exitWhenIdle?: boolean;
+  /** How often `exitWhenIdle` checks, in ms. Default 1,000. */
+  idlePollMs?: number;
   /** Resolves when the agent should stop (tests); default: on SIGTERM/SIGINT. */
   until?: Promise<void>;
   /** Called once the HTTP server listens (tests read the port). */
@@ -85,8 +91,15 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   const store = await openStore(options.store, { cwd: io.cwd });
   const registry = await connectorRegistry();
   const events = new HonkEvents();
-  const metrics = createMetrics();
-  metrics.trackQueue(store);
+  // The class names this agent's series (`class` label) and its consumer group in traces.
+  const className = agentClass.className ?? 'default';
+  const metrics = createMetrics({ agentClass: className, defaultMetrics: true });
+  // The backlog reported is the one this agent's class can claim (the KEDA scaler's count).
+  const classFilter = {
+    labels: agentClass.labels,
+    ...(agentClass.connections !== undefined ? { connections: agentClass.connections } : {}),
+  };
+  metrics.trackQueue(store, { backlog: classFilter });
   attachMetrics(events, metrics);
   const logger = redactingLogger(
     createLogger({
@@ -106,6 +119,7 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
     env: io.env,
     baseDir: io.cwd,
     scheduler: options.scheduler,
+    tracing: { queueName: store.name, agentClass: className },
     ...(options.id ? { id: options.id } : {}),
     ...agentClass,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
@@ -147,21 +161,32 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   );
 
   agent.start();
+  const idle = options.exitWhenIdle ? [whenClassIdle(agent, store, classFilter, options.idlePollMs ?? 1000)] : [];
+  let reason = 'signal';
   try {
     if (options.until) {
-      await options.until;
+      if ((await Promise.race([options.until, ...idle])) === 'idle') reason = 'idle';
     } else {
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
-        process.once('SIGTERM', resolve);
-        process.once('SIGINT', resolve);
-      });
+      const signal = await Promise.race([
+        new Promise<NodeJS.Signals>((resolve) => {
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        }),
+        ...idle,
+      ]);
+      if (signal === 'idle') {
+        reason = 'idle';
+        io.stderr('honk agent: nothing left to claim for this class; exiting (--exit-when-idle)\n');
+        await agent.stop({ drain: true, reason });
+        return EXIT.ok;
+      }
       io.stderr(`honk agent: ${signal}: draining (up to ${agent.drainTimeoutMs} ms); send it again to stop at once\n`);
       noteStopSignal(signal);
       // A second signal while draining forces the stop.
       process.once('SIGTERM', () => void agent.stop({ drain: false }));
       process.once('SIGINT', () => void agent.stop({ drain: false }));
     }
-    await agent.stop({ drain: true, reason: 'signal' });
+    await agent.stop({ drain: true, reason });
     return EXIT.ok;
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));

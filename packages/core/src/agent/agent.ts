@@ -30,6 +30,7 @@ import { redactText } from '../errors/redact.ts';
 import type { ReleaseReason } from '../observe/events.ts';
 import { HonkEvents } from '../observe/events.ts';
 import { silentLogger } from '../observe/logger.ts';
+import { type AttachTracingOptions, attachTracing } from '../observe/tracing.ts';
 import { type AgentClassFilter, agentClassAllows } from '../queue/agent-class.ts';
 import type { Claim, TaskError, TaskRecord, TaskState, TaskStore } from '../queue/task-store.ts';
 import { LeaseLostError } from '../queue/task-store.ts';
@@ -96,6 +97,11 @@ export interface AgentOptions {
    * definition sets no `idleTimeoutMs`. Default runTask's (10 minutes); 0 disables.
    */
   idleTimeoutMs?: number;
+  /**
+   * OpenTelemetry spans per attempt and phase (`observe/tracing.ts`); they cost nothing until
+   * an SDK is registered. Default: the global tracer, the store's name as the queue. `false` disables.
+   */
+  tracing?: AttachTracingOptions | false;
 }
 
 export interface StopOptions {
@@ -239,6 +245,7 @@ export class Agent {
       ...(options.labels !== undefined ? { labels: { ...options.labels } } : {}),
       ...(options.connections !== undefined ? { connections: [...options.connections] } : {}),
     };
+    if (options.tracing !== false) attachTracing(this.events, { queueName: this.#store.name, ...options.tracing });
     if (this.heartbeatMs >= this.leaseMs) {
       throw new ConfigError(
         `Agent heartbeatMs (${this.heartbeatMs}) must be shorter than leaseMs (${this.leaseMs}), or leases expire under running tasks. Leave heartbeatMs unset for leaseMs / 3.`,

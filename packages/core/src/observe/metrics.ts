@@ -5,8 +5,13 @@
  * `_total` suffix on counters. Labels have low, bounded cardinality: task states, error
  * codes, phases. Task ids are never labels; they belong in logs and events.
  *
- * | metric                            | type      | labels  | meaning |
- * |-----------------------------------|-----------|---------|---------|
+ * An agent of a class (`honk agent --class eu`) carries its class as a `class` label on every
+ * series (a default label of the registry), so dashboards and alerts split by class without
+ * per-task cardinality. The process's CPU, memory, event-loop lag and GC series are
+ * prom-client's default metrics (`process_*`, `nodejs_*`), collected when `defaultMetrics` is set.
+ *
+ * | metric                                    | type      | labels  | meaning |
+ * |-------------------------------------------|-----------|---------|---------|
  * | `honk_tasks_total`                | counter   | `state` | attempts ended, by outcome: succeeded, retrying, dead, released, lease_lost |
  * | `honk_task_duration_seconds`      | histogram | `state` | wall time of one attempt, by outcome |
  * | `honk_rows_transferred_total`     | counter   |         | rows streamed to staging (all attempts) |
@@ -17,8 +22,13 @@
  * | `honk_schedule_runs_total`        | counter   |         | runs enqueued by the scheduler |
  * | `honk_snapshots_discarded_total`  | counter   |         | snapshots removed by the sweep |
  * | `honk_queue_tasks`                | gauge     | `state` | tasks in the store by state, read from `store.counts()` at scrape |
+ * | `honk_queue_claimable_tasks`      | gauge     |         | tasks this agent's class could claim now, read at scrape |
+ * | `honk_queue_oldest_claimable_age_seconds` | gauge |     | how long the longest-waiting claimable task has been due (0 when none) |
+ * | `honk_lease_losses_total`         | counter   |         | attempts aborted because their lease was lost (expired, cancelled, redefined) |
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type BacklogFilter, measureBacklog } from '../queue/queue-backlog.ts';
+import type { TaskStore } from '../queue/task-store.ts';
 import type { HonkEvents } from './events.ts';
 
 /** Buckets for one attempt's duration: a second to eight hours. */
@@ -36,6 +46,22 @@ export interface CreateMetricsOptions {
   registry?: Registry;
   /** Metric name prefix. Default `honk_`. */
   prefix?: string;
+  /**
+   * The agent class (`honk agent --class`): added as the `class` label to every series of the
+   * registry. Keep it to the few names of a fleet's classes; it is a label, not an id.
+   */
+  agentClass?: string;
+  /** Also collect prom-client's process and Node.js metrics (CPU, memory, event loop, GC). Default false. */
+  defaultMetrics?: boolean;
+}
+
+/** What {@link HonkMetrics.trackQueue} reads at each scrape. */
+export interface TrackQueueOptions {
+  /**
+   * Also report the backlog this agent's class could claim (`honk_queue_claimable_tasks`,
+   * `honk_queue_oldest_claimable_age_seconds`). Needs a whole TaskStore; see `measureBacklog`.
+   */
+  backlog?: BacklogFilter | true;
 }
 
 /** The metric objects; see the table in this module's documentation. */
@@ -51,11 +77,15 @@ export interface HonkMetrics {
   scheduleRuns: Counter;
   snapshotsDiscarded: Counter;
   queueTasks: Gauge<'state'>;
+  queueClaimable: Gauge;
+  queueOldestClaimableAge: Gauge;
+  leaseLosses: Counter;
   /**
-   * Report the queue depth of this store at each scrape (`honk_queue_tasks{state}`).
-   * Returns a function that stops tracking it. Only the latest store is read.
+   * Report the queue depth of this store at each scrape (`honk_queue_tasks{state}`), and with
+   * `backlog` what this agent's class could claim. Returns a function that stops tracking
+   * it. Only the latest store is read.
    */
-  trackQueue(store: QueueCountsSource): () => void;
+  trackQueue(store: QueueCountsSource | TaskStore, options?: TrackQueueOptions): () => void;
 }
 
 /** Creates Honk's metrics in a registry. Call once per registry. */
@@ -63,7 +93,24 @@ export function createMetrics(options: CreateMetricsOptions = {}): HonkMetrics {
   const registry = options.registry ?? new Registry();
   const prefix = options.prefix ?? 'honk_';
   const registers = [registry];
+  if (options.agentClass !== undefined) registry.setDefaultLabels({ class: options.agentClass });
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
   let queue: QueueCountsSource | undefined;
+  let backlog: { store: TaskStore; filter: BacklogFilter } | undefined;
+  // Both backlog gauges come from one measurement per scrape, taken by whichever collects first.
+  let pendingBacklog: ReturnType<typeof measureBacklog> | undefined;
+  const measure = () => {
+    if (!backlog) return undefined;
+    if (!pendingBacklog) {
+      const { store, filter } = backlog;
+      pendingBacklog = measureBacklog(store, filter).finally(() => {
+        setImmediate(() => {
+          pendingBacklog = undefined;
+        });
+      });
+    }
+    return pendingBacklog;
+  };
 
   const queueTasks = new Gauge({
     name: `${prefix}queue_tasks`,
@@ -80,6 +127,26 @@ export function createMetrics(options: CreateMetricsOptions = {}): HonkMetrics {
     },
   });
 
+  const queueClaimable = new Gauge({
+    name: `${prefix}queue_claimable_tasks`,
+    help: "Tasks this agent's class could claim now (state, runAt, window and connection limits respected), read at scrape time.",
+    registers,
+    async collect() {
+      const measured = await measure();
+      if (measured) this.set(measured.claimable);
+    },
+  });
+  const queueOldestClaimableAge = new Gauge({
+    name: `${prefix}queue_oldest_claimable_age_seconds`,
+    help: "Seconds the longest-waiting task this agent's class could claim has been due; 0 when none is claimable.",
+    registers,
+    async collect() {
+      const measured = await measure();
+      if (!measured) return;
+      const at = measured.oldestClaimableAt;
+      this.set(at === undefined ? 0 : Math.max(0, (Date.now() - Date.parse(at)) / 1000));
+    },
+  });
   return {
     registry,
     tasksTotal: new Counter({
@@ -132,10 +199,23 @@ export function createMetrics(options: CreateMetricsOptions = {}): HonkMetrics {
       registers,
     }),
     queueTasks,
-    trackQueue(store) {
+    queueClaimable,
+    queueOldestClaimableAge,
+    leaseLosses: new Counter({
+      name: `${prefix}lease_losses_total`,
+      help: 'Attempts aborted because their lease was lost (expired while the agent stalled, cancelled or redefined).',
+      registers,
+    }),
+    trackQueue(store, trackOptions = {}) {
       queue = store;
+      const tracked =
+        trackOptions.backlog === undefined
+          ? undefined
+          : { store: store as TaskStore, filter: trackOptions.backlog === true ? {} : trackOptions.backlog };
+      backlog = tracked;
       return () => {
         if (queue === store) queue = undefined;
+        if (backlog === tracked) backlog = undefined;
       };
     },
   };
@@ -186,6 +266,7 @@ export function attachMetrics(events: HonkEvents, metrics: HonkMetrics): () => v
     events.on('task-released', (payload) => end(payload, 'released')),
     events.on('task-lease-lost', (payload) => {
       metrics.taskFailures.inc({ code: 'LEASE_LOST' });
+      metrics.leaseLosses.inc();
       end(payload, 'lease_lost');
     }),
     events.on('connection-paused', () => metrics.connectionsPaused.inc()),

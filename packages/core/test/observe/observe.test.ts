@@ -103,6 +103,59 @@ describe('metrics', () => {
   });
 });
 
+describe('fleet metrics', () => {
+  it('labels every series with the agent class and reports the backlog the class could claim now', async () => {
+    const store = new MemoryTaskStore();
+    const now = Date.now();
+    const ago = (seconds: number) => new Date(now - seconds * 1000);
+    await store.setConnectionLimits({ pg: 2 });
+    await store.enqueue([
+      // Behind a connection limit of 2 with one running: only one of the two counts.
+      taskInput(definition('limited-running', 'x', { sourceConnection: 'pg' }), { notBefore: ago(300), priority: 1 }),
+      taskInput(definition('limited-a', 'x', { sourceConnection: 'pg' }), { notBefore: ago(200) }),
+      taskInput(definition('limited-b', 'x', { sourceConnection: 'pg' }), { notBefore: ago(100) }),
+      taskInput(definition('free', 'x'), { notBefore: ago(90) }),
+      taskInput(definition('later', 'x'), { notBefore: new Date(now + 3_600_000) }),
+      taskInput(definition('other-region', 'x'), { notBefore: ago(1000), agentLabels: { region: 'us' } }),
+    ]);
+    const claim = await store.claim('agent-x', { leaseMs: 60_000 });
+    expect(claim?.task.id).toBe('limited-running');
+    const registry = new Registry();
+    const metrics = createMetrics({ registry, agentClass: 'eu', defaultMetrics: true });
+    metrics.trackQueue(store, { backlog: { labels: { region: 'eu' } } });
+
+    const text = await registry.metrics();
+
+    expect(text).toContain('honk_queue_claimable_tasks{class="eu"} 2');
+    const age = Number(/honk_queue_oldest_claimable_age_seconds\{class="eu"\} ([\d.]+)/.exec(text)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(200);
+    expect(age).toBeLessThan(1000);
+    expect(text).toContain('honk_queue_tasks{state="running",class="eu"} 1');
+    expect(text).toContain('honk_queue_tasks{state="pending",class="eu"} 5');
+    expect(text).toMatch(/process_cpu_seconds_total\{class="eu"\} [\d.]+/);
+    expect(text).toMatch(/nodejs_heap_size_used_bytes\{class="eu"\} [1-9]/);
+  });
+
+  it('reports an empty backlog as zero claimable tasks of age zero', async () => {
+    const registry = new Registry();
+    const metrics = createMetrics({ registry });
+    metrics.trackQueue(new MemoryTaskStore(), { backlog: true });
+    const text = await registry.metrics();
+    expect(text).toContain('honk_queue_claimable_tasks 0');
+    expect(text).toContain('honk_queue_oldest_claimable_age_seconds 0');
+  });
+
+  it('counts lease losses', async () => {
+    const events = new HonkEvents();
+    const metrics = createMetrics();
+    attachMetrics(events, metrics);
+    const base = { agentId: 'a', taskId: 't', attempt: 1, at: new Date().toISOString() };
+    events.emit('task-claimed', { ...base, maxAttempts: 3, connections: [] });
+    events.emit('task-lease-lost', { ...base, phase: 'transfer' });
+    expect((await metrics.leaseLosses.get()).values.map((sample) => sample.value)).toEqual([1]);
+  });
+});
+
 describe('logger', () => {
   it('redacts credential keys, registered secrets, URL passwords and secrets inside errors', () => {
     const { lines, destination } = capture();
