@@ -62,14 +62,20 @@ export function startLoadFile(api: BigQueryApi, table: TableReference, schema: S
       bytes += chunk.byteLength;
       if (stream.write(chunk)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const done = (error?: unknown) => {
-          stream.off('drain', done);
-          stream.off('error', done);
-          if (error) reject(toBigQueryError(error, context));
-          else resolve();
+        const onDrain = () => {
+          cleanup();
+          resolve();
         };
-        stream.on('drain', () => done());
-        stream.on('error', done);
+        const onError = (error: unknown) => {
+          cleanup();
+          reject(toBigQueryError(error, context));
+        };
+        const cleanup = () => {
+          stream.off('drain', onDrain);
+          stream.off('error', onError);
+        };
+        stream.on('drain', onDrain);
+        stream.on('error', onError);
       });
     },
   };
