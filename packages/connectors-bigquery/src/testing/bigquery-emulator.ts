@@ -83,14 +83,22 @@ const STATUS_NAMES: Record<number, string> = {
 };
 
 function send(response: ServerResponse, status: number, body: unknown): void {
-  const text = body === undefined ? '' : JSON.stringify(body, (_key, value) => (typeof value === 'bigint' ? String(value) : value));
+  const text =
+    body === undefined
+      ? ''
+      : JSON.stringify(body, (_key, value) => (typeof value === 'bigint' ? String(value) : value));
   response.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
   response.end(text);
 }
 
 function sendError(response: ServerResponse, status: number, reason: string, message: string): void {
   send(response, status, {
-    error: { code: status, message, errors: [{ message, domain: 'global', reason }], status: STATUS_NAMES[status] ?? 'UNKNOWN' },
+    error: {
+      code: status,
+      message,
+      errors: [{ message, domain: 'global', reason }],
+      status: STATUS_NAMES[status] ?? 'UNKNOWN',
+    },
   });
 }
 
@@ -134,13 +142,16 @@ function multipartParts(body: Buffer, contentType: string): Buffer[] {
 /** Starts an emulator. Stop it with `stop()`. */
 export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {}): Promise<BigQueryEmulator> {
   const project = options.project ?? 'honk-emulator';
-  const store = new EmulatorStore({ ...(options.jobLatencyMs !== undefined ? { jobLatencyMs: options.jobLatencyMs } : {}) });
+  const store = new EmulatorStore({
+    ...(options.jobLatencyMs !== undefined ? { jobLatencyMs: options.jobLatencyMs } : {}),
+  });
   const faults: (EmulatorFault & { left: number })[] = [];
   const requests: EmulatorRequest[] = [];
 
   const createDataset = (datasetId: string, projectId = project) => {
     const key = store.datasetKey(projectId, datasetId);
-    if (!store.datasets.has(key)) store.datasets.set(key, { projectId, datasetId, location: 'US', created: store.now(), labels: {} });
+    if (!store.datasets.has(key))
+      store.datasets.set(key, { projectId, datasetId, location: 'US', created: store.now(), labels: {} });
   };
   for (const name of options.datasets ?? []) {
     const [first, second] = name.split('.');
@@ -153,7 +164,9 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
     rows: unknown[][],
     query: URLSearchParams,
   ): { rows: unknown[]; pageToken?: string; totalRows: string } => {
-    const start = query.get('pageToken') ? Number(Buffer.from(query.get('pageToken') as string, 'base64url').toString()) : Number(query.get('startIndex') ?? 0);
+    const start = query.get('pageToken')
+      ? Number(Buffer.from(query.get('pageToken') as string, 'base64url').toString())
+      : Number(query.get('startIndex') ?? 0);
     const max = query.has('maxResults') ? Number(query.get('maxResults')) : 100_000;
     const useInt64 = query.get('formatOptions.useInt64Timestamp') === 'true';
     const end = Math.min(rows.length, start + max);
@@ -188,9 +201,19 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
     };
   };
 
-  const route = async (method: string, path: string, query: URLSearchParams, request: IncomingMessage): Promise<[number, unknown]> => {
+  const route = async (
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    request: IncomingMessage,
+  ): Promise<[number, unknown]> => {
     const upload = path.startsWith('/upload/');
-    const parts = path.replace(/^\/upload/, '').replace(/^\/bigquery\/v2/, '').split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = path
+      .replace(/^\/upload/, '')
+      .replace(/^\/bigquery\/v2/, '')
+      .split('/')
+      .filter(Boolean)
+      .map(decodeURIComponent);
     if (parts[0] !== 'projects' || !parts[1]) throw new EmulatorError(404, 'notFound', `Not found: ${path}`);
     const projectId = parts[1];
     const [collection, id, sub, subId, leaf] = parts.slice(2);
@@ -206,7 +229,16 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
         const job = await store.insertJob(projectId, json(body));
         return [200, job.resource.configuration.dryRun ? job.resource : store.jobResource(job)];
       }
-      if (!id) return [200, { kind: 'bigquery#jobList', jobs: [...store.jobs.values()].filter((job) => job.resource.jobReference.projectId === projectId).map((job) => store.jobResource(job)) }];
+      if (!id)
+        return [
+          200,
+          {
+            kind: 'bigquery#jobList',
+            jobs: [...store.jobs.values()]
+              .filter((job) => job.resource.jobReference.projectId === projectId)
+              .map((job) => store.jobResource(job)),
+          },
+        ];
       const job = store.requireJob(projectId, id);
       if (sub === 'cancel') return [200, { kind: 'bigquery#jobCancelResponse', job: store.jobResource(job) }];
       return [200, store.jobResource(job)];
@@ -216,14 +248,20 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
       const request = json(body);
       const job = await store.insertJob(projectId, {
         jobReference: { jobId: request.requestId, location: request.location },
-        configuration: { query: { query: request.query, useLegacySql: request.useLegacySql ?? true }, dryRun: request.dryRun },
+        configuration: {
+          query: { query: request.query, useLegacySql: request.useLegacySql ?? true },
+          dryRun: request.dryRun,
+        },
       });
       const params = new URLSearchParams({
         ...(request.maxResults !== undefined ? { maxResults: String(request.maxResults) } : {}),
         timeoutMs: String(request.timeoutMs ?? 10_000),
         ...(request.formatOptions?.useInt64Timestamp ? { 'formatOptions.useInt64Timestamp': 'true' } : {}),
       });
-      return [200, { ...(await queryResults(projectId, job.resource.jobReference.jobId, params)), kind: 'bigquery#queryResponse' }];
+      return [
+        200,
+        { ...(await queryResults(projectId, job.resource.jobReference.jobId, params)), kind: 'bigquery#queryResponse' },
+      ];
     }
     if (collection !== 'datasets') throw new EmulatorError(404, 'notFound', `Not found: ${path}`);
 
@@ -234,16 +272,30 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
         if (store.datasets.has(store.datasetKey(projectId, datasetId))) {
           throw new EmulatorError(409, 'duplicate', `Already Exists: Dataset ${projectId}:${datasetId}`);
         }
-        store.datasets.set(store.datasetKey(projectId, datasetId), { projectId, datasetId, location: resource.location ?? 'US', created: store.now(), labels: resource.labels ?? {} });
+        store.datasets.set(store.datasetKey(projectId, datasetId), {
+          projectId,
+          datasetId,
+          location: resource.location ?? 'US',
+          created: store.now(),
+          labels: resource.labels ?? {},
+        });
         return [200, datasetResource(projectId, datasetId)];
       }
       const datasets = [...store.datasets.values()].filter((dataset) => dataset.projectId === projectId);
-      return [200, { kind: 'bigquery#datasetList', datasets: datasets.map((dataset) => datasetResource(projectId, dataset.datasetId)) }];
+      return [
+        200,
+        {
+          kind: 'bigquery#datasetList',
+          datasets: datasets.map((dataset) => datasetResource(projectId, dataset.datasetId)),
+        },
+      ];
     }
     if (!sub) {
       store.requireDataset(projectId, id);
       if (method === 'DELETE') {
-        const tables = [...store.tables.values()].filter((table) => table.projectId === projectId && table.datasetId === id);
+        const tables = [...store.tables.values()].filter(
+          (table) => table.projectId === projectId && table.datasetId === id,
+        );
         if (tables.length > 0 && query.get('deleteContents') !== 'true') {
           throw new EmulatorError(400, 'resourceInUse', `Dataset ${projectId}:${id} is still in use`);
         }
@@ -261,7 +313,9 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
         const tableId = resource.tableReference?.tableId as string;
         return [200, store.tableResource(store.createTable(projectId, id, tableId, resource))];
       }
-      const tables = [...store.tables.values()].filter((table) => table.projectId === projectId && table.datasetId === id);
+      const tables = [...store.tables.values()].filter(
+        (table) => table.projectId === projectId && table.datasetId === id,
+      );
       return [
         200,
         {
@@ -277,7 +331,15 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
       ];
     }
     const table: StoredTable = store.requireTable(projectId, id, subId);
-    if (leaf === 'data') return [200, { kind: 'bigquery#tableDataList', etag: `"${table.lastModifiedTime}"`, ...rowsPage(table.fields, table.rows, query) }];
+    if (leaf === 'data')
+      return [
+        200,
+        {
+          kind: 'bigquery#tableDataList',
+          etag: `"${table.lastModifiedTime}"`,
+          ...rowsPage(table.fields, table.rows, query),
+        },
+      ];
     if (leaf === 'insertAll') {
       const resource = json(body);
       const insertErrors: unknown[] = [];
@@ -291,7 +353,10 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
         }
       });
       if (insertErrors.length === 0 || resource.skipInvalidRows) store.setRows(table, [...table.rows, ...rows]);
-      return [200, { kind: 'bigquery#tableDataInsertAllResponse', ...(insertErrors.length > 0 ? { insertErrors } : {}) }];
+      return [
+        200,
+        { kind: 'bigquery#tableDataInsertAllResponse', ...(insertErrors.length > 0 ? { insertErrors } : {}) },
+      ];
     }
     if (method === 'DELETE') {
       store.tables.delete(store.tableKey(projectId, id, subId));
@@ -319,7 +384,9 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
     const path = url.pathname.replace(/^\/upload\/bigquery\/v2/, '/upload').replace(/^\/bigquery\/v2/, '');
     const entry: EmulatorRequest = { method, path, remoteAddress: request.socket.remoteAddress ?? '', status: 0 };
     requests.push(entry);
-    const fault = faults.find((item) => item.left > 0 && (!item.method || item.method === method) && item.path.test(path));
+    const fault = faults.find(
+      (item) => item.left > 0 && (!item.method || item.method === method) && item.path.test(path),
+    );
     if (fault) {
       fault.left--;
       entry.status = fault.status;
@@ -336,10 +403,20 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
         } else send(response, status, body);
       },
       (error: unknown) => {
-        const known = error instanceof EmulatorError ? error : error instanceof EmulatorValueError ? new EmulatorError(400, 'invalid', error.message) : undefined;
+        const known =
+          error instanceof EmulatorError
+            ? error
+            : error instanceof EmulatorValueError
+              ? new EmulatorError(400, 'invalid', error.message)
+              : undefined;
         const status = known?.status ?? 500;
         entry.status = status;
-        sendError(response, status, known?.reason ?? 'internalError', known?.message ?? `Emulator failure: ${(error as Error)?.message ?? String(error)}`);
+        sendError(
+          response,
+          status,
+          known?.reason ?? 'internalError',
+          known?.message ?? `Emulator failure: ${(error as Error)?.message ?? String(error)}`,
+        );
       },
     );
   });

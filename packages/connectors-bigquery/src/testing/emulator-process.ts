@@ -17,7 +17,14 @@ export async function startBigQueryEmulatorProcess(
 ): Promise<EmulatorProcess> {
   const bin = fileURLToPath(new URL('../../bin/honk-bigquery-emulator.js', import.meta.url));
   const project = options.project ?? 'honk-emulator';
-  const args = [bin, '--port', '0', '--project', project, ...(options.datasets ?? []).flatMap((name) => ['--dataset', name])];
+  const args = [
+    bin,
+    '--port',
+    '0',
+    '--project',
+    project,
+    ...(options.datasets ?? []).flatMap((name) => ['--dataset', name]),
+  ];
   if (options.jobLatencyMs !== undefined) args.push('--job-latency-ms', String(options.jobLatencyMs));
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const endpoint = await new Promise<string>((resolve, reject) => {
@@ -27,7 +34,9 @@ export async function startBigQueryEmulatorProcess(
       const match = /listening on (http:\/\/\S+)/.exec(output);
       if (match) resolve(match[1] as string);
     });
-    child.once('exit', (code) => reject(new Error(`honk-bigquery-emulator exited with code ${code} before listening: ${output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`honk-bigquery-emulator exited with code ${code} before listening: ${output}`)),
+    );
     child.once('error', reject);
   });
   return {

@@ -54,12 +54,14 @@ type Token = { type: 'word' | 'ident' | 'string' | 'number' | 'symbol'; text: st
 
 function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];
-  const pattern = /\s+|--[^\n]*|(`(?:[^`\\]|\\.)*`)|('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_-]*)|(<=|>=|<>|!=|[=<>(),.*;])/y;
+  const pattern =
+    /\s+|--[^\n]*|(`(?:[^`\\]|\\.)*`)|('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_-]*)|(<=|>=|<>|!=|[=<>(),.*;])/y;
   let at = 0;
   while (at < sql.length) {
     pattern.lastIndex = at;
     const match = pattern.exec(sql);
-    if (!match) throw new UnsupportedSqlError(`Syntax error at [${at}]: the emulator cannot read "${sql.slice(at, at + 20)}".`);
+    if (!match)
+      throw new UnsupportedSqlError(`Syntax error at [${at}]: the emulator cannot read "${sql.slice(at, at + 20)}".`);
     at = pattern.lastIndex;
     if (match[1]) tokens.push({ type: 'ident', text: match[1].slice(1, -1).replace(/\\(.)/g, '$1') });
     else if (match[2]) tokens.push({ type: 'string', text: match[2].slice(1, -1).replace(/\\(.)/g, '$1') });
@@ -116,7 +118,8 @@ class Parser {
     do parts.push(...this.name().split('.'));
     while (this.isSymbol('.') && ++this.at);
     if (parts.length === 2) return { datasetId: parts[0] as string, tableId: parts[1] as string };
-    if (parts.length === 3) return { projectId: parts[0] as string, datasetId: parts[1] as string, tableId: parts[2] as string };
+    if (parts.length === 3)
+      return { projectId: parts[0] as string, datasetId: parts[1] as string, tableId: parts[2] as string };
     return this.unsupported('expected dataset.table');
   }
   literal(): unknown {
@@ -136,7 +139,10 @@ class Parser {
         this.at++;
         return null;
       }
-      if (['DATE', 'DATETIME', 'TIME', 'TIMESTAMP', 'NUMERIC', 'BIGNUMERIC', 'JSON'].includes(word) && this.peek(1)?.type === 'string') {
+      if (
+        ['DATE', 'DATETIME', 'TIME', 'TIMESTAMP', 'NUMERIC', 'BIGNUMERIC', 'JSON'].includes(word) &&
+        this.peek(1)?.type === 'string'
+      ) {
         this.at += 2;
         return (this.tokens[this.at - 1] as Token).text;
       }
@@ -177,7 +183,8 @@ class Parser {
       return { kind: 'in', column, literals };
     }
     const op = this.peek();
-    if (op?.type !== 'symbol' || !['=', '!=', '<>', '<', '<=', '>', '>='].includes(op.text)) this.unsupported('expected a comparison');
+    if (op?.type !== 'symbol' || !['=', '!=', '<>', '<', '<=', '>', '>='].includes(op.text))
+      this.unsupported('expected a comparison');
     this.at++;
     return { kind: 'compare', column, op: op.text, literal: this.literal() };
   }
@@ -310,7 +317,11 @@ export function parseSql(sql: string): SelectStatement | MergeStatement {
 }
 
 /** Evaluates a WHERE condition on a row. NULL compares as unknown (false), as in SQL. */
-export function evaluate(condition: Condition, row: Cell[], columnIndex: (name: string) => [number, BigQueryField]): boolean {
+export function evaluate(
+  condition: Condition,
+  row: Cell[],
+  columnIndex: (name: string) => [number, BigQueryField],
+): boolean {
   switch (condition.kind) {
     case 'and':
       return evaluate(condition.left, row, columnIndex) && evaluate(condition.right, row, columnIndex);
@@ -326,7 +337,9 @@ export function evaluate(condition: Condition, row: Cell[], columnIndex: (name: 
       const [index, field] = columnIndex(condition.column);
       const cell = row[index];
       if (cell === null) return false;
-      return condition.literals.some((literal) => literal !== null && compareCells(field, cell, literalCell(field, literal)) === 0);
+      return condition.literals.some(
+        (literal) => literal !== null && compareCells(field, cell, literalCell(field, literal)) === 0,
+      );
     }
     case 'compare': {
       const [index, field] = columnIndex(condition.column);

@@ -49,10 +49,20 @@ export interface EmulatorStoreOptions {
   jobLatencyMs?: number;
 }
 
-const TABLE_FIELDS = ['timePartitioning', 'rangePartitioning', 'clustering', 'description', 'friendlyName', 'requirePartitionFilter'];
+const TABLE_FIELDS = [
+  'timePartitioning',
+  'rangePartitioning',
+  'clustering',
+  'description',
+  'friendlyName',
+  'requirePartitionFilter',
+];
 
 export class EmulatorStore {
-  readonly datasets = new Map<string, { projectId: string; datasetId: string; location: string; created: number; labels: Record<string, string> }>();
+  readonly datasets = new Map<
+    string,
+    { projectId: string; datasetId: string; location: string; created: number; labels: Record<string, string> }
+  >();
   readonly tables = new Map<string, StoredTable>();
   readonly jobs = new Map<string, StoredJob>();
   readonly options: EmulatorStoreOptions;
@@ -142,7 +152,8 @@ export class EmulatorStore {
       table.labels = replace ? { ...body.labels } : { ...table.labels, ...body.labels };
       for (const [key, value] of Object.entries(table.labels)) if (value === null) delete table.labels[key];
     }
-    if (body.expirationTime !== undefined) table.expirationTime = body.expirationTime === null ? undefined : Number(body.expirationTime);
+    if (body.expirationTime !== undefined)
+      table.expirationTime = body.expirationTime === null ? undefined : Number(body.expirationTime);
     for (const key of TABLE_FIELDS) if (body[key] !== undefined) table.extra[key] = body[key];
     table.lastModifiedTime = this.now();
   }
@@ -179,7 +190,11 @@ export class EmulatorStore {
     };
     const key = `${projectId}:${jobReference.jobId}`;
     if (!configuration.dryRun && this.jobs.has(key)) {
-      throw new EmulatorError(409, 'duplicate', `Already Exists: Job ${projectId}:${jobReference.location}.${jobReference.jobId}`);
+      throw new EmulatorError(
+        409,
+        'duplicate',
+        `Already Exists: Job ${projectId}:${jobReference.location}.${jobReference.jobId}`,
+      );
     }
     const now = this.now();
     const job: StoredJob = {
@@ -220,7 +235,11 @@ export class EmulatorStore {
       status.errorResult = error;
       status.errors = [error];
     }
-    return { ...job.resource, status, ...(done ? { statistics: { ...job.resource.statistics, endTime: String(job.doneAt) } } : {}) };
+    return {
+      ...job.resource,
+      status,
+      ...(done ? { statistics: { ...job.resource.statistics, endTime: String(job.doneAt) } } : {}),
+    };
   }
 
   requireJob(projectId: string, jobId: string): StoredJob {
@@ -229,7 +248,10 @@ export class EmulatorStore {
     return job;
   }
 
-  #resolve(projectId: string, table: SqlTable | { projectId?: string; datasetId: string; tableId: string }): StoredTable {
+  #resolve(
+    projectId: string,
+    table: SqlTable | { projectId?: string; datasetId: string; tableId: string },
+  ): StoredTable {
     return this.requireTable(table.projectId ?? projectId, table.datasetId, table.tableId);
   }
 
@@ -280,7 +302,8 @@ export class EmulatorStore {
       fields = loaded.fields;
       rows = loaded.rows;
     } else if (format === 'NEWLINE_DELIMITED_JSON') {
-      if (!fields) throw new EmulatorError(400, 'invalid', 'The emulator needs a schema for JSON loads (no autodetect).');
+      if (!fields)
+        throw new EmulatorError(400, 'invalid', 'The emulator needs a schema for JSON loads (no autodetect).');
       const schema = fields;
       rows = Buffer.from(upload)
         .toString('utf8')
@@ -291,7 +314,8 @@ export class EmulatorStore {
           return schema.map((field) => cellFromJson(field, object[field.name]));
         });
     } else if (format === 'CSV') {
-      if (!fields) throw new EmulatorError(400, 'invalid', 'The emulator needs a schema for CSV loads (no autodetect).');
+      if (!fields)
+        throw new EmulatorError(400, 'invalid', 'The emulator needs a schema for CSV loads (no autodetect).');
       const schema = fields;
       const records = parseCsv(Buffer.from(upload).toString('utf8'), load.fieldDelimiter ?? ',').slice(
         Number(load.skipLeadingRows ?? 0),
@@ -299,7 +323,9 @@ export class EmulatorStore {
       rows = records.map((record) =>
         schema.map((field, index) => {
           const text = record[index];
-          return text === undefined || text === (load.nullMarker ?? '') ? cellFromJson(field, null) : cellFromJson(field, text);
+          return text === undefined || text === (load.nullMarker ?? '')
+            ? cellFromJson(field, null)
+            : cellFromJson(field, text);
         }),
       );
     } else throw new EmulatorError(400, 'invalid', `The emulator does not load ${format} files.`);
@@ -308,11 +334,17 @@ export class EmulatorStore {
       if (load.createDisposition === 'CREATE_NEVER') {
         throw new EmulatorError(404, 'notFound', `Not found: Table ${to.projectId}:${to.datasetId}.${to.tableId}`);
       }
-      target = this.createTable(to.projectId as string, to.datasetId as string, to.tableId as string, { schema: { fields } });
+      target = this.createTable(to.projectId as string, to.datasetId as string, to.tableId as string, {
+        schema: { fields },
+      });
     }
     const disposition = load.writeDisposition ?? 'WRITE_APPEND';
     if (disposition === 'WRITE_EMPTY' && target.rows.length > 0) {
-      throw new EmulatorError(409, 'duplicate', `Already Exists: Table ${to.projectId}:${to.datasetId}.${to.tableId} is not empty`);
+      throw new EmulatorError(
+        409,
+        'duplicate',
+        `Already Exists: Table ${to.projectId}:${to.datasetId}.${to.tableId} is not empty`,
+      );
     }
     if (disposition === 'WRITE_TRUNCATE') this.setRows(target, rows);
     else if (rows.length > 0) {
@@ -346,7 +378,11 @@ export class EmulatorStore {
       const at = Date.parse(statement.asOf);
       if (Number.isNaN(at)) throw new EmulatorError(400, 'invalidQuery', `Invalid timestamp: '${statement.asOf}'`);
       if (at < table.creationTime) {
-        throw new EmulatorError(400, 'invalidQuery', `Invalid snapshot time ${statement.asOf}: the table did not exist then.`);
+        throw new EmulatorError(
+          400,
+          'invalidQuery',
+          `Invalid snapshot time ${statement.asOf}: the table did not exist then.`,
+        );
       }
       const version = table.history.find((entry) => at < entry.until);
       if (version) {
@@ -413,18 +449,24 @@ export class EmulatorStore {
       const incoming = sourceByKey.get(text);
       if (!incoming) return row;
       if (matched.has(text)) {
-        throw new EmulatorError(400, 'invalidQuery', 'UPDATE/MERGE must match at most one source row for each target row');
+        throw new EmulatorError(
+          400,
+          'invalidQuery',
+          'UPDATE/MERGE must match at most one source row for each target row',
+        );
       }
       matched.add(text);
       const updated = row.slice();
-      for (const column of statement.update) updated[indexIn(target.fields, column)] = incoming[indexIn(source.fields, column)];
+      for (const column of statement.update)
+        updated[indexIn(target.fields, column)] = incoming[indexIn(source.fields, column)];
       return updated;
     });
     for (const row of source.rows) {
       const key = keyOf(source.fields, row);
       if (!key.includes(null) && matched.has(JSON.stringify(key))) continue;
       const inserted = target.fields.map(() => null as Cell);
-      for (const column of statement.insert) inserted[indexIn(target.fields, column)] = row[indexIn(source.fields, column)];
+      for (const column of statement.insert)
+        inserted[indexIn(target.fields, column)] = row[indexIn(source.fields, column)];
       rows.push(inserted);
     }
     this.setRows(target, rows);
@@ -434,7 +476,26 @@ export class EmulatorStore {
 function validateFields(fields: BigQueryField[]): BigQueryField[] {
   for (const field of fields) {
     const type = canonicalType(field.type ?? '');
-    if (!['INT64', 'FLOAT64', 'NUMERIC', 'BIGNUMERIC', 'BOOL', 'STRING', 'BYTES', 'DATE', 'DATETIME', 'TIME', 'TIMESTAMP', 'JSON', 'GEOGRAPHY', 'RECORD', 'RANGE', 'INTERVAL'].includes(type)) {
+    if (
+      ![
+        'INT64',
+        'FLOAT64',
+        'NUMERIC',
+        'BIGNUMERIC',
+        'BOOL',
+        'STRING',
+        'BYTES',
+        'DATE',
+        'DATETIME',
+        'TIME',
+        'TIMESTAMP',
+        'JSON',
+        'GEOGRAPHY',
+        'RECORD',
+        'RANGE',
+        'INTERVAL',
+      ].includes(type)
+    ) {
       throw new EmulatorError(400, 'invalid', `Invalid field type ${field.type} for field ${field.name}.`);
     }
     if (type === 'RECORD') validateFields(field.fields ?? []);
@@ -443,7 +504,10 @@ function validateFields(fields: BigQueryField[]): BigQueryField[] {
 }
 
 function checkSameSchema(source: BigQueryField[], target: BigQueryField[], name: string): void {
-  const describe = (fields: BigQueryField[]) => fields.map((field) => `${field.name.toLowerCase()}:${canonicalType(field.type)}:${field.mode ?? 'NULLABLE'}`).join(',');
+  const describe = (fields: BigQueryField[]) =>
+    fields
+      .map((field) => `${field.name.toLowerCase()}:${canonicalType(field.type)}:${field.mode ?? 'NULLABLE'}`)
+      .join(',');
   if (describe(source) !== describe(target)) {
     throw new EmulatorError(400, 'invalid', `Provided Schema does not match Table ${name}.`);
   }
@@ -495,13 +559,27 @@ function parseCsv(text: string, delimiter: string): string[][] {
   return records;
 }
 
-async function loadParquet(bytes: Uint8Array, declared: BigQueryField[] | undefined): Promise<{ fields: BigQueryField[]; rows: Cell[][] }> {
-  const input = { name: 'upload.parquet', size: bytes.byteLength, blob: () => new Blob([bytes]), stream: async function* () { yield bytes; } };
+async function loadParquet(
+  bytes: Uint8Array,
+  declared: BigQueryField[] | undefined,
+): Promise<{ fields: BigQueryField[]; rows: Cell[][] }> {
+  const input = {
+    name: 'upload.parquet',
+    size: bytes.byteLength,
+    blob: () => new Blob([bytes]),
+    stream: async function* () {
+      yield bytes;
+    },
+  };
   let schema;
   try {
     schema = await parquetCodec.readSchema(input);
   } catch (error) {
-    throw new EmulatorError(400, 'invalid', `Error while reading data, error message: the file is not Parquet (${(error as Error).message})`);
+    throw new EmulatorError(
+      400,
+      'invalid',
+      `Error while reading data, error message: the file is not Parquet (${(error as Error).message})`,
+    );
   }
   const fields = declared ?? bigQuerySchemaOf(schema);
   const rows: Cell[][] = [];
@@ -509,13 +587,16 @@ async function loadParquet(bytes: Uint8Array, declared: BigQueryField[] | undefi
     const columns = fields.map((field) => {
       const index = batch.schema.fields.findIndex((column) => column.name.toLowerCase() === field.name.toLowerCase());
       if (index < 0) {
-        if (field.mode === 'REQUIRED') throw new EmulatorError(400, 'invalid', `Missing required field: ${field.name}.`);
+        if (field.mode === 'REQUIRED')
+          throw new EmulatorError(400, 'invalid', `Missing required field: ${field.name}.`);
         return null;
       }
       return cellsFromArrow(field, batch.schema.fields[index]!, batch.data.children[index]!);
     });
     for (let row = 0; row < batch.numRows; row++) {
-      rows.push(columns.map((column, index) => (column ? column[row] : (fields[index]?.mode === 'REPEATED' ? [] : null))));
+      rows.push(
+        columns.map((column, index) => (column ? column[row] : fields[index]?.mode === 'REPEATED' ? [] : null)),
+      );
     }
   }
   return { fields, rows };

@@ -16,7 +16,7 @@
  * | REPEATED | cell[] |
  * | RANGE | [start, end], each a cell or null (unbounded) |
  */
-import { type Data, type Field as ArrowField, type Decimal, TimeUnit, Type } from 'apache-arrow';
+import { type Field as ArrowField, type Data, type Decimal, TimeUnit, Type } from 'apache-arrow';
 import { type BigQueryField, canonicalType } from '../bigquery-types.ts';
 import { parseDateTimeMicros, unscaledOf } from '../tabledata-decoder.ts';
 
@@ -102,7 +102,10 @@ export function cellFromJson(field: BigQueryField, value: unknown, repeatedItem 
     if (field.mode === 'REQUIRED') throw new EmulatorValueError(`Missing required field: ${field.name}.`);
     return null;
   }
-  const bad = () => new EmulatorValueError(`Cannot convert value ${JSON.stringify(value)} to ${canonicalType(field.type)} for field ${field.name}.`);
+  const bad = () =>
+    new EmulatorValueError(
+      `Cannot convert value ${JSON.stringify(value)} to ${canonicalType(field.type)} for field ${field.name}.`,
+    );
   switch (canonicalType(field.type)) {
     case 'INT64': {
       if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
@@ -140,7 +143,8 @@ export function cellFromJson(field: BigQueryField, value: unknown, repeatedItem 
       return days;
     }
     case 'DATETIME': {
-      const micros = typeof value === 'string' ? parseDateTimeMicros(value.length === 10 ? `${value}T00:00:00` : value) : null;
+      const micros =
+        typeof value === 'string' ? parseDateTimeMicros(value.length === 10 ? `${value}T00:00:00` : value) : null;
       if (micros === null) throw bad();
       return micros;
     }
@@ -241,14 +245,21 @@ export function cellText(field: BigQueryField, cell: Cell, useInt64Timestamp = t
 }
 
 /** The `v` of a cell in API responses. */
-export function renderCell(field: BigQueryField, cell: Cell, useInt64Timestamp: boolean, repeatedItem = false): unknown {
+export function renderCell(
+  field: BigQueryField,
+  cell: Cell,
+  useInt64Timestamp: boolean,
+  repeatedItem = false,
+): unknown {
   if (field.mode === 'REPEATED' && !repeatedItem) {
     return (cell as Cell[]).map((item) => ({ v: renderCell(field, item, useInt64Timestamp, true) }));
   }
   if (cell === null || cell === undefined) return null;
   if (canonicalType(field.type) === 'RECORD') {
     const cells = cell as Cell[];
-    return { f: (field.fields ?? []).map((child, index) => ({ v: renderCell(child, cells[index], useInt64Timestamp) })) };
+    return {
+      f: (field.fields ?? []).map((child, index) => ({ v: renderCell(child, cells[index], useInt64Timestamp) })),
+    };
   }
   return cellText(field, cell, useInt64Timestamp);
 }
@@ -283,7 +294,8 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
   const type = data.type as any;
   const typeId = data.typeId as Type;
   if (field.mode === 'REPEATED' && !repeatedItem) {
-    if (typeId !== Type.List) throw new EmulatorValueError(`Field ${field.name} is REPEATED but the file has ${String(type)}.`);
+    if (typeId !== Type.List)
+      throw new EmulatorValueError(`Field ${field.name} is REPEATED but the file has ${String(type)}.`);
     const offsets = data.valueOffsets as Int32Array;
     const child = data.children[0] as Data;
     const items = cellsFromArrow(field, type.children[0], child, true);
@@ -292,8 +304,12 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
         out[i] = [];
         continue;
       }
-      const list = items.slice((offsets[data.offset + i] as number) - child.offset, (offsets[data.offset + i + 1] as number) - child.offset);
-      if (list.some((item) => item === null)) throw new EmulatorValueError(`Array ${field.name} cannot have a null element.`);
+      const list = items.slice(
+        (offsets[data.offset + i] as number) - child.offset,
+        (offsets[data.offset + i + 1] as number) - child.offset,
+      );
+      if (list.some((item) => item === null))
+        throw new EmulatorValueError(`Array ${field.name} cannot have a null element.`);
       out[i] = list;
     }
     return out;
@@ -302,7 +318,8 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
   const bq = canonicalType(field.type);
   for (let i = 0; i < n; i++) {
     if (!isValid(data, i)) {
-      if (field.mode === 'REQUIRED' && !repeatedItem) throw new EmulatorValueError(`Missing required field: ${field.name}.`);
+      if (field.mode === 'REQUIRED' && !repeatedItem)
+        throw new EmulatorValueError(`Missing required field: ${field.name}.`);
       out[i] = null;
       continue;
     }
@@ -323,7 +340,8 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
       case Type.LargeBinary: {
         const offsets = data.valueOffsets as Int32Array;
         const bytes = (values as Uint8Array).subarray(Number(offsets[at]), Number(offsets[at + 1]));
-        out[i] = typeId === Type.Binary || typeId === Type.LargeBinary ? bytes.slice() : Buffer.from(bytes).toString('utf8');
+        out[i] =
+          typeId === Type.Binary || typeId === Type.LargeBinary ? bytes.slice() : Buffer.from(bytes).toString('utf8');
         if (bq === 'BYTES' && typeof out[i] === 'string') out[i] = new Uint8Array(Buffer.from(out[i] as string));
         if (bq === 'JSON' || bq === 'STRING' || bq === 'GEOGRAPHY') {
           if (typeof out[i] !== 'string') out[i] = Buffer.from(out[i] as Uint8Array).toString('utf8');
@@ -337,7 +355,10 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
         out[i] = unitToMicros(int64At(values, at), type.unit);
         break;
       case Type.Time:
-        out[i] = type.bitWidth === 64 ? unitToMicros(int64At(values, at), type.unit) : unitToMicros(BigInt(values[at] as number), type.unit);
+        out[i] =
+          type.bitWidth === 64
+            ? unitToMicros(int64At(values, at), type.unit)
+            : unitToMicros(BigInt(values[at] as number), type.unit);
         break;
       case Type.Decimal: {
         const decimal = type as Decimal;
@@ -350,7 +371,9 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
         if (decimal.scale > target) {
           const factor = 10n ** BigInt(decimal.scale - target);
           if (unscaled % factor !== 0n) {
-            throw new EmulatorValueError(`Invalid ${bq} value for field ${field.name}: more than ${target} fractional digits.`);
+            throw new EmulatorValueError(
+              `Invalid ${bq} value for field ${field.name}: more than ${target} fractional digits.`,
+            );
           }
           unscaled /= factor;
         } else unscaled *= 10n ** BigInt(target - decimal.scale);
@@ -365,7 +388,9 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
           out[i] = [start[0], end[0]];
         } else {
           out[i] = (field.fields ?? []).map((child) => {
-            const index = (type.children as ArrowField[]).findIndex((c) => c.name.toLowerCase() === child.name.toLowerCase());
+            const index = (type.children as ArrowField[]).findIndex(
+              (c) => c.name.toLowerCase() === child.name.toLowerCase(),
+            );
             if (index < 0) return null;
             return cellsFromArrow(child, type.children[index], (data.children[index] as Data).slice(i, 1))[0];
           });

@@ -11,5 +11,5 @@ export {
   startBigQueryEmulator,
 } from './bigquery-emulator.ts';
 export { type EmulatorProcess, startBigQueryEmulatorProcess } from './emulator-process.ts';
-export { EmulatorError, EmulatorStore, type StoredJob, type StoredTable } from './emulator-store.ts';
 export { UnsupportedSqlError } from './emulator-sql.ts';
+export { EmulatorError, EmulatorStore, type StoredJob, type StoredTable } from './emulator-store.ts';

@@ -3,7 +3,7 @@
  * (PassThroughClient, see create-bigquery-client.ts) and the Google auth library's metadata
  * server probe switched off, so no request can leave the machine.
  */
-import { bigQueryApiFor, bigQueryConnectionSchema, type BigQueryConnectionOptions } from '../../src/index.ts';
+import { type BigQueryConnectionOptions, bigQueryApiFor, bigQueryConnectionSchema } from '../../src/index.ts';
 import { type BigQueryEmulator, startBigQueryEmulator } from '../../src/testing/index.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
