@@ -223,9 +223,11 @@ export function createBigQuerySink(args: BigQuerySinkArgs): Sink {
         async publish() {
           if (!staged) await writer.stage();
           const publishArgs = { api, staging, target, taskId: args.taskId, signal };
-          // Looked up again: another task may have created the target since `open()`.
-          const current = mode === 'replace' ? null : await api.getTable(target, signal);
-          if (mode === 'append' && current) await publishAppend(publishArgs, fileHashes);
+          // An append always goes through its marker, also the one that creates the target:
+          // otherwise a re-run after the first publish would append the same rows again.
+          // A merge is looked up again: another task may have created the target since `open()`.
+          const current = mode === 'merge' ? await api.getTable(target, signal) : null;
+          if (mode === 'append') await publishAppend(publishArgs, fileHashes);
           else if (mode === 'merge' && current)
             await publishMerge(
               publishArgs,
