@@ -111,7 +111,7 @@ describe('type mapping', () => {
       'r:Struct<{x:Int64, y:Utf8}>',
       'rg:Struct<{start:Date32<DAY>, end:Date32<DAY>}>',
     ]);
-    expect((schema.fields.find((field) => field.name === 'bn')?.type as { bitWidth?: number }).bitWidth).toBe(256);
+    expect((schema.fields.find((field) => field.name === 'bn')!.type as { bitWidth?: number }).bitWidth).toBe(256);
     expect(schema.fields.find((field) => field.name === 'j')?.metadata.get('bigquery.type')).toBe('JSON');
     expect(batches).toHaveLength(2);
     const first = batches[0]!.get(0)!.toJSON() as Record<string, any>;

@@ -4,6 +4,7 @@
  * (bigquery-emulator.ts) turns requests into calls here and errors into API error bodies.
  */
 import { parquetCodec } from '@honk/core';
+import type { Schema } from 'apache-arrow';
 import { type BigQueryField, bigQuerySchemaOf, canonicalType } from '../bigquery-types.ts';
 import { evaluate, type MergeStatement, parseSql, type SelectStatement, type SqlTable } from './emulator-sql.ts';
 import { type Cell, cellFromJson, cellsFromArrow, cellText, compareCells } from './emulator-values.ts';
@@ -571,7 +572,7 @@ async function loadParquet(
       yield bytes;
     },
   };
-  let schema;
+  let schema: Schema;
   try {
     schema = await parquetCodec.readSchema(input);
   } catch (error) {
@@ -591,7 +592,7 @@ async function loadParquet(
           throw new EmulatorError(400, 'invalid', `Missing required field: ${field.name}.`);
         return null;
       }
-      return cellsFromArrow(field, batch.schema.fields[index]!, batch.data.children[index]!);
+      return cellsFromArrow(field, batch.data.children[index]!);
     });
     for (let row = 0; row < batch.numRows; row++) {
       rows.push(

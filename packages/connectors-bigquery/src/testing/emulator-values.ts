@@ -288,7 +288,7 @@ function unitToMicros(value: bigint, unit: TimeUnit): bigint {
 }
 
 /** The cells of Arrow data (a loaded Parquet column) for a BigQuery column. */
-export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, data: Data, repeatedItem = false): Cell[] {
+export function cellsFromArrow(field: BigQueryField, data: Data, repeatedItem = false): Cell[] {
   const n = data.length;
   const out = new Array<Cell>(n);
   const type = data.type as any;
@@ -298,7 +298,7 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
       throw new EmulatorValueError(`Field ${field.name} is REPEATED but the file has ${String(type)}.`);
     const offsets = data.valueOffsets as Int32Array;
     const child = data.children[0] as Data;
-    const items = cellsFromArrow(field, type.children[0], child, true);
+    const items = cellsFromArrow(field, child, true);
     for (let i = 0; i < n; i++) {
       if (!isValid(data, i)) {
         out[i] = [];
@@ -383,8 +383,8 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
       case Type.Struct: {
         if (bq === 'RANGE') {
           const element: BigQueryField = { name: field.name, type: field.rangeElementType?.type ?? 'DATE' };
-          const start = cellsFromArrow(element, type.children[0], (data.children[0] as Data).slice(i, 1));
-          const end = cellsFromArrow(element, type.children[1], (data.children[1] as Data).slice(i, 1));
+          const start = cellsFromArrow(element, (data.children[0] as Data).slice(i, 1));
+          const end = cellsFromArrow(element, (data.children[1] as Data).slice(i, 1));
           out[i] = [start[0], end[0]];
         } else {
           out[i] = (field.fields ?? []).map((child) => {
@@ -392,7 +392,7 @@ export function cellsFromArrow(field: BigQueryField, arrowField: ArrowField, dat
               (c) => c.name.toLowerCase() === child.name.toLowerCase(),
             );
             if (index < 0) return null;
-            return cellsFromArrow(child, type.children[index], (data.children[index] as Data).slice(i, 1))[0];
+            return cellsFromArrow(child, (data.children[index] as Data).slice(i, 1))[0];
           });
         }
         break;
