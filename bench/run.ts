@@ -36,6 +36,7 @@ const suites: Record<string, string> = {
   queue: 'queue.ts',
   postgres: 'postgres.ts',
   s3: 's3.ts',
+  bigquery: 'bigquery.ts',
   'postgres-store': 'postgres-store.ts',
   cli: 'cli.ts',
 };

@@ -105,6 +105,11 @@ describe('connector packages load on demand', () => {
       'file',
       's3',
     ]);
-    expect((await builtinConnectors()).map((connector) => connector.name).sort()).toEqual(['file', 'postgres', 's3']);
+    expect((await builtinConnectors()).map((connector) => connector.name).sort()).toEqual([
+      'bigquery',
+      'file',
+      'postgres',
+      's3',
+    ]);
   });
 });
