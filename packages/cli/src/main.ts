@@ -95,6 +95,16 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--no-scheduler', 'do not take the cron scheduler role')
     .option('--id <id>', 'agent id (default host:pid:random)')
     .option('--exit-when-idle', 'exit once nothing runs and the class has nothing left to claim (KEDA ScaledJob)')
+    .option('--class <name>', 'agent class name, for logs and metrics (env HONK_AGENT_CLASS)')
+    .option(
+      '--label <key=value>',
+      'a label of this agent, repeatable: it claims only tasks whose agentLabels it has (env HONK_AGENT_LABELS=region=eu,tier=gold)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--connections <names>',
+      'claim only tasks whose connections are all in this comma-separated list (env HONK_AGENT_CONNECTIONS)',
+    )
     .action(async (options) => setExit(await (await agentCommands()).agentCommand(options, io)));
 
   program

@@ -6,11 +6,18 @@
  * rest back to the store, exit 0 — also when a connector ignores the abort (the process
  * exits once the leases are released, see bin/honk.js). `--exit-when-idle` also ends the
  * agent (exit 0) once its class has nothing left to claim (`class-idle.ts`).
+ *
+ * Agent classes: `--label key=value` (repeatable) and `--connections a,b` restrict what the
+ * agent claims (a task's `agentLabels` must all be among its labels, its connections all in
+ * the list); `--class` names the class in logs and metrics. The flags win over
+ * `HONK_AGENT_LABELS`, `HONK_AGENT_CONNECTIONS` and `HONK_AGENT_CLASS`. An agent without
+ * labels claims only tasks that require none.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   Agent,
+  assertAgentClassName,
   attachLogging,
   attachMetrics,
   createLogger,
@@ -39,6 +46,12 @@ export interface AgentCommandOptions {
   exitWhenIdle?: boolean;
   /** How often `exitWhenIdle` checks, in ms. Default 1,000. */
   idlePollMs?: number;
+  /** `--class`: the class name (else `HONK_AGENT_CLASS`). */
+  class?: string;
+  /** `--label key=value`, repeatable (else `HONK_AGENT_LABELS`). */
+  label?: string[];
+  /** `--connections a,b` (else `HONK_AGENT_CONNECTIONS`). */
+  connections?: string;
   /** Resolves when the agent should stop (tests); default: on SIGTERM/SIGINT. */
   until?: Promise<void>;
   /** Called once the HTTP server listens (tests read the port). */
@@ -52,23 +65,50 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
+/** The agent's class from flags, else the environment; throws ConfigError naming the flag or variable. */
+export function agentClassOf(
+  options: Pick<AgentCommandOptions, 'class' | 'label' | 'connections'>,
+  env: Record<string, string | undefined>,
+): { className?: string; labels: Record<string, string>; connections?: string[] } {
+  const labels =
+    options.label !== undefined && options.label.length > 0
+      ? parseAgentLabels(options.label.join(','), '--label')
+      : parseAgentLabels(env.HONK_AGENT_LABELS ?? '', 'HONK_AGENT_LABELS');
+  const connectionsText = options.connections ?? env.HONK_AGENT_CONNECTIONS;
+  const connectionsFrom = options.connections !== undefined ? '--connections' : 'HONK_AGENT_CONNECTIONS';
+  const className = options.class ?? (env.HONK_AGENT_CLASS === '' ? undefined : env.HONK_AGENT_CLASS);
+  if (className !== undefined)
+    assertAgentClassName(className, options.class !== undefined ? '--class' : 'HONK_AGENT_CLASS');
+  return {
+    ...(className !== undefined ? { className } : {}),
+    labels,
+    ...(connectionsText !== undefined ? { connections: parseConnectionList(connectionsText, connectionsFrom) } : {}),
+  };
+}
+
 export async function agentCommand(options: AgentCommandOptions, io: CliIo): Promise<number> {
+  const agentClass = agentClassOf(options, io.env);
   const store = await openStore(options.store, { cwd: io.cwd });
   const registry = await connectorRegistry();
   const events = new HonkEvents();
   // The class names this agent's series (`class` label) and its consumer group in traces.
-  const agentClass = io.env.HONK_AGENT_CLASS || 'default';
-  const metrics = createMetrics({ agentClass, defaultMetrics: true });
+  const className = agentClass.className ?? 'default';
+  const metrics = createMetrics({ agentClass: className, defaultMetrics: true });
   // The backlog reported is the one this agent's class can claim (the KEDA scaler's count).
   const classFilter = {
-    labels: io.env.HONK_AGENT_LABELS ? parseAgentLabels(io.env.HONK_AGENT_LABELS, 'HONK_AGENT_LABELS') : {},
-    ...(io.env.HONK_AGENT_CONNECTIONS
-      ? { connections: parseConnectionList(io.env.HONK_AGENT_CONNECTIONS, 'HONK_AGENT_CONNECTIONS') }
-      : {}),
+    labels: agentClass.labels,
+    ...(agentClass.connections ? { connections: agentClass.connections } : {}),
   };
   metrics.trackQueue(store, { backlog: classFilter });
   attachMetrics(events, metrics);
-  const logger = redactingLogger(createLogger({ base: { store: describeStoreUrl(options.store, { cwd: io.cwd }) } }));
+  const logger = redactingLogger(
+    createLogger({
+      base: {
+        store: describeStoreUrl(options.store, { cwd: io.cwd }),
+        ...(agentClass.className !== undefined ? { class: agentClass.className } : {}),
+      },
+    }),
+  );
   attachLogging(events, logger);
   const agent = new Agent({
     store,
@@ -79,8 +119,9 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
     env: io.env,
     baseDir: io.cwd,
     scheduler: options.scheduler,
-    tracing: { queueName: store.name, agentClass },
+    tracing: { queueName: store.name, agentClass: className },
     ...(options.id ? { id: options.id } : {}),
+    ...agentClass,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     ...(options.drainTimeoutMs ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
@@ -116,7 +157,7 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   const address = server.address() as AddressInfo;
   options.onListening?.(address);
   io.stderr(
-    `honk agent ${agent.id} on ${describeStoreUrl(options.store, { cwd: io.cwd })}; http://${address.address}:${address.port}/metrics\n`,
+    `honk agent ${agent.id} on ${describeStoreUrl(options.store, { cwd: io.cwd })}${describeClass(agentClass)}; http://${address.address}:${address.port}/metrics\n`,
   );
 
   agent.start();
@@ -151,4 +192,16 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await store.close();
   }
+}
+
+/** ` (class eu: labels region=eu; connections a,b)`, or nothing for an agent that takes any task. */
+function describeClass(agentClass: ReturnType<typeof agentClassOf>): string {
+  const labels = Object.entries(agentClass.labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+  const parts = [
+    `labels ${labels || '(none)'}`,
+    ...(agentClass.connections !== undefined ? [`connections ${agentClass.connections.join(',')}`] : []),
+  ];
+  return ` (class ${agentClass.className ?? '(unnamed)'}: ${parts.join('; ')})`;
 }

@@ -31,6 +31,7 @@ import type { ReleaseReason } from '../observe/events.ts';
 import { HonkEvents } from '../observe/events.ts';
 import { silentLogger } from '../observe/logger.ts';
 import { type AttachTracingOptions, attachTracing } from '../observe/tracing.ts';
+import { type AgentClassFilter, agentClassAllows } from '../queue/agent-class.ts';
 import type { Claim, TaskError, TaskRecord, TaskState, TaskStore } from '../queue/task-store.ts';
 import { LeaseLostError } from '../queue/task-store.ts';
 import { runTask as defaultRunTask, type RunTaskOptions } from '../run/run-task.ts';
@@ -47,6 +48,16 @@ export interface AgentOptions {
   connectors: ConnectorRegistry;
   /** Unique per agent; appears in leases and events. Default `<hostname>:<pid>:<random>`. */
   id?: string;
+  /** The agent class's name (`honk agent --class`), for logs and metrics. */
+  className?: string;
+  /**
+   * The agent's labels (`--label region=eu`): it claims only tasks whose required
+   * `agentLabels` are all among them. Absent: unrestricted, it claims any task (the
+   * in-process agents of `honk run`). `{}`: only tasks that require no label.
+   */
+  labels?: Record<string, string>;
+  /** Only tasks whose connections are all in this list (`--connections`). Absent: any. */
+  connections?: readonly string[];
   /** Tasks run at the same time. Default 2. */
   concurrency?: number;
   /** Lease length in ms; a dead agent's tasks are taken over after this. Default 30,000. */
@@ -103,7 +114,7 @@ export interface StopOptions {
 }
 
 /** Why a pending or retrying task is not awaited by {@link Agent.runUntilIdle}. */
-export type WaitingReason = 'not-before' | 'window' | 'connection-paused';
+export type WaitingReason = 'not-before' | 'window' | 'connection-paused' | 'agent-class';
 
 export interface WaitingTask {
   id: string;
@@ -177,6 +188,10 @@ export class Agent {
   readonly heartbeatMs: number;
   readonly pollMs: number;
   readonly drainTimeoutMs: number;
+  /** The agent class's name, when it has one. */
+  readonly className: string | undefined;
+  /** What restricts this agent's claims (its labels and connection list); empty when unrestricted. */
+  readonly agentClass: AgentClassFilter;
   /** The scheduler, when enabled. */
   readonly scheduler: Scheduler | undefined;
 
@@ -225,7 +240,18 @@ export class Agent {
     this.#limit = pLimit(this.concurrency);
     this.#env = options.env;
     this.#baseDir = options.baseDir;
-    if (options.tracing !== false) attachTracing(this.events, { queueName: this.#store.name, ...options.tracing });
+    this.className = options.className;
+    if (options.tracing !== false) {
+      attachTracing(this.events, {
+        queueName: this.#store.name,
+        ...(options.className !== undefined ? { agentClass: options.className } : {}),
+        ...options.tracing,
+      });
+    }
+    this.agentClass = {
+      ...(options.labels !== undefined ? { labels: { ...options.labels } } : {}),
+      ...(options.connections !== undefined ? { connections: [...options.connections] } : {}),
+    };
     if (this.heartbeatMs >= this.leaseMs) {
       throw new ConfigError(
         `Agent heartbeatMs (${this.heartbeatMs}) must be shorter than leaseMs (${this.leaseMs}), or leases expire under running tasks. Leave heartbeatMs unset for leaseMs / 3.`,
@@ -403,6 +429,7 @@ export class Agent {
         const paused = this.pausedConnections();
         claim = await this.#store.claim(this.id, {
           leaseMs: this.leaseMs,
+          ...this.agentClass,
           ...(paused.length > 0 ? { excludeConnections: paused } : {}),
         });
       } catch (error) {
@@ -794,7 +821,8 @@ export class Agent {
     const waiting: WaitingTask[] = [];
     for (const task of await this.#store.list({ states: ['pending', 'retrying'] })) {
       let reason: WaitingReason | undefined;
-      if (task.connections.some((connection) => paused.has(connection))) reason = 'connection-paused';
+      if (!agentClassAllows(this.agentClass, task)) reason = 'agent-class';
+      else if (task.connections.some((connection) => paused.has(connection))) reason = 'connection-paused';
       else if (task.window && !windowAllows(task.window, now)) reason = 'window';
       else if (task.state === 'pending' && Date.parse(task.runAt) > horizon) reason = 'not-before';
       if (!reason) return undefined;

@@ -67,6 +67,18 @@ export function assertAgentLabels(labels: unknown, where: string): asserts label
 }
 
 /**
+ * Throws a ConfigError naming `where` unless `name` can name an agent class: 1–63 letters,
+ * digits, `.`, `_` or `-` (it becomes a Prometheus label value and part of Kubernetes names).
+ */
+export function assertAgentClassName(name: string, where: string): void {
+  if (!LABEL_VALUE.test(name)) {
+    throw new ConfigError(
+      `${where}: class name ${JSON.stringify(name)} is not allowed; use 1 to 63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit (e.g. "eu-west").`,
+    );
+  }
+}
+
+/**
  * Parses `region=eu,tier=gold` (the `--label` flag takes one `key=value`, the
  * `HONK_AGENT_LABELS` variable a comma-separated list) into labels. `where` names the flag
  * or variable in errors. A key given twice with different values is an error.

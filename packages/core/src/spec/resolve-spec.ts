@@ -10,6 +10,7 @@ import type { Connector } from '../connector/connector.ts';
 import type { ConnectorRegistry } from '../connector/connector-registry.ts';
 import { ConfigError, HonkError, isHonkError } from '../errors/honk-error.ts';
 import { redact, registerSecret } from '../errors/redact.ts';
+import { mergeAgentLabels } from '../queue/agent-class.ts';
 import {
   DEFAULT_SNAPSHOT_KEEP_FOR_MS,
   type ResolvedEndpoint,
@@ -60,6 +61,8 @@ export interface ResolvedConnection {
   name: string;
   connector: string;
   maxConcurrency?: number;
+  /** Labels an agent must have to run tasks using this connection. */
+  agentLabels?: Record<string, string>;
   /** Parsed by the connector's `optionsSchema`. May hold secrets: print through {@link describeConnections}. */
   options: Record<string, unknown>;
 }
@@ -69,6 +72,8 @@ export interface ResolvedTask extends TaskDefinition {
   source: ResolvedEndpoint;
   target: ResolvedTarget;
   labels: Record<string, string>;
+  /** Labels an agent must have to claim the task: its connections' and its own. Absent when none. */
+  agentLabels?: Record<string, string>;
   /** Catalog entity ref, if any (also in `meta.entity`). */
   entity?: string;
   /** Higher is claimed first. Default 0. */
@@ -86,8 +91,8 @@ export interface ResolvedTask extends TaskDefinition {
    * sha256 (hex) over what determines the task's result: id, source, target, the options of
    * the connections used, transform, validate and snapshot — with env references unresolved,
    * so secrets never enter it and rotating a password does not re-run anything. Scheduling
-   * fields (priority, window, schedule, notBefore, retry, labels, batchRows, idleTimeout,
-   * timeout) are left out.
+   * fields (priority, window, schedule, notBefore, retry, labels, agentLabels, batchRows,
+   * idleTimeout, timeout, and connections' maxConcurrency and agentLabels) are left out.
    */
   definitionHash: string;
   /** The unresolved, JSON form for task stores. */
@@ -146,7 +151,7 @@ export function resolveSpec(loaded: LoadedSpec, options: ResolveSpecOptions): Re
     const path = ['connections', name];
     const connector = lookupConnector(options.registry, connection.connector, [...path, 'connector'], loaded);
     connectors.set(name, connector);
-    const { connector: _connector, maxConcurrency, ...rawOptions } = connection;
+    const { connector: _connector, maxConcurrency, agentLabels, ...rawOptions } = connection;
     const substituted = resolveEnv(rawOptions, path, env, issues);
     if (substituted === undefined) continue;
     const parsed = parseWith(connector.optionsSchema, substituted, path, issues);
@@ -155,6 +160,7 @@ export function resolveSpec(loaded: LoadedSpec, options: ResolveSpecOptions): Re
       name,
       connector: connector.name,
       ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
+      ...(agentLabels !== undefined ? { agentLabels: { ...agentLabels } } : {}),
       options: parsed,
     };
   }
@@ -245,6 +251,18 @@ function resolveTask(
     return undefined;
   }
 
+  let agentLabels: Record<string, string> | undefined;
+  try {
+    agentLabels = mergeAgentLabels(resolved.id, [
+      [`connections.${sourceName}.agentLabels`, sourceConnection.agentLabels],
+      [`connections.${targetName}.agentLabels`, targetConnection.agentLabels],
+      [`${formatPath(path)}.agentLabels`, resolved.agentLabels],
+    ]);
+  } catch (error) {
+    if (!ConfigError.isInstance(error)) throw error;
+    issues.push({ path: [...path, 'agentLabels'], message: error.message });
+    return undefined;
+  }
   const maxConcurrency: Record<string, number> = {};
   for (const connection of [sourceConnection, targetConnection]) {
     if (connection.maxConcurrency !== undefined) maxConcurrency[connection.name] = connection.maxConcurrency;
@@ -282,6 +300,7 @@ function resolveTask(
     definition.idleTimeoutMs = resolved.idleTimeout === false ? 0 : parseDuration(resolved.idleTimeout);
   }
   if (resolved.timeout !== undefined) definition.timeoutMs = parseDuration(resolved.timeout);
+  if (agentLabels !== undefined) definition.agentLabels = agentLabels;
   if (resolved.entity !== undefined) {
     definition.entity = resolved.entity;
     definition.meta = { entity: resolved.entity };
@@ -337,7 +356,8 @@ export function definitionHash(portable: PortableTask): string {
   const { task } = portable;
   const connections: Record<string, unknown> = {};
   for (const [name, connection] of Object.entries(portable.connections)) {
-    const { maxConcurrency: _limit, ...rest } = connection;
+    // Where and how widely a task may run does not change its result.
+    const { maxConcurrency: _limit, agentLabels: _agentLabels, ...rest } = connection;
     connections[name] = rest;
   }
   const material = {

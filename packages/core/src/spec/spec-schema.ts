@@ -131,6 +131,27 @@ export const batchRowsSchema = z
   .min(1)
   .meta({ description: 'Rows per Arrow record batch; bounds memory. Default 65536.' });
 
+/**
+ * Labels an agent must have to run a task (agent classes). Keys and values are restricted
+ * to what survives `key=value,…` variables, Kubernetes and Prometheus labels and SQL
+ * literals; the same rules as `assertAgentLabels` in the queue.
+ */
+export const agentLabelsSchema = z
+  .record(
+    literalString().regex(
+      /^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/,
+      'expected a label name of 1 to 63 letters, digits, ".", "_", "-" or "/", starting and ending with a letter or digit',
+    ),
+    literalString().regex(
+      /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/,
+      'expected a label value of 1 to 63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+    ),
+  )
+  .meta({
+    description:
+      'Labels an agent must have to run this (agent classes), e.g. { region: eu }. Agents declare theirs with `honk agent --label region=eu` or HONK_AGENT_LABELS; `honk run` runs every task itself.',
+  });
+
 export const connectionSchema = z
   .looseObject({
     connector: safeName('connector name').meta({
@@ -141,6 +162,10 @@ export const connectionSchema = z
       .min(1)
       .optional()
       .meta({ description: 'At most this many tasks use this connection at once, fleet-wide.' }),
+    agentLabels: agentLabelsSchema.optional().meta({
+      description:
+        "Labels an agent must have to run tasks that use this connection, e.g. { region: eu } for agents close to the data. Merged with the task's own agentLabels.",
+    }),
   })
   .meta({
     title: 'Connection',
@@ -267,6 +292,10 @@ export const taskSchema = z
       .record(z.string(), z.string())
       .optional()
       .meta({ description: 'Free-form labels, copied into events, metrics and reports.' }),
+    agentLabels: agentLabelsSchema.optional().meta({
+      description:
+        'Labels an agent must have to claim this task, added to those of its connections, e.g. { region: eu }.',
+    }),
     batchRows: batchRowsSchema.optional(),
     idleTimeout: idleTimeoutSchema.optional(),
     timeout: timeoutSchema.optional(),

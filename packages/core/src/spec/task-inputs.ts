@@ -22,6 +22,7 @@ export function toTaskInput(task: ResolvedTask): TaskInput {
     connections: task.connections,
     maxAttempts: task.retry.attempts,
     labels: task.labels,
+    ...(task.agentLabels ? { agentLabels: task.agentLabels } : {}),
     ...(task.entity ? { entity: task.entity } : {}),
   };
 }
