@@ -94,6 +94,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--drain-timeout-ms <ms>', 'grace period for running tasks on SIGTERM', positiveInteger)
     .option('--no-scheduler', 'do not take the cron scheduler role')
     .option('--id <id>', 'agent id (default host:pid:random)')
+    .option('--exit-when-idle', 'exit once nothing runs and the class has nothing left to claim (KEDA ScaledJob)')
     .option('--class <name>', 'agent class name, for logs and metrics (env HONK_AGENT_CLASS)')
     .option(
       '--label <key=value>',
@@ -104,7 +105,6 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       '--connections <names>',
       'claim only tasks whose connections are all in this comma-separated list (env HONK_AGENT_CONNECTIONS)',
     )
-    .option('--exit-when-idle', 'exit once nothing runs and the class has nothing left to claim (KEDA ScaledJob)')
     .action(async (options) => setExit(await (await agentCommands()).agentCommand(options, io)));
 
   program

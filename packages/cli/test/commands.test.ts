@@ -87,7 +87,8 @@ describe('store commands', () => {
     const url = await base();
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     let metrics = '';
-    for (let i = 0; i < 200; i++) {
+    // A hang guard of a minute: on a loaded machine the two tiny tasks can take many seconds.
+    for (let i = 0; i < 600; i++) {
       metrics = await (await fetch(`${url}/metrics`)).text();
       if (
         /honk_tasks_total\{state="dead",class="eu"\} 1/.test(metrics) &&

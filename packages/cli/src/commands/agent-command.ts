@@ -42,16 +42,16 @@ export interface AgentCommandOptions {
   drainTimeoutMs?: number;
   scheduler: boolean;
   id?: string;
+  /** Stop once nothing is running and the class has nothing left to claim (the agents of a KEDA ScaledJob). */
+  exitWhenIdle?: boolean;
+  /** How often `exitWhenIdle` checks, in ms. Default 1,000. */
+  idlePollMs?: number;
   /** `--class`: the class name (else `HONK_AGENT_CLASS`). */
   class?: string;
   /** `--label key=value`, repeatable (else `HONK_AGENT_LABELS`). */
   label?: string[];
   /** `--connections a,b` (else `HONK_AGENT_CONNECTIONS`). */
   connections?: string;
-  /** Stop once nothing is running and the class has nothing left to claim (the agents of a KEDA ScaledJob). */
-  exitWhenIdle?: boolean;
-  /** How often `exitWhenIdle` checks, in ms. Default 1,000. */
-  idlePollMs?: number;
   /** Resolves when the agent should stop (tests); default: on SIGTERM/SIGINT. */
   until?: Promise<void>;
   /** Called once the HTTP server listens (tests read the port). */
@@ -97,7 +97,7 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   // The backlog reported is the one this agent's class can claim (the KEDA scaler's count).
   const classFilter = {
     labels: agentClass.labels,
-    ...(agentClass.connections !== undefined ? { connections: agentClass.connections } : {}),
+    ...(agentClass.connections ? { connections: agentClass.connections } : {}),
   };
   metrics.trackQueue(store, { backlog: classFilter });
   attachMetrics(events, metrics);

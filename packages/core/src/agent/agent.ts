@@ -241,11 +241,17 @@ export class Agent {
     this.#env = options.env;
     this.#baseDir = options.baseDir;
     this.className = options.className;
+    if (options.tracing !== false) {
+      attachTracing(this.events, {
+        queueName: this.#store.name,
+        ...(options.className !== undefined ? { agentClass: options.className } : {}),
+        ...options.tracing,
+      });
+    }
     this.agentClass = {
       ...(options.labels !== undefined ? { labels: { ...options.labels } } : {}),
       ...(options.connections !== undefined ? { connections: [...options.connections] } : {}),
     };
-    if (options.tracing !== false) attachTracing(this.events, { queueName: this.#store.name, ...options.tracing });
     if (this.heartbeatMs >= this.leaseMs) {
       throw new ConfigError(
         `Agent heartbeatMs (${this.heartbeatMs}) must be shorter than leaseMs (${this.leaseMs}), or leases expire under running tasks. Leave heartbeatMs unset for leaseMs / 3.`,
