@@ -45,13 +45,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 export async function agentCommand(options: AgentCommandOptions, io: CliIo): Promise<number> {
-  const store = await openStore(options.store, { cwd: io.cwd });
+  const store = await openStore(options.store, { cwd: io.cwd, env: io.env });
   const registry = await connectorRegistry();
   const events = new HonkEvents();
   const metrics = createMetrics();
   metrics.trackQueue(store);
   attachMetrics(events, metrics);
-  const logger = redactingLogger(createLogger({ base: { store: describeStoreUrl(options.store, { cwd: io.cwd }) } }));
+  const logger = redactingLogger(
+    createLogger({ base: { store: describeStoreUrl(options.store, { cwd: io.cwd, env: io.env }) } }),
+  );
   attachLogging(events, logger);
   const agent = new Agent({
     store,
@@ -98,7 +100,7 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   const address = server.address() as AddressInfo;
   options.onListening?.(address);
   io.stderr(
-    `honk agent ${agent.id} on ${describeStoreUrl(options.store, { cwd: io.cwd })}; http://${address.address}:${address.port}/metrics\n`,
+    `honk agent ${agent.id} on ${describeStoreUrl(options.store, { cwd: io.cwd, env: io.env })}; http://${address.address}:${address.port}/metrics\n`,
   );
 
   agent.start();

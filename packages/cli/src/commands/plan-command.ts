@@ -20,7 +20,7 @@ type Action = 'run' | 'skip (unchanged since it succeeded)' | 'resume' | 'unknow
 
 async function storedRecords(ids: string[], options: PlanCommandOptions, specDir: string, io: CliIo) {
   try {
-    const store = await openStore(options.store, { specDir, cwd: io.cwd });
+    const store = await openStore(options.store, { specDir, cwd: io.cwd, env: io.env });
     try {
       return new Map((await store.list({ ids })).map((record) => [record.id, record]));
     } finally {

@@ -112,7 +112,7 @@ export async function runCommand(specPath: string, options: RunCommandOptions, i
   prewarmWorkers(loaded);
   const registry = await connectorRegistry(loaded);
   const resolved = resolveSpec(loaded, { registry, env: io.env, ...(options.only ? { only: options.only } : {}) });
-  const storeOptions = { specDir: loaded.baseDir, cwd: io.cwd };
+  const storeOptions = { specDir: loaded.baseDir, cwd: io.cwd, env: io.env };
   const store: TaskStore = await openStore(options.store, storeOptions);
   const events = new HonkEvents();
   let progress: ProgressDisplay | undefined;

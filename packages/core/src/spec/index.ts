@@ -2,6 +2,8 @@
  * The spec file (DESIGN §4): schemas, loading, `${env:…}` resolution, definitions in code,
  * JSON Schema, and the daily-window helpers the queue uses. See docs/spec-file.md.
  */
+
+export { checkTransformModules } from './check-transform.ts';
 export { defineSpec, defineTask } from './define-spec.ts';
 export type { EnvReference } from './env-reference.ts';
 export { SPEC_JSON_SCHEMA_ID, specJsonSchema } from './json-schema.ts';

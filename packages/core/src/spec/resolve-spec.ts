@@ -19,6 +19,7 @@ import {
 } from '../run/task-definition.ts';
 import type { TransformOptions } from '../transfer/transform.ts';
 import type { ValidateOptions } from '../validate/validator.ts';
+import { checkTransform } from './check-transform.ts';
 import { substituteEnvReferences } from './env-reference.ts';
 import { type LoadedSpec, parseSpec, toSpecIssues } from './load-spec.ts';
 import { parseDuration } from './parse-duration.ts';
@@ -225,6 +226,7 @@ function resolveTask(
   const resolved = resolveEnv(effective, path, env, issues);
   if (resolved === undefined) return undefined;
 
+  checkTransform(resolved.transform, [...path, 'transform'], issues);
   const { connection: sourceName, ...sourceOptions } = resolved.source;
   const { connection: targetName, mode, key, ...targetOptions } = resolved.target;
   const sourceEndpoint = parseWith(
