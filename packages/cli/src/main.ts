@@ -94,6 +94,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--drain-timeout-ms <ms>', 'grace period for running tasks on SIGTERM', positiveInteger)
     .option('--no-scheduler', 'do not take the cron scheduler role')
     .option('--id <id>', 'agent id (default host:pid:random)')
+    .option(
+      '--allow-module <entry>',
+      'a connector or transform module this agent may load: a package name or an absolute file or directory path (repeatable; also HONK_ALLOWED_MODULES, comma-separated). Tasks needing any other module are dead-lettered',
+      idList,
+    )
     .action(async (options) => setExit(await (await agentCommands()).agentCommand(options, io)));
 
   program

@@ -15,6 +15,7 @@ import {
   createLogger,
   createMetrics,
   HonkEvents,
+  ModuleAllowList,
   redactingLogger,
 } from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
@@ -31,6 +32,8 @@ export interface AgentCommandOptions {
   drainTimeoutMs?: number;
   scheduler: boolean;
   id?: string;
+  /** `--allow-module` entries; `HONK_ALLOWED_MODULES` adds to them. */
+  allowModule?: string[];
   /** Resolves when the agent should stop (tests); default: on SIGTERM/SIGINT. */
   until?: Promise<void>;
   /** Called once the HTTP server listens (tests read the port). */
@@ -44,7 +47,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
+/**
+ * The modules this agent trusts: `--allow-module` entries and `HONK_ALLOWED_MODULES`
+ * (comma-separated). Nothing else is ever loaded, whatever a task names.
+ */
+export function agentAllowList(options: Pick<AgentCommandOptions, 'allowModule'>, io: CliIo): ModuleAllowList {
+  const fromEnv = (io.env.HONK_ALLOWED_MODULES ?? '').split(',').map((entry) => entry.trim());
+  return new ModuleAllowList([...(options.allowModule ?? []), ...fromEnv]);
+}
+
 export async function agentCommand(options: AgentCommandOptions, io: CliIo): Promise<number> {
+  const allowList = agentAllowList(options, io);
   const store = await openStore(options.store, { cwd: io.cwd, env: io.env });
   const registry = await connectorRegistry();
   const events = new HonkEvents();
@@ -64,6 +77,7 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
     env: io.env,
     baseDir: io.cwd,
     scheduler: options.scheduler,
+    allowModules: allowList,
     ...(options.id ? { id: options.id } : {}),
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     ...(options.drainTimeoutMs ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
@@ -101,6 +115,9 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   options.onListening?.(address);
   io.stderr(
     `honk agent ${agent.id} on ${describeStoreUrl(options.store, { cwd: io.cwd, env: io.env })}; http://${address.address}:${address.port}/metrics\n`,
+  );
+  io.stderr(
+    `honk agent: trusted modules: ${allowList.entries.join(', ') || '(none: only built-in connectors; --allow-module or HONK_ALLOWED_MODULES adds some)'}\n`,
   );
 
   agent.start();

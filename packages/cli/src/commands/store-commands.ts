@@ -12,6 +12,7 @@ import {
   keptSnapshots,
   listDeadLetters,
   loadSpec,
+  type ResolvedSpec,
   requeueDeadLetter,
   resolveSpec,
   TASK_STATES,
@@ -89,6 +90,20 @@ function brief(record: TaskRecord, now = new Date()) {
   };
 }
 
+/**
+ * A task record is read by every agent and by whoever can read the store, so a credential
+ * written literally in the spec is refused rather than stored (the message names where, never
+ * the value).
+ */
+function refuseLiteralCredentials(sourceName: string, resolved: ResolvedSpec): void {
+  if (resolved.credentials.length === 0) return;
+  const paths = [...new Set(resolved.credentials.map((credential) => credential.path))];
+  throw new ConfigError(
+    `${sourceName}: credentials are written literally at ${paths.join(', ')}. honk enqueue does not write credentials to a task store (every agent and whoever can read the store would see them). Write each as a reference that the agents running the task resolve from their own environment, e.g. url: "postgres://user:\${env:PG_PASSWORD}@host/db" or secretAccessKey: "\${env:AWS_SECRET_ACCESS_KEY}". (honk run keeps literal credentials in memory only.)`,
+    { details: { paths } },
+  );
+}
+
 export async function enqueueCommand(
   specPath: string,
   options: { store?: string; only?: string[]; json?: boolean },
@@ -96,7 +111,14 @@ export async function enqueueCommand(
 ) {
   const loaded = await loadSpec(resolve(io.cwd, specPath), { env: io.env });
   const registry = await connectorRegistry(loaded);
-  const resolved = resolveSpec(loaded, { registry, env: io.env, ...(options.only ? { only: options.only } : {}) });
+  // The agents resolve ${env:…} where they run: their secrets are not needed here.
+  const resolved = resolveSpec(loaded, {
+    registry,
+    env: io.env,
+    allowUnsetEnv: true,
+    ...(options.only ? { only: options.only } : {}),
+  });
+  refuseLiteralCredentials(loaded.sourceName, resolved);
   // Agents load transform modules when they run the task: a missing file is found here, not by them.
   checkTransformModules(
     loaded,
