@@ -170,25 +170,32 @@ function keepOut(connection: ConnectionSpec, name: string, path: OptionPath, fou
 }
 
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)([^@/\s]+)(@)/gi;
+const ENV_REFERENCE = /\$\{env:[A-Za-z_][A-Za-z0-9_]*\}/g;
+/** Stands in for a reference while URLs are parsed (references contain `:` themselves). */
+const MASK = /\uE000(\d+)\uE000/g;
 
-/** Replaces passwords inside URLs anywhere in the options (`postgres://user:pw@host`). */
+/** Replaces literal passwords inside URLs anywhere in the options (`postgres://user:pw@host`). */
 function stripUrlPasswords(value: unknown, name: string, path: Array<string | number>, found: LiteralCredential[]) {
   if (value === null || typeof value !== 'object') return;
   for (const [key, item] of Object.entries(value as Holder)) {
     const at = [...path, key];
-    if (typeof item === 'string') {
-      let index = 0;
-      const replaced = item.replace(URL_PASSWORD, (whole, head: string, password: string, tail: string) => {
-        if (!hasLiteral(password)) return whole;
-        const env = literalName(name, index === 0 ? at : [...at, index]);
-        index += 1;
-        registerSecret(password);
-        found.push({ env, path: formatPath(['connections', name, ...at]), value: password });
-        return `${head}\${env:${env}}${tail}`;
-      });
-      if (replaced !== item) (value as Holder)[key] = replaced;
-    } else {
+    if (typeof item !== 'string') {
       stripUrlPasswords(item, name, at, found);
+      continue;
     }
+    const references: string[] = [];
+    const masked = item.replace(ENV_REFERENCE, (reference) => `\uE000${references.push(reference) - 1}\uE000`);
+    const unmask = (text: string) => text.replace(MASK, (_whole, index: string) => references[Number(index)]!);
+    let count = 0;
+    const replaced = masked.replace(URL_PASSWORD, (whole, head: string, password: string, tail: string) => {
+      const literal = unmask(password);
+      if (!hasLiteral(literal)) return whole;
+      const env = literalName(name, count === 0 ? at : [...at, count]);
+      count += 1;
+      registerSecret(literal);
+      found.push({ env, path: formatPath(['connections', name, ...at]), value: literal });
+      return `${head}\${env:${env}}${tail}`;
+    });
+    if (count > 0) (value as Holder)[key] = unmask(replaced);
   }
 }
