@@ -102,7 +102,7 @@ describe('a credential written literally in a spec', () => {
     for (const row of rows) expect(row.row).not.toContain(PASSWORD);
   });
 
-  it('is refused by honk enqueue with a hint to use ${env:…}, naming where and never the value', async () => {
+  it('is refused by honk enqueue with a hint to use an env reference, naming where and never the value', async () => {
     const dir = tempDir('literal-enqueue');
     await writeFiles(dir, {
       'honk.yaml': spec(passwordUrl.href, 5),
@@ -123,7 +123,7 @@ tasks:
     const refused = await honk(['enqueue', 'honk.yaml', '--store', store], { cwd: dir });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('connections.warehouse.url');
-    expect(refused.stderr).toContain('${env:');
+    expect(refused.stderr).toContain('$' + '{env:');
     expect(refused.stderr).not.toContain(PASSWORD);
     const s3 = await honk(['enqueue', 's3.yaml', '--store', store], { cwd: dir });
     expect(s3.code).toBe(2);
@@ -141,10 +141,10 @@ tasks:
 });
 
 describe("plan and enqueue without the agents' secrets", () => {
-  it('validate the spec and enqueue it with ${env:…} unresolved; the agent resolves it', async () => {
+  it('validate the spec and enqueue it with its env references unresolved', async () => {
     const dir = tempDir('no-secrets');
     const withReference = spec(
-      'postgres://${env:PG_USER}:${env:PG_PASSWORD}@' + passwordUrl.host + passwordUrl.pathname,
+      `postgres://\${env:PG_USER}:\${env:PG_PASSWORD}@${passwordUrl.host}${passwordUrl.pathname}`,
       5,
     ).split('  - id: nowhere')[0]!;
     await writeFiles(dir, { 'honk.yaml': withReference, 'legacy/orders.csv': ordersCsv(20) });
@@ -162,6 +162,6 @@ describe("plan and enqueue without the agents' secrets", () => {
     const store = join(dir, 'queue');
     const enqueued = await honk(['enqueue', 'honk.yaml', '--store', store], { cwd: dir });
     expect(enqueued.code, enqueued.stderr).toBe(0);
-    expect(filesBelow(store).some((file) => file.text.includes('${env:PG_PASSWORD}'))).toBe(true);
+    expect(filesBelow(store).some((file) => file.text.includes(`\${env:PG_PASSWORD}`))).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
  * what the task needs (absolute paths, custom connector modules, the spec's directory), and
  * an agent loads only modules its own allow-list trusts, whatever a task names.
  */
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -279,5 +279,52 @@ tasks:
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('./connectors');
     expect(result.stderr).toContain('absolute');
+  });
+});
+
+describe('a custom connector .ts outside a "type": "module" package', () => {
+  const connector = `import { z } from 'zod';
+export const plain = {
+  specificationVersion: 'v1', name: 'plain', capabilities: {},
+  optionsSchema: z.object({}).strict(), endpointSchema: z.object({ path: z.string() }).strict(),
+};
+`;
+  const spec = `version: 1
+connectors: [./connectors/plain.ts]
+connections:
+  files: { connector: file, root: ./data }
+  sink: { connector: plain }
+tasks:
+  - id: t
+    source: { connection: files, path: cities.csv }
+    target: { connection: sink, path: x }
+`;
+
+  it('loads from a package without "type" (Node detects the module syntax)', async () => {
+    const dir = project('typeless', undefined);
+    await writeFiles(dir, { 'connectors/plain.ts': connector, 'honk.yaml': spec, 'data/cities.csv': CITIES });
+    const child = spawnSync(process.execPath, [bin, 'enqueue', 'honk.yaml', '--store', join(dir, 'queue')], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(child.status, child.stderr).toBe(0);
+  });
+
+  it('in a "type": "commonjs" package gets exit 2 and an error saying what to change', async () => {
+    const dir = project('commonjs', 'commonjs');
+    await writeFiles(dir, { 'connectors/plain.ts': connector, 'honk.yaml': spec, 'data/cities.csv': CITIES });
+    for (const command of ['plan', 'enqueue']) {
+      // A real process: Node's own loader decides how the file loads, not the test runner's.
+      const child = spawnSync(process.execPath, [bin, command, 'honk.yaml', '--store', 'memory:'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      const result = { code: child.status, stderr: child.stderr };
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('connectors[0]');
+      expect(result.stderr).toContain(join(dir, 'package.json'));
+      expect(result.stderr).toContain('"type": "module"');
+      expect(result.stderr).toContain('.mts');
+    }
   });
 });

@@ -68,7 +68,7 @@ export async function importConnectorModule(
     namespace = interopNamespace(await importModule(specifier, baseDir));
   } catch (error) {
     throw new ConfigError(
-      `${where}: cannot load connector module "${specifier}" (resolved against ${baseDir}): ${moduleLoadFailure(error)}`,
+      `${where}: cannot load connector module "${specifier}" (resolved against ${baseDir}): ${moduleLoadFailure(error, isPathSpecifier(specifier) ? location : undefined)}`,
       { cause: error, details },
     );
   }
