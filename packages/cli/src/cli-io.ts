@@ -19,7 +19,17 @@ export function processIo(): CliIo {
 }
 
 /** Error codes that mean "the input is wrong" (exit 2) rather than "the work failed" (exit 1). */
-export const INVALID_INPUT_CODES: ReadonlySet<string> = new Set(['CONFIG_INVALID', 'CONNECTOR_UNKNOWN']);
+export const INVALID_INPUT_CODES: ReadonlySet<string> = new Set([
+  'CONFIG_INVALID',
+  'CONNECTOR_UNKNOWN',
+  'MODULE_NOT_ALLOWED',
+]);
+
+/** The exit code for an error that ended a command: 2 invalid input, 3 store unavailable, else 1. */
+export function exitCodeForError(code: string): number {
+  if (code === 'STORE_UNAVAILABLE') return EXIT.unavailable;
+  return INVALID_INPUT_CODES.has(code) ? EXIT.invalid : EXIT.failed;
+}
 
 /** Exit codes of every command (DESIGN §5). */
 export const EXIT = {
@@ -27,8 +37,10 @@ export const EXIT = {
   ok: 0,
   /** A task failed or was dead-lettered, or an operation failed. */
   failed: 1,
-  /** The spec or the arguments are invalid. */
+  /** The spec or the arguments are invalid (found before any data moves). */
   invalid: 2,
+  /** Could not run now: the store is busy (an embedded store another process holds) or unreachable. */
+  unavailable: 3,
   /**
    * `honk run` was stopped by SIGINT (Ctrl-C): 128 + 2, the shell convention. Running tasks
    * were released back to the store (not failed, not succeeded); a re-run resumes them.

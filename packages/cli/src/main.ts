@@ -3,12 +3,13 @@
  * exiting, so the same code runs from `bin/honk.js`, tests and other programs.
  *
  * Exit codes: 0 everything succeeded; 1 a task failed or was dead-lettered (or an
- * operation failed); 2 the spec or the arguments are invalid; 130 / 143 `honk run` was
- * stopped by SIGINT / SIGTERM (running tasks released back to the store).
+ * operation failed); 2 the spec or the arguments are invalid (found before any data moves);
+ * 3 could not run now (the store is busy or unreachable); 130 / 143 `honk run` was stopped
+ * by SIGINT / SIGTERM (running tasks released back to the store).
  */
 
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { type CliIo, EXIT, INVALID_INPUT_CODES, processIo } from './cli-io.ts';
+import { type CliIo, EXIT, exitCodeForError, processIo } from './cli-io.ts';
 
 export { stopSignal } from './cli-io.ts';
 
@@ -53,7 +54,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
   const storeOption = '--store <url>';
   const storeHelp =
-    'task store: memory:, journal:<dir>, a directory, or postgres://… (default: .honk/ beside the spec, or in the working directory)';
+    'task store: memory:, journal:<dir>, a directory, or postgres://… (default: $HONK_STORE, else .honk/ beside the spec, or in the working directory)';
 
   program
     .command('run')
@@ -104,6 +105,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option(
       '--connections <names>',
       'claim only tasks whose connections are all in this comma-separated list (env HONK_AGENT_CONNECTIONS)',
+    )
+    .option(
+      '--allow-module <entry>',
+      'a connector or transform module this agent may load: a package name or an absolute file or directory path (repeatable; also HONK_ALLOWED_MODULES, comma-separated). Tasks needing any other module are dead-lettered',
+      idList,
     )
     .action(async (options) => setExit(await (await agentCommands()).agentCommand(options, io)));
 
@@ -191,7 +197,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     const { isHonkError, redactText } = await import('@honk/core');
     if (isHonkError(error)) {
       io.stderr(`honk: ${redactText(error.message)}\n`);
-      return INVALID_INPUT_CODES.has(error.code) ? EXIT.invalid : EXIT.failed;
+      return exitCodeForError(error.code);
     }
     io.stderr(
       `honk: unexpected error: ${redactText(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,

@@ -143,6 +143,9 @@ tasks:
         '--no-scheduler',
         '--drain-timeout-ms',
         String(DRAIN_MS),
+        // The agent loads only modules it was told to trust.
+        '--allow-module',
+        stuckTransform,
       ],
       dir,
     );

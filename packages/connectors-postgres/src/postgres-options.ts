@@ -1,6 +1,7 @@
 /**
  * Connection and endpoint options of the `postgres` connector.
  */
+import { secretOption } from '@honk/core';
 import { z } from 'zod';
 
 /** TLS settings passed to node-postgres (`true` = verify against system CAs). */
@@ -12,9 +13,9 @@ export const postgresSslSchema = z.union([
       rejectUnauthorized: z.boolean().optional(),
       /** PEM CA certificate(s) to trust. */
       ca: z.string().optional(),
-      /** PEM client certificate and key, for certificate authentication. */
+      /** PEM client certificate and key, for certificate authentication. The key is a secret option. */
       cert: z.string().optional(),
-      key: z.string().optional(),
+      key: secretOption(z.string()).optional(),
       servername: z.string().optional(),
     })
     .strict(),
@@ -23,7 +24,10 @@ export const postgresSslSchema = z.union([
 /** Connection options (`connections.<name>` in a spec, besides `connector: postgres`). */
 export const postgresOptionsSchema = z
   .object({
-    /** `postgres://user:password@host:5432/database`. The password is redacted from every message. */
+    /**
+     * `postgres://user:password@host:5432/database`. The password is redacted from every
+     * message and never written to a task store: write it as `${env:…}` for `honk enqueue`.
+     */
     url: z.string().min(1),
     ssl: postgresSslSchema.optional(),
     /** Connections one source/sink may open for metadata work besides its data connection. Default 2. */

@@ -4,10 +4,11 @@
  *
  * Credentials are either absent (the AWS SDK's default provider chain: environment, shared
  * config/credentials files, SSO, container and instance metadata) or given explicitly,
- * typically as `${env:…}` references that the spec loader resolves and registers as
- * secrets. They are never logged or put into messages.
+ * as `${env:…}` references that the agent running the task resolves and registers as
+ * secrets. They are marked secret options: never logged, put into messages or written to a
+ * task store (`honk enqueue` refuses them written literally).
  */
-import { csvOptionsSchema, formatOfExtension, parquetOptionsSchema } from '@honk/core';
+import { csvOptionsSchema, formatOfExtension, parquetOptionsSchema, secretOption } from '@honk/core';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -15,9 +16,9 @@ const MiB = 1024 * 1024;
 /** Explicit static credentials. Prefer the default provider chain outside tests. */
 export const s3CredentialsSchema = z
   .object({
-    accessKeyId: z.string().min(1),
-    secretAccessKey: z.string().min(1),
-    sessionToken: z.string().min(1).optional(),
+    accessKeyId: secretOption(z.string().min(1)),
+    secretAccessKey: secretOption(z.string().min(1)),
+    sessionToken: secretOption(z.string().min(1)).optional(),
   })
   .strict();
 

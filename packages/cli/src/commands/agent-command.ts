@@ -23,6 +23,7 @@ import {
   createLogger,
   createMetrics,
   HonkEvents,
+  ModuleAllowList,
   parseAgentLabels,
   parseConnectionList,
   redactingLogger,
@@ -52,6 +53,8 @@ export interface AgentCommandOptions {
   label?: string[];
   /** `--connections a,b` (else `HONK_AGENT_CONNECTIONS`). */
   connections?: string;
+  /** `--allow-module` entries; `HONK_ALLOWED_MODULES` adds to them. */
+  allowModule?: string[];
   /** Resolves when the agent should stop (tests); default: on SIGTERM/SIGINT. */
   until?: Promise<void>;
   /** Called once the HTTP server listens (tests read the port). */
@@ -86,9 +89,19 @@ export function agentClassOf(
   };
 }
 
+/**
+ * The modules this agent trusts: `--allow-module` entries and `HONK_ALLOWED_MODULES`
+ * (comma-separated). Nothing else is ever loaded, whatever a task names.
+ */
+export function agentAllowList(options: Pick<AgentCommandOptions, 'allowModule'>, io: CliIo): ModuleAllowList {
+  const fromEnv = (io.env.HONK_ALLOWED_MODULES ?? '').split(',').map((entry) => entry.trim());
+  return new ModuleAllowList([...(options.allowModule ?? []), ...fromEnv]);
+}
+
 export async function agentCommand(options: AgentCommandOptions, io: CliIo): Promise<number> {
   const agentClass = agentClassOf(options, io.env);
-  const store = await openStore(options.store, { cwd: io.cwd });
+  const allowList = agentAllowList(options, io);
+  const store = await openStore(options.store, { cwd: io.cwd, env: io.env });
   const registry = await connectorRegistry();
   const events = new HonkEvents();
   // The class names this agent's series (`class` label) and its consumer group in traces.
@@ -104,7 +117,7 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   const logger = redactingLogger(
     createLogger({
       base: {
-        store: describeStoreUrl(options.store, { cwd: io.cwd }),
+        store: describeStoreUrl(options.store, { cwd: io.cwd, env: io.env }),
         ...(agentClass.className !== undefined ? { class: agentClass.className } : {}),
       },
     }),
@@ -120,6 +133,7 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
     baseDir: io.cwd,
     scheduler: options.scheduler,
     tracing: { queueName: store.name, agentClass: className },
+    allowModules: allowList,
     ...(options.id ? { id: options.id } : {}),
     ...agentClass,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
@@ -157,7 +171,10 @@ export async function agentCommand(options: AgentCommandOptions, io: CliIo): Pro
   const address = server.address() as AddressInfo;
   options.onListening?.(address);
   io.stderr(
-    `honk agent ${agent.id} on ${describeStoreUrl(options.store, { cwd: io.cwd })}${describeClass(agentClass)}; http://${address.address}:${address.port}/metrics\n`,
+    `honk agent ${agent.id} on ${describeStoreUrl(options.store, { cwd: io.cwd, env: io.env })}${describeClass(agentClass)}; http://${address.address}:${address.port}/metrics\n`,
+  );
+  io.stderr(
+    `honk agent: trusted modules: ${allowList.entries.join(', ') || '(none: only built-in connectors; --allow-module or HONK_ALLOWED_MODULES adds some)'}\n`,
   );
 
   agent.start();

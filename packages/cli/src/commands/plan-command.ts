@@ -3,7 +3,15 @@
  * the type mapping and what a run would do. No data moves. Exit codes as `honk run`.
  */
 import { resolve } from 'node:path';
-import { hashDefinition, loadSpec, planTask, resolveSpec, type TaskPlan, type TaskRecord } from '@honk/core';
+import {
+  checkTransformModules,
+  hashDefinition,
+  loadSpec,
+  planTask,
+  resolveSpec,
+  type TaskPlan,
+  type TaskRecord,
+} from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
 import { EXIT, INVALID_INPUT_CODES } from '../cli-io.ts';
 import { connectorRegistry } from '../load-connectors.ts';
@@ -18,9 +26,12 @@ export interface PlanCommandOptions {
 /** What a run would do with a task, judged from the store (if it can be read). */
 type Action = 'run' | 'skip (unchanged since it succeeded)' | 'resume' | 'unknown (store busy)';
 
+/** A task plan; `unresolvedEnv` lists variables not set here, so the task was not checked against its systems. */
+type PlanEntry = TaskPlan & { action: Action; unresolvedEnv?: string[] };
+
 async function storedRecords(ids: string[], options: PlanCommandOptions, specDir: string, io: CliIo) {
   try {
-    const store = await openStore(options.store, { specDir, cwd: io.cwd });
+    const store = await openStore(options.store, { specDir, cwd: io.cwd, env: io.env });
     try {
       return new Map((await store.list({ ids })).map((record) => [record.id, record]));
     } finally {
@@ -39,9 +50,14 @@ function actionFor(record: TaskRecord | undefined, hash: string, known: boolean)
   return 'resume';
 }
 
-function printPlan(io: CliIo, plan: TaskPlan, action: Action): void {
+function printPlan(io: CliIo, plan: PlanEntry, action: Action): void {
   const lines = [`● ${plan.taskId}: ${plan.ok ? action : 'WOULD FAIL'}`];
   if (!plan.ok) lines.push(`    ${plan.error?.code}: ${plan.error?.message}`);
+  if (plan.unresolvedEnv) {
+    lines.push(
+      `    spec valid; not checked against its systems: ${plan.unresolvedEnv.join(', ')} not set here (resolved by the agent that runs the task)`,
+    );
+  }
   if (plan.source && plan.target && plan.columns) {
     lines.push(
       `    ${plan.source.connection} (${plan.source.connector}) → ${plan.target.connection} (${plan.target.connector}), publish ${plan.target.mode}${plan.target.exists ? ', target exists' : ', new target'}${plan.snapshot ? ', snapshot first' : ''}`,
@@ -59,18 +75,33 @@ function printPlan(io: CliIo, plan: TaskPlan, action: Action): void {
 export async function planCommand(specPath: string, options: PlanCommandOptions, io: CliIo): Promise<number> {
   const loaded = await loadSpec(resolve(io.cwd, specPath), { env: io.env });
   const registry = await connectorRegistry(loaded);
-  const resolved = resolveSpec(loaded, { registry, env: io.env, ...(options.only ? { only: options.only } : {}) });
+  // Unset ${env:…} is fine: a CI job without the agents' secrets validates the spec, and
+  // tasks that need those values are checked as far as they can be without them.
+  const resolved = resolveSpec(loaded, {
+    registry,
+    env: io.env,
+    allowUnsetEnv: true,
+    ...(options.only ? { only: options.only } : {}),
+  });
+  checkTransformModules(
+    loaded,
+    resolved.tasks.map((task) => task.id),
+  );
   const records = await storedRecords(
     resolved.tasks.map((task) => task.id),
     options,
     loaded.baseDir,
     io,
   );
-  const plans: Array<TaskPlan & { action: Action }> = [];
+  const plans: PlanEntry[] = [];
   for (const task of resolved.tasks) {
-    const plan = await planTask({ task, connectors: registry });
     const hash = task.definitionHash ?? hashDefinition(task.portable as never);
-    plans.push({ ...plan, action: actionFor(records?.get(task.id), hash, records !== undefined) });
+    const action = actionFor(records?.get(task.id), hash, records !== undefined);
+    if (task.unresolvedEnv) {
+      plans.push({ taskId: task.id, ok: true, action, unresolvedEnv: task.unresolvedEnv });
+      continue;
+    }
+    plans.push({ ...(await planTask({ task, connectors: registry })), action });
   }
   if (options.json)
     io.stdout(`${JSON.stringify({ spec: loaded.sourceName, ok: plans.every((p) => p.ok), tasks: plans }, null, 2)}\n`);

@@ -14,14 +14,17 @@
  * snapshots up.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import {
   Agent,
+  checkTransformModules,
   connectionLimits,
   HonkEvents,
   type IdleReport,
   type LoadedSpec,
   loadSpec,
+  moduleSpecifier,
+  type ResolvedSpec,
   resolveSpec,
   sharedWorkerPool,
   sweepSnapshots,
@@ -106,13 +109,34 @@ function prewarmWorkers(loaded: LoadedSpec): void {
       .catch(() => undefined);
 }
 
+/** The connector and transform modules the spec's tasks use (what this run's agents may load). */
+function specModules(resolved: ResolvedSpec): string[] {
+  const modules = new Set<string>();
+  for (const task of resolved.tasks) {
+    for (const module of Object.values(task.portable.connectorModules ?? {})) modules.add(moduleSpecifier(module));
+    const transform = task.transform?.module;
+    if (transform !== undefined) modules.add(moduleSpecifier(transform));
+  }
+  return [...modules].filter((module) => isAbsolute(module) || !module.startsWith('.'));
+}
+
 export async function runCommand(specPath: string, options: RunCommandOptions, io: CliIo): Promise<number> {
   const startedAt = new Date();
   const loaded = await loadSpec(resolve(io.cwd, specPath), { env: io.env });
   prewarmWorkers(loaded);
   const registry = await connectorRegistry(loaded);
   const resolved = resolveSpec(loaded, { registry, env: io.env, ...(options.only ? { only: options.only } : {}) });
-  const storeOptions = { specDir: loaded.baseDir, cwd: io.cwd };
+  checkTransformModules(
+    loaded,
+    resolved.tasks.map((task) => task.id),
+  );
+  const storeOptions = { specDir: loaded.baseDir, cwd: io.cwd, env: io.env };
+  // Credentials the spec wrote literally stay out of the store: its records refer to them by
+  // name, and only this run's agents have the values (in memory; a re-run reads the spec again).
+  const env = {
+    ...io.env,
+    ...Object.fromEntries(resolved.credentials.map((credential) => [credential.env, credential.value])),
+  };
   const store: TaskStore = await openStore(options.store, storeOptions);
   const events = new HonkEvents();
   let progress: ProgressDisplay | undefined;
@@ -147,8 +171,10 @@ export async function runCommand(specPath: string, options: RunCommandOptions, i
           connectors: registry,
           concurrency: 1,
           events,
-          env: io.env,
+          env,
           baseDir: loaded.baseDir,
+          // The spec's own modules only: a shared store may hold tasks others enqueued.
+          allowModules: specModules(resolved),
           ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
           ...(options.drainTimeoutMs ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
         }),
@@ -168,7 +194,7 @@ export async function runCommand(specPath: string, options: RunCommandOptions, i
           connectors: registry,
           agentId: `honk-run:${process.pid}`,
           events,
-          env: io.env,
+          env,
           baseDir: loaded.baseDir,
           ids,
         });

@@ -6,11 +6,13 @@ import { resolve } from 'node:path';
 import {
   ConfigError,
   cancelTask,
+  checkTransformModules,
   connectionLimits,
   type KeptSnapshot,
   keptSnapshots,
   listDeadLetters,
   loadSpec,
+  type ResolvedSpec,
   requeueDeadLetter,
   resolveSpec,
   TASK_STATES,
@@ -22,10 +24,11 @@ import {
 import type { CliIo } from '../cli-io.ts';
 import { EXIT } from '../cli-io.ts';
 import { connectorRegistry } from '../load-connectors.ts';
-import { openStore } from '../open-store.ts';
+import { openStore, resolveStore } from '../open-store.ts';
 
+/** Opens the store of a command without a spec: it must exist (an empty one made up here would hide the tasks). */
 async function withStore<T>(url: string | undefined, io: CliIo, run: (store: TaskStore) => Promise<T>): Promise<T> {
-  const store = await openStore(url, { cwd: io.cwd });
+  const store = await openStore(url, { cwd: io.cwd, env: io.env, mustExist: true });
   try {
     return await run(store);
   } finally {
@@ -87,6 +90,20 @@ function brief(record: TaskRecord, now = new Date()) {
   };
 }
 
+/**
+ * A task record is read by every agent and by whoever can read the store, so a credential
+ * written literally in the spec is refused rather than stored (the message names where, never
+ * the value).
+ */
+function refuseLiteralCredentials(sourceName: string, resolved: ResolvedSpec): void {
+  if (resolved.credentials.length === 0) return;
+  const paths = [...new Set(resolved.credentials.map((credential) => credential.path))];
+  throw new ConfigError(
+    `${sourceName}: credentials are written literally at ${paths.join(', ')}. honk enqueue does not write credentials to a task store (every agent and whoever can read the store would see them). Write each as a reference that the agents running the task resolve from their own environment, e.g. url: "postgres://user:\${env:PG_PASSWORD}@host/db" or secretAccessKey: "\${env:AWS_SECRET_ACCESS_KEY}". (honk run keeps literal credentials in memory only.)`,
+    { details: { paths } },
+  );
+}
+
 export async function enqueueCommand(
   specPath: string,
   options: { store?: string; only?: string[]; json?: boolean },
@@ -94,13 +111,34 @@ export async function enqueueCommand(
 ) {
   const loaded = await loadSpec(resolve(io.cwd, specPath), { env: io.env });
   const registry = await connectorRegistry(loaded);
-  const resolved = resolveSpec(loaded, { registry, env: io.env, ...(options.only ? { only: options.only } : {}) });
-  const results = await withStore(options.store ?? `journal:${resolve(loaded.baseDir, '.honk')}`, io, async (store) => {
-    await store.setConnectionLimits(connectionLimits(resolved));
-    return store.enqueue(toTaskInputs(resolved));
+  // The agents resolve ${env:…} where they run: their secrets are not needed here.
+  const resolved = resolveSpec(loaded, {
+    registry,
+    env: io.env,
+    allowUnsetEnv: true,
+    ...(options.only ? { only: options.only } : {}),
   });
+  refuseLiteralCredentials(loaded.sourceName, resolved);
+  // Agents load transform modules when they run the task: a missing file is found here, not by them.
+  checkTransformModules(
+    loaded,
+    resolved.tasks.map((task) => task.id),
+  );
+  const storeOptions = { specDir: loaded.baseDir, cwd: io.cwd, env: io.env };
+  const location = resolveStore(options.store, storeOptions);
+  const store = await openStore(options.store, storeOptions);
+  let results: Awaited<ReturnType<TaskStore['enqueue']>>;
+  try {
+    await store.setConnectionLimits(connectionLimits(resolved));
+    results = await store.enqueue(toTaskInputs(resolved));
+  } finally {
+    await store.close();
+  }
   if (options.json) io.stdout(`${JSON.stringify(results, null, 2)}\n`);
-  else for (const result of results) io.stdout(`  ${result.outcome.padEnd(18)} ${result.id} (${result.state})\n`);
+  else {
+    for (const result of results) io.stdout(`  ${result.outcome.padEnd(18)} ${result.id} (${result.state})\n`);
+    io.stdout(`Store: ${location.description} (from ${location.from})\n`);
+  }
   return EXIT.ok;
 }
 
@@ -114,14 +152,17 @@ export async function statusCommand(
       throw new ConfigError(`Unknown state "${state}". Use one of ${TASK_STATES.join(', ')}.`);
     return state as TaskState;
   });
+  const location = resolveStore(options.store, { cwd: io.cwd, env: io.env });
   const { counts, records } = await withStore(options.store, io, async (store) => ({
     counts: await store.counts(),
     records: await store.list({ ...(ids.length ? { ids } : {}), ...(states ? { states } : {}) }),
   }));
   const now = new Date();
   if (options.json) {
-    io.stdout(`${JSON.stringify({ counts, tasks: records.map((record) => brief(record, now)) }, null, 2)}\n`);
+    const store = { url: location.description, from: location.from };
+    io.stdout(`${JSON.stringify({ store, counts, tasks: records.map((record) => brief(record, now)) }, null, 2)}\n`);
   } else {
+    io.stdout(`Store: ${location.description} (from ${location.from})\n`);
     io.stdout(`${TASK_STATES.map((state) => `${state}: ${counts[state]}`).join('  ')}\n`);
     for (const record of records) io.stdout(`${line(record, now)}\n`);
   }

@@ -39,9 +39,10 @@ import type { RunPhase, TaskReport, TransferStats } from '../run/task-report.ts'
 import { windowAllows } from '../spec/task-window.ts';
 import { type BackoffPolicy, computeBackoff, DEFAULT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
+import { ModuleAllowList } from './module-allow-list.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
 import { discardSupersededSnapshots } from './snapshot-sweep.ts';
-import { type AgentTaskDefinition, resolveStoredDefinition } from './stored-definition.ts';
+import { type AgentTaskDefinition, type LoadedDefinition, loadStoredDefinition } from './stored-definition.ts';
 
 export interface AgentOptions {
   store: TaskStore;
@@ -86,8 +87,18 @@ export interface AgentOptions {
     | Omit<SchedulerOptions, 'store' | 'connectors' | 'agentId' | 'events' | 'logger' | 'env' | 'baseDir'>;
   /** Environment for `${env:…}` in stored spec tasks. Default `process.env`. */
   env?: Record<string, string | undefined>;
-  /** Directory relative paths in stored spec tasks resolve against. Default `process.cwd()`. */
+  /**
+   * Directory relative paths in stored spec tasks resolve against, when the record does not
+   * carry its spec's directory, and where package names of modules resolve. Default `process.cwd()`.
+   */
   baseDir?: string;
+  /**
+   * The connector and transform modules this agent may load (see `module-allow-list.ts`):
+   * package names and absolute paths. A task that needs another module is dead-lettered
+   * with MODULE_NOT_ALLOWED before anything is imported. Default: no check (an agent inside
+   * a program that runs its own tasks); `honk agent` always sets it.
+   */
+  allowModules?: readonly string[] | ModuleAllowList;
   /** Replaces runTask. For tests of the agent's own mechanics; production uses the default. */
   runTask?: (options: RunTaskOptions) => Promise<TaskReport>;
   /** Minimum ms between runTask progress events. Default 1,000. */
@@ -206,6 +217,7 @@ export class Agent {
   readonly #idleTimeoutMs: number | undefined;
   readonly #env: Record<string, string | undefined> | undefined;
   readonly #baseDir: string | undefined;
+  readonly #allowList: ModuleAllowList | undefined;
   readonly #limit: LimitFunction;
   readonly #inFlight = new Map<string, InFlight>();
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -252,6 +264,10 @@ export class Agent {
       ...(options.labels !== undefined ? { labels: { ...options.labels } } : {}),
       ...(options.connections !== undefined ? { connections: [...options.connections] } : {}),
     };
+    this.#allowList =
+      options.allowModules === undefined || options.allowModules instanceof ModuleAllowList
+        ? options.allowModules
+        : new ModuleAllowList(options.allowModules);
     if (this.heartbeatMs >= this.leaseMs) {
       throw new ConfigError(
         `Agent heartbeatMs (${this.heartbeatMs}) must be shorter than leaseMs (${this.leaseMs}), or leases expire under running tasks. Leave heartbeatMs unset for leaseMs / 3.`,
@@ -555,12 +571,13 @@ export class Agent {
     }, this.heartbeatMs);
     let report: TaskReport;
     let definition: AgentTaskDefinition | undefined;
+    let connectors = this.#connectors;
     try {
-      definition = this.#definitionOf(task);
+      ({ definition, connectors } = await this.#definitionOf(task));
       entry.backoff = definition.retry?.backoff;
       report = await this.#runTask({
         task: definition,
-        connectors: this.#connectors,
+        connectors,
         signal: entry.controller.signal,
         logger: this.#logger,
         progressIntervalMs: this.#progressIntervalMs,
@@ -604,7 +621,7 @@ export class Agent {
         record: entry.claim.task,
         current: entry.handedOver,
         definition,
-        connectors: this.#connectors,
+        connectors,
         logger: this.#logger,
         events: this.events,
         agentId: this.id,
@@ -612,12 +629,13 @@ export class Agent {
     }
   }
 
-  /** The runnable definition of a record (see `stored-definition.ts`). */
-  #definitionOf(task: TaskRecord): AgentTaskDefinition {
-    return resolveStoredDefinition(
+  /** The runnable definition of a record and its connectors (see `stored-definition.ts`). */
+  #definitionOf(task: TaskRecord): Promise<LoadedDefinition> {
+    return loadStoredDefinition(
       task,
       {
         connectors: this.#connectors,
+        ...(this.#allowList ? { allowList: this.#allowList } : {}),
         ...(this.#env ? { env: this.#env } : {}),
         ...(this.#baseDir ? { baseDir: this.#baseDir } : {}),
       },

@@ -1,3 +1,4 @@
 export * from './connector.ts';
 export * from './connector-registry.ts';
 export * from './guard.ts';
+export * from './option-marks.ts';

@@ -40,6 +40,8 @@ export type HonkErrorCode =
   | 'LEASE_LOST'
   | 'CONNECTOR_MISUSE'
   | 'DATA_CORRUPT'
+  | 'STORE_UNAVAILABLE'
+  | 'MODULE_NOT_ALLOWED'
   | 'INTERNAL';
 
 export interface HonkErrorOptions {
@@ -288,6 +290,35 @@ export class NoSpaceError extends HonkError implements NoSpaceFields {
     this.neededBytes = fields.neededBytes;
     this.writtenBytes = fields.writtenBytes;
     this.systemCode = fields.systemCode;
+  }
+}
+
+/**
+ * The task store cannot serve this process now: an embedded store another process holds, a
+ * shared store that does not answer. Retryable: nothing is wrong with the input, run again
+ * later (the CLI exits 3 for it).
+ */
+export class StoreUnavailableError extends HonkError {
+  static override readonly kind: string = 'StoreUnavailableError';
+  constructor(message: string, options: HonkErrorOptions = {}) {
+    super('STORE_UNAVAILABLE', message, { ...options, retryable: true });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * A task needs a connector or transform module the agent was not configured to trust (its
+ * module allow-list). Never retried: the same agent refuses it again; the message names the
+ * module and the setting to change (`--allow-module`, `HONK_ALLOWED_MODULES`).
+ */
+export class ModuleNotAllowedError extends HonkError {
+  static override readonly kind: string = 'ModuleNotAllowedError';
+  /** The module as the task names it (an absolute path or a package name, `#export` removed). */
+  readonly module: string;
+  constructor(message: string, module: string, options: HonkErrorOptions = {}) {
+    super('MODULE_NOT_ALLOWED', message, { ...options, retryable: false, details: { ...options.details, module } });
+    this.name = 'ModuleNotAllowedError';
+    this.module = module;
   }
 }
 

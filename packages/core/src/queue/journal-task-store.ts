@@ -31,7 +31,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Json } from '../connector/connector.ts';
-import { HonkError } from '../errors/honk-error.ts';
+import { HonkError, StoreUnavailableError } from '../errors/honk-error.ts';
 import { TableTaskStore } from './table-task-store.ts';
 import type { TaskRecord } from './task-store.ts';
 import type { TableEntry } from './task-table.ts';
@@ -193,8 +193,7 @@ async function acquireLock(dir: string): Promise<void> {
       if (holder !== undefined && isAlive(holder)) {
         const who =
           holder.pid === process.pid && holder.hostname === me.hostname ? 'this process' : `process ${holder.pid}`;
-        throw new HonkError(
-          'CONFIG_INVALID',
+        throw new StoreUnavailableError(
           `The task store in "${dir}" is already open by ${who} on host "${holder.hostname}" (since ${holder.acquiredAt}). ` +
             'An embedded store serves one process at a time: wait for that run to finish or stop it, close the other ' +
             'store first, or use a shared store (--store postgres://…) for several processes.',
@@ -203,9 +202,7 @@ async function acquireLock(dir: string): Promise<void> {
       }
       await unlinkIfExists(lockPath); // stale: its process is gone
     }
-    throw new HonkError('TRANSIENT', `Could not take the lock of the task store in "${dir}"; try again.`, {
-      retryable: true,
-    });
+    throw new StoreUnavailableError(`Could not take the lock of the task store in "${dir}"; try again.`);
   } finally {
     await unlinkIfExists(temporary);
   }
@@ -237,7 +234,7 @@ export class JournalTaskStore extends TableTaskStore {
 
   /**
    * Opens (creating if needed) the store in `dir`, recovering from any crash. Throws a
-   * HonkError naming the holder when another live process has it open.
+   * StoreUnavailableError (`STORE_UNAVAILABLE`) naming the holder when another live process has it open.
    */
   static async open(dir: string, options: JournalTaskStoreOptions = {}): Promise<JournalTaskStore> {
     const absolute = resolve(dir);

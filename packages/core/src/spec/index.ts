@@ -2,16 +2,25 @@
  * The spec file (DESIGN §4): schemas, loading, `${env:…}` resolution, definitions in code,
  * JSON Schema, and the daily-window helpers the queue uses. See docs/spec-file.md.
  */
+
+export { checkTransformModules } from './check-transform.ts';
 export { defineSpec, defineTask } from './define-spec.ts';
 export type { EnvReference } from './env-reference.ts';
 export { SPEC_JSON_SCHEMA_ID, specJsonSchema } from './json-schema.ts';
-export { loadConnectorModules, looksLikeConnector } from './load-connector-modules.ts';
+export {
+  connectorModuleOf,
+  importConnectorModule,
+  isPathSpecifier,
+  loadConnectorModules,
+  looksLikeConnector,
+} from './load-connector-modules.ts';
 export { type LoadedSpec, loadSpec, type ParseSpecOptions, parseSpec, type SpecPosition } from './load-spec.ts';
 export { isDuration, parseDuration } from './parse-duration.ts';
 export {
   DEFAULT_RETRY_POLICY,
   definitionHash,
   describeConnections,
+  type LiteralCredential,
   type PortableTask,
   type ResolvedConnection,
   type ResolvedSpec,

@@ -29,47 +29,98 @@ export function looksLikeConnector(value: unknown): value is Connector {
 /**
  * Imports the modules listed under `connectors:` and returns their connectors, in list order.
  * Throws ConfigError naming the entry (`connectors[1]`) when a module cannot be loaded or
- * exports no connector.
+ * exports no connector. Each connector remembers where it came from
+ * ({@link connectorModuleOf}), so task records can name the module for agents.
  */
 export async function loadConnectorModules(loaded: LoadedSpec, baseDir: string = loaded.baseDir): Promise<Connector[]> {
   const found: Connector[] = [];
   const entries = loaded.spec.connectors ?? [];
   for (const [index, entry] of entries.entries()) {
-    const where = `connectors[${index}] in ${loaded.sourceName}`;
-    const hash = entry.lastIndexOf('#');
-    const specifier = hash > 0 ? entry.slice(0, hash) : entry;
-    const exportName = hash > 0 ? entry.slice(hash + 1) : undefined;
-    let namespace: Record<string, unknown>;
-    try {
-      namespace = interopNamespace(await importModule(specifier, baseDir));
-    } catch (error) {
-      throw new ConfigError(
-        `${where}: cannot load connector module "${specifier}" (resolved against ${baseDir}): ${moduleLoadFailure(error)}`,
-        { cause: error, details: { path: `connectors[${index}]` } },
-      );
-    }
-    if (exportName !== undefined) {
-      const value = namespace[exportName];
-      if (!looksLikeConnector(value)) {
-        throw new ConfigError(
-          `${where}: module "${specifier}" has no connector export named "${exportName}". Connector exports: ${connectorExportNames(namespace).join(', ') || '(none)'}.`,
-          { details: { path: `connectors[${index}]` } },
-        );
-      }
-      found.push(value);
-      continue;
-    }
-    const fromModule = new Set<Connector>();
-    for (const value of Object.values(namespace)) if (looksLikeConnector(value)) fromModule.add(value);
-    if (fromModule.size === 0) {
-      throw new ConfigError(
-        `${where}: module "${specifier}" exports no connector. Export one (default or named) created with defineConnector({ specificationVersion: 'v1', name, optionsSchema, endpointSchema, … }).`,
-        { details: { path: `connectors[${index}]` } },
-      );
-    }
-    found.push(...fromModule);
+    found.push(
+      ...(await importConnectorModule(entry, {
+        baseDir,
+        where: `connectors[${index}] in ${loaded.sourceName}`,
+        path: `connectors[${index}]`,
+      })),
+    );
   }
   return found;
+}
+
+/**
+ * Imports one connector module entry (`./ftp.ts`, `/abs/ftp.ts#ftp`, `@acme/connectors`):
+ * a path resolves against `baseDir`, a package name from `baseDir` (falling back to Node's
+ * own resolution). Without `#export`, the default export and every named export that is a
+ * connector are taken.
+ */
+export async function importConnectorModule(
+  entry: string,
+  options: { baseDir: string; where: string; path?: string },
+): Promise<Connector[]> {
+  const { baseDir, where } = options;
+  const details = options.path ? { path: options.path } : {};
+  const hash = entry.lastIndexOf('#');
+  const specifier = hash > 0 ? entry.slice(0, hash) : entry;
+  const exportName = hash > 0 ? entry.slice(hash + 1) : undefined;
+  const location = isPathSpecifier(specifier) ? resolve(baseDir, specifier) : specifier;
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = interopNamespace(await importModule(specifier, baseDir));
+  } catch (error) {
+    throw new ConfigError(
+      `${where}: cannot load connector module "${specifier}" (resolved against ${baseDir}): ${moduleLoadFailure(error, isPathSpecifier(specifier) ? location : undefined)}`,
+      { cause: error, details },
+    );
+  }
+  if (exportName !== undefined) {
+    const value = namespace[exportName];
+    if (!looksLikeConnector(value)) {
+      throw new ConfigError(
+        `${where}: module "${specifier}" has no connector export named "${exportName}". Connector exports: ${connectorExportNames(namespace).join(', ') || '(none)'}.`,
+        { details },
+      );
+    }
+    remember(value, `${location}#${exportName}`);
+    return [value];
+  }
+  const fromModule = new Map<Connector, string>();
+  for (const [name, value] of Object.entries(namespace)) {
+    if (looksLikeConnector(value) && !fromModule.has(value)) fromModule.set(value, name);
+  }
+  if (fromModule.size === 0) {
+    throw new ConfigError(
+      `${where}: module "${specifier}" exports no connector. Export one (default or named) created with defineConnector({ specificationVersion: 'v1', name, optionsSchema, endpointSchema, … }).`,
+      { details },
+    );
+  }
+  for (const [connector, name] of fromModule) remember(connector, `${location}#${name}`);
+  return [...fromModule.keys()];
+}
+
+const ORIGINS = Symbol.for('honk.connector-module-origins');
+
+function origins(): WeakMap<object, string> {
+  const holder = globalThis as unknown as Record<symbol, WeakMap<object, string> | undefined>;
+  holder[ORIGINS] ??= new WeakMap();
+  return holder[ORIGINS];
+}
+
+function remember(connector: Connector, module: string): void {
+  if (!origins().has(connector)) origins().set(connector, module);
+}
+
+/**
+ * Where a connector loaded from a module came from: an absolute file path or a package name,
+ * with `#export` (`/app/connectors/ftp.ts#ftp`). Undefined for connectors registered in code
+ * (built-ins, installed packages): agents are expected to have those already.
+ */
+export function connectorModuleOf(connector: Connector): string | undefined {
+  return origins().get(connector);
+}
+
+/** True for `./x`, `../x` and absolute paths; anything else is a package name. */
+export function isPathSpecifier(specifier: string): boolean {
+  return specifier.startsWith('.') || isAbsolute(specifier);
 }
 
 /**
@@ -91,9 +142,8 @@ function connectorExportNames(namespace: Record<string, unknown>): string[] {
 }
 
 async function importModule(specifier: string, baseDir: string): Promise<Record<string, unknown>> {
-  const isPath = specifier.startsWith('.') || isAbsolute(specifier);
   let url: string;
-  if (isPath) url = pathToFileURL(resolve(baseDir, specifier)).href;
+  if (isPathSpecifier(specifier)) url = pathToFileURL(resolve(baseDir, specifier)).href;
   else {
     // A package name resolves from the spec's directory, like the user's own code would.
     try {

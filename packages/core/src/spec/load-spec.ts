@@ -68,8 +68,9 @@ export async function loadSpec(
 }
 
 /**
- * Validates a spec given as text (YAML or JSON; JSON is a subset of YAML and parses the same)
- * or as an object. Throws {@link SpecError}.
+ * Validates a spec given as text or as an object. Text is YAML, or strict JSON when
+ * `sourceName` ends in `.json` (YAML would accept what JSON does not, such as a trailing
+ * comma, so a file that other JSON tools reject would pass here). Throws {@link SpecError}.
  */
 export function parseSpec(input: string | object, options: ParseSpecOptions = {}): LoadedSpec {
   const sourceName = options.sourceName ?? 'spec';
@@ -77,6 +78,7 @@ export function parseSpec(input: string | object, options: ParseSpecOptions = {}
   let raw: unknown = input;
   let locate: LoadedSpec['locate'];
   if (typeof input === 'string') {
+    const jsonIssue = /\.json$/i.test(sourceName) ? strictJsonIssue(input) : undefined;
     const lineCounter = new LineCounter();
     const document = parseDocument(input, { lineCounter, prettyErrors: false, uniqueKeys: true });
     if (document.errors.length > 0) {
@@ -93,6 +95,7 @@ export function parseSpec(input: string | object, options: ParseSpecOptions = {}
         { sourceName },
       );
     }
+    if (jsonIssue) throw new SpecError([jsonIssue], { sourceName });
     raw = document.toJS({ maxAliasCount: 100 });
     locate = (path) => locateInDocument(document, lineCounter, path);
   }
@@ -109,6 +112,34 @@ export function parseSpec(input: string | object, options: ParseSpecOptions = {}
   if (options.env) loaded.env = options.env;
   if (locate) Object.defineProperty(loaded, 'locate', { value: locate, enumerable: false });
   return loaded;
+}
+
+/**
+ * Why `text` is not strict JSON, with the line and column when the parser says where. Errors
+ * the YAML parser also sees are reported with its positions instead (checked first).
+ */
+function strictJsonIssue(text: string): SpecIssue | undefined {
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const at = /at position (\d+)/.exec(message);
+    const offset = at ? Number(at[1]) : undefined;
+    let line: number | undefined;
+    let column: number | undefined;
+    if (offset !== undefined) {
+      const before = text.slice(0, offset).split('\n');
+      line = before.length;
+      column = (before.at(-1)?.length ?? 0) + 1;
+    }
+    const reason = message.replace(/\s*\(line \d+ column \d+\)$/, '').replace(/ in JSON at position \d+/, '');
+    return {
+      path: '',
+      message: `JSON syntax error: ${reason}. A .json spec is strict JSON (no trailing commas or comments); use .yaml for YAML.`,
+      ...(line !== undefined && column !== undefined ? { line, column } : {}),
+    };
+  }
 }
 
 /** Formats raw issues, adding line and column when the spec came from text. */

@@ -9,7 +9,7 @@ import type { ZodType } from 'zod';
 import type { Connector } from '../connector/connector.ts';
 import type { ConnectorRegistry } from '../connector/connector-registry.ts';
 import { ConfigError, HonkError, isHonkError } from '../errors/honk-error.ts';
-import { redact, registerSecret } from '../errors/redact.ts';
+import { redact } from '../errors/redact.ts';
 import { mergeAgentLabels } from '../queue/agent-class.ts';
 import {
   DEFAULT_SNAPSHOT_KEEP_FOR_MS,
@@ -20,11 +20,13 @@ import {
 } from '../run/task-definition.ts';
 import type { TransformOptions } from '../transfer/transform.ts';
 import type { ValidateOptions } from '../validate/validator.ts';
-import { substituteEnvReferences } from './env-reference.ts';
+import { checkTransform } from './check-transform.ts';
 import { type LoadedSpec, parseSpec, toSpecIssues } from './load-spec.ts';
 import { parseDuration } from './parse-duration.ts';
+import { type LiteralCredential, type PortableTask, portableTask } from './portable-task.ts';
+import { concernsUnresolved, resolveEnv, type UnresolvedEnv } from './resolve-env.ts';
 import { formatPath, type RawSpecIssue, SpecError, zodIssuesToSpecIssues } from './spec-error.ts';
-import type { ConnectionSpec, DefaultsSpec, SnapshotSpec, Spec, TaskSpec } from './spec-schema.ts';
+import type { SnapshotSpec, TaskSpec } from './spec-schema.ts';
 import type { TaskWindow } from './task-window.ts';
 
 /** Retry policy with every field filled in. */
@@ -46,15 +48,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   backoff: Object.freeze({ initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: true }),
 }) as RetryPolicy;
 
-/**
- * A task as stores keep it: JSON, defaults already merged, `${env:…}` still unresolved (so
- * no secret is ever written to a task record), with the connections it uses. An agent turns
- * it back into a runnable task with {@link resolveTaskRecord} using its own environment.
- */
-export interface PortableTask {
-  task: TaskSpec;
-  connections: Record<string, ConnectionSpec>;
-}
+export type { LiteralCredential, PortableTask } from './portable-task.ts';
 
 /** A connection after `${env:…}` resolution and validation by its connector. */
 export interface ResolvedConnection {
@@ -95,8 +89,13 @@ export interface ResolvedTask extends TaskDefinition {
    * idleTimeout, timeout, and connections' maxConcurrency and agentLabels) are left out.
    */
   definitionHash: string;
-  /** The unresolved, JSON form for task stores. */
+  /** The unresolved, JSON form for task stores (see `portable-task.ts`). */
   portable: PortableTask;
+  /**
+   * With `allowUnsetEnv`: the variables this task uses that are not set here. Its options
+   * still hold those references, so nothing may connect with them.
+   */
+  unresolvedEnv?: string[];
 }
 
 export interface ResolvedSpec {
@@ -105,6 +104,12 @@ export interface ResolvedSpec {
   /** The connections tasks use, resolved. Unused connections are not resolved. */
   connections: Record<string, ResolvedConnection>;
   tasks: ResolvedTask[];
+  /**
+   * Credentials the spec wrote literally, kept out of the task records (which refer to them
+   * as `${env:HONK_SPEC_CREDENTIAL_…}`). In memory only: `honk run` hands them to its own
+   * agents, `honk enqueue` refuses to enqueue while there are any.
+   */
+  credentials: LiteralCredential[];
 }
 
 export interface ResolveSpecOptions {
@@ -115,6 +120,12 @@ export interface ResolveSpecOptions {
   baseDir?: string;
   /** Resolve only these task ids (`honk run --only`). Unknown ids are an error. */
   only?: readonly string[];
+  /**
+   * Leave unset `${env:…}` references as written instead of failing (`honk plan`, `honk
+   * enqueue`: a CI job without the agents' secrets validates a spec). Option errors at those
+   * values are not reported; tasks using them list the names in `unresolvedEnv`.
+   */
+  allowUnsetEnv?: boolean;
 }
 
 /**
@@ -127,6 +138,9 @@ export function resolveSpec(loaded: LoadedSpec, options: ResolveSpecOptions): Re
   const env = options.env ?? loaded.env ?? process.env;
   const baseDir = options.baseDir ?? loaded.baseDir;
   const issues: RawSpecIssue[] = [];
+  const unresolved: UnresolvedEnv | undefined = options.allowUnsetEnv
+    ? { names: new Set(), paths: new Set() }
+    : undefined;
 
   let selected = spec.tasks.map((task, index) => ({ task, index }));
   if (options.only) {
@@ -152,9 +166,9 @@ export function resolveSpec(loaded: LoadedSpec, options: ResolveSpecOptions): Re
     const connector = lookupConnector(options.registry, connection.connector, [...path, 'connector'], loaded);
     connectors.set(name, connector);
     const { connector: _connector, maxConcurrency, agentLabels, ...rawOptions } = connection;
-    const substituted = resolveEnv(rawOptions, path, env, issues);
+    const substituted = resolveEnv(rawOptions, path, env, issues, unresolved);
     if (substituted === undefined) continue;
-    const parsed = parseWith(connector.optionsSchema, substituted, path, issues);
+    const parsed = parseWith(connector.optionsSchema, substituted, path, issues, unresolved);
     if (parsed === undefined) continue;
     connections[name] = {
       name,
@@ -166,13 +180,19 @@ export function resolveSpec(loaded: LoadedSpec, options: ResolveSpecOptions): Re
   }
 
   const tasks: ResolvedTask[] = [];
+  const credentials = new Map<string, LiteralCredential>();
+  // The spec's content, not its spelling: comments, key order and YAML or code give one hash.
+  const specHash = createHash('sha256').update(canonicalJson(spec)).digest('hex');
+  const context = { baseDir, connectors, specHash };
   for (const { task, index } of selected) {
-    const resolved = resolveTask(task, index, spec, connections, connectors, env, baseDir, issues);
+    const { portable, credentials: kept } = portableTask(task, spec, context);
+    for (const credential of kept) credentials.set(credential.env, credential);
+    const resolved = resolveTask(portable, index, connections, connectors, env, baseDir, issues, unresolved);
     if (resolved) tasks.push(resolved);
   }
 
   if (issues.length > 0) throw new SpecError(toSpecIssues(issues, loaded.locate), { sourceName: loaded.sourceName });
-  return { sourceName: loaded.sourceName, baseDir, connections, tasks };
+  return { sourceName: loaded.sourceName, baseDir, connections, tasks, credentials: [...credentials.values()] };
 }
 
 /** Resolves one stored {@link PortableTask} (an agent does this right before running it). */
@@ -180,14 +200,20 @@ export function resolveTaskRecord(
   record: PortableTask,
   options: Omit<ResolveSpecOptions, 'only'> & { sourceName?: string },
 ): ResolvedTask {
+  // The spec's directory travels with the record: relative paths mean the same on every agent.
+  const baseDir = record.baseDir ?? options.baseDir;
   const loaded = parseSpec(
     { version: 1, connections: record.connections, tasks: [record.task] },
     {
       sourceName: options.sourceName ?? `task ${record.task.id}`,
-      ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+      ...(baseDir ? { baseDir } : {}),
     },
   );
-  return resolveSpec(loaded, options).tasks[0]!;
+  const task = resolveSpec(loaded, { ...options, ...(baseDir ? { baseDir } : {}) }).tasks[0]!;
+  // The record's origin is the spec it was enqueued from, not this one-task spec.
+  if (record.specHash) task.portable.specHash = record.specHash;
+  else delete task.portable.specHash;
+  return task;
 }
 
 /** Connections with credentials masked, for `honk plan`, reports and logs. */
@@ -215,22 +241,22 @@ function lookupConnector(
 }
 
 function resolveTask(
-  task: TaskSpec,
+  portable: PortableTask,
   index: number,
-  spec: Spec,
   connections: Record<string, ResolvedConnection>,
   connectors: Map<string, Connector>,
   env: Record<string, string | undefined>,
   baseDir: string,
   issues: RawSpecIssue[],
+  unresolved: UnresolvedEnv | undefined,
 ): ResolvedTask | undefined {
   const path = ['tasks', index];
-  const portable = portableTask(task, spec);
   const effective = portable.task;
   const before = issues.length;
-  const resolved = resolveEnv(effective, path, env, issues);
+  const resolved = resolveEnv(effective, path, env, issues, unresolved);
   if (resolved === undefined) return undefined;
 
+  checkTransform(resolved.transform, [...path, 'transform'], issues);
   const { connection: sourceName, ...sourceOptions } = resolved.source;
   const { connection: targetName, mode, key, ...targetOptions } = resolved.target;
   const sourceEndpoint = parseWith(
@@ -238,12 +264,14 @@ function resolveTask(
     sourceOptions,
     [...path, 'source'],
     issues,
+    unresolved,
   );
   const targetEndpoint = parseWith(
     connectors.get(targetName)!.endpointSchema,
     targetOptions,
     [...path, 'target'],
     issues,
+    unresolved,
   );
   const sourceConnection = connections[sourceName];
   const targetConnection = connections[targetName];
@@ -292,6 +320,8 @@ function resolveTask(
     definitionHash: definitionHash(portable),
     portable,
   };
+  const taskEnv = unresolvedNames(portable, unresolved);
+  if (taskEnv.length > 0) definition.unresolvedEnv = taskEnv;
   if (resolved.transform) definition.transform = resolved.transform as TransformOptions;
   if (resolved.validate) definition.validate = resolved.validate as ValidateOptions;
   if (resolved.snapshot !== undefined) definition.snapshot = snapshotOptions(resolved.snapshot);
@@ -317,35 +347,6 @@ function resolveTask(
     definition.schedule = { cron: resolved.schedule.cron, timezone: resolved.schedule.timezone ?? 'UTC' };
   }
   return definition;
-}
-
-/** The task with `defaults:` merged in, and the connections it uses, still unresolved. */
-function portableTask(task: TaskSpec, spec: Spec): PortableTask {
-  const defaults: DefaultsSpec = spec.defaults ?? {};
-  const effective: TaskSpec = structuredClone(task);
-  if (defaults.retry || task.retry) {
-    effective.retry = {
-      ...defaults.retry,
-      ...task.retry,
-      ...(defaults.retry?.backoff || task.retry?.backoff
-        ? { backoff: { ...defaults.retry?.backoff, ...task.retry?.backoff } }
-        : {}),
-    };
-  }
-  if (defaults.validate || task.validate) effective.validate = { ...defaults.validate, ...task.validate };
-  const snapshot = task.snapshot ?? defaults.snapshot;
-  if (snapshot !== undefined) effective.snapshot = structuredClone(snapshot);
-  const batchRows = task.batchRows ?? defaults.batchRows;
-  if (batchRows !== undefined) effective.batchRows = batchRows;
-  const idleTimeout = task.idleTimeout ?? defaults.idleTimeout;
-  if (idleTimeout !== undefined) effective.idleTimeout = idleTimeout;
-  const timeout = task.timeout ?? defaults.timeout;
-  if (timeout !== undefined) effective.timeout = timeout;
-  const connections: Record<string, ConnectionSpec> = {};
-  for (const name of [task.source.connection, task.target.connection]) {
-    connections[name] = structuredClone(spec.connections[name]!);
-  }
-  return { task: effective, connections };
 }
 
 /**
@@ -396,45 +397,11 @@ function snapshotOptions(snapshot: SnapshotSpec): SnapshotOptions {
   return { enabled: true, keepForMs: parseDuration(snapshot.keepFor) };
 }
 
-/**
- * Deep copy of `value` with `${env:…}` replaced. Unset variables become issues at their path;
- * returns undefined when any was unset. Every resolved value is registered as a secret.
- */
-function resolveEnv<T>(
-  value: T,
-  path: PropertyKey[],
-  env: Record<string, string | undefined>,
-  issues: RawSpecIssue[],
-): T | undefined {
-  let missing = false;
-  const visit = (item: unknown, at: PropertyKey[]): unknown => {
-    if (typeof item === 'string') {
-      return substituteEnvReferences(
-        item,
-        (name) => {
-          const found = env[name];
-          if (found !== undefined) registerSecret(found);
-          return found;
-        },
-        (name) => {
-          missing = true;
-          issues.push({
-            path: at,
-            message: `environment variable ${name} is not set; set it where the task runs (its value is never printed)`,
-          });
-        },
-      );
-    }
-    if (Array.isArray(item)) return item.map((entry, index) => visit(entry, [...at, index]));
-    if (item !== null && typeof item === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [key, entry] of Object.entries(item)) out[key] = visit(entry, [...at, key]);
-      return out;
-    }
-    return item;
-  };
-  const out = visit(value, path) as T;
-  return missing ? undefined : out;
+/** Unset variables (allowed by `allowUnsetEnv`) that the task or its connections refer to. */
+function unresolvedNames(portable: PortableTask, unresolved: UnresolvedEnv | undefined): string[] {
+  if (!unresolved || unresolved.names.size === 0) return [];
+  const text = JSON.stringify(portable);
+  return [...unresolved.names].filter((name) => text.includes(`\${env:${name}}`)).sort();
 }
 
 function parseWith(
@@ -442,9 +409,13 @@ function parseWith(
   value: Record<string, unknown>,
   path: PropertyKey[],
   issues: RawSpecIssue[],
+  unresolved?: UnresolvedEnv,
 ): Record<string, unknown> | undefined {
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data as Record<string, unknown>;
-  issues.push(...zodIssuesToSpecIssues(result.error.issues, schema, path));
-  return undefined;
+  const found = zodIssuesToSpecIssues(result.error.issues, schema, path);
+  const reported = found.filter((issue) => !concernsUnresolved(issue.path, unresolved));
+  issues.push(...reported);
+  // Only errors at values still holding a reference: accept the value as written (unparsed).
+  return reported.length === 0 && found.length > 0 ? value : undefined;
 }

@@ -237,7 +237,7 @@ describe('JournalTaskStore durability', () => {
     }
     expect(stderr()).toBe('');
     const refused = openJournalTaskStore(dir);
-    await expect(refused).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(refused).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', retryable: true });
     await expect(refused).rejects.toThrow(`process ${child.pid}`);
 
     child.kill('SIGKILL');

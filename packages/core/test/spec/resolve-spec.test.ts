@@ -56,7 +56,10 @@ describe('resolveSpec', () => {
         endpoint: { path: 'orders.parquet', format: 'parquet' },
         mode: 'replace',
       },
-      transform: { select: ['id', 'customer_id', 'amount', 'created_at'], module: './transforms/orders.ts#maskEmails' },
+      transform: {
+        select: ['id', 'customer_id', 'amount', 'created_at'],
+        module: '/srv/migrations/transforms/orders.ts#maskEmails',
+      },
       validate: { rowCount: true, checksum: true, sample: 100 },
       snapshot: { enabled: true, keepForMs: 7 * 86_400_000 },
       entity: 'resource:default/orders',

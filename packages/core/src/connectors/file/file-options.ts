@@ -4,6 +4,7 @@
  * docs/file-connector.md.
  */
 import { z } from 'zod';
+import { pathOption } from '../../connector/option-marks.ts';
 import { ConfigError } from '../../errors/honk-error.ts';
 import { csvOptionsSchema, parquetOptionsSchema } from '../../formats/format-options.ts';
 import { withoutCompressionExtension } from '../../formats/text-compression.ts';
@@ -24,11 +25,12 @@ export type FileFormatName = (typeof fileFormats)[number];
 export const fileOptionsSchema = z
   .object({
     /**
-     * The directory every endpoint path resolves under. Relative roots resolve against the
-     * process working directory. A path that escapes the root (`../x`, an absolute path
-     * elsewhere) is a ConfigError; symbolic links inside the root are followed.
+     * The directory every endpoint path resolves under. A relative root resolves against the
+     * spec's directory (made absolute when the task is enqueued, so every agent uses the same
+     * directory). A path that escapes the root (`../x`, an absolute path elsewhere) is a
+     * ConfigError; symbolic links inside the root are followed.
      */
-    root: z.string().min(1),
+    root: pathOption(z.string().min(1)),
   })
   .strict();
 export type FileOptions = z.infer<typeof fileOptionsSchema>;

@@ -81,7 +81,7 @@ async function loadExport(spec: string, baseDir: string): Promise<ModuleTransfor
   try {
     namespace = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`transform.module "${spec}": loading ${file} failed: ${moduleLoadFailure(error)}`, {
+    throw new ConfigError(`transform.module "${spec}": loading ${file} failed: ${moduleLoadFailure(error, file)}`, {
       cause: error,
       details: { option: 'transform.module', path: file },
     });
