@@ -6,8 +6,8 @@
  *   `redirect: 'manual'` and follow its 307 to the data node themselves, so the body goes
  *   only to the data node and the data-node URL can be rewritten (`rewriteDatanodeUrl`,
  *   for clusters behind NAT whose data nodes advertise internal host names).
- * - HA: `namenodes` lists every name node; a StandbyException (or a refused connection)
- *   moves to the next one at once, and the client remembers the active one.
+ * - HA: `namenodes` lists every name node; a StandbyException (or no answer at all: refused,
+ *   reset, unreachable) moves to the next one at once, and the client remembers the active one.
  * - Transient failures (RetriableException, SafeModeException, 5xx, 429, resets) are retried
  *   with exponential backoff (200 ms, doubling, at most 10 s) up to `retries` tries.
  * - Authentication: `user` (`user.name`, simple auth), `delegationToken` (`delegation=`), or
@@ -179,7 +179,8 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
 
   /**
    * Runs `attempt` against the active name node with failover and retries. `attempt` gets the
-   * name node's base URL; it throws `{ standby: true }`-marked failures through `failover`.
+   * name node's base URL and throws a HonkError, or `{ error, failover }` where `failover`
+   * marks a standby answer or no answer at all (the next name node is tried).
    */
   async function withRetries<T>(
     context: WebHdfsCallContext,
@@ -196,8 +197,7 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
       } catch (caught) {
         const failover = (caught as { failover?: boolean }).failover === true;
         const error = networkError((caught as { error?: unknown }).error ?? caught, context, signal);
-        const refused = error.details.systemCode === 'ECONNREFUSED';
-        if ((failover || refused) && namenodes.length > 1) {
+        if (failover && namenodes.length > 1) {
           active = (active + 1) % namenodes.length;
           standbyInRound += 1;
           // Try every name node once before backing off: one of them is active.
@@ -206,9 +206,9 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
         }
         tries += 1;
         if (error.code !== 'TRANSIENT' || tries >= retries) {
-          if (failover && error.code === 'TRANSIENT') {
+          if (failover && namenodes.length > 1 && error.code === 'TRANSIENT') {
             throw new TransientError(
-              `HDFS connection "${connection}": ${context.operation} ${context.path}: no active name node among ${namenodes.length} (every one answered StandbyException ${tries} times). A failover may be in progress; the attempt is retried.`,
+              `HDFS connection "${connection}": ${context.operation} ${context.path}: no active name node among ${namenodes.length} (each answered StandbyException or did not answer, ${tries} times). A failover may be in progress; the attempt is retried.`,
               { cause: error, details: error.details },
             );
           }
@@ -234,7 +234,8 @@ export function createWebHdfsClient(options: WebHdfsClientOptions): WebHdfsClien
         signal: call.signal ? AbortSignal.any([call.signal, timer]) : timer,
       });
     } catch (error) {
-      throw { error: networkError(error, context, call.signal) };
+      // No answer at all (refused, reset, unreachable): with HA, another name node may answer.
+      throw { error: networkError(error, context, call.signal), failover: !call.signal?.aborted };
     }
     if (redirect && (response.status === 307 || response.status === 302)) return response;
     if (response.ok) return response;

@@ -152,7 +152,8 @@ export async function startWebHdfsEmulator(options: WebHdfsEmulatorOptions = {})
   let datanodePort = 0;
 
   const record = (request: Omit<EmulatorRequest, 'status'>, response: ServerResponse) => {
-    response.once('finish', () => {
+    // `close`, not `finish`: a request whose connection was cut is recorded too.
+    response.once('close', () => {
       const done = { ...request, status: response.statusCode };
       requests.push(done);
       for (const listener of listeners) listener(done);
