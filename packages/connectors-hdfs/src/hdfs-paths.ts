@@ -137,7 +137,8 @@ async function listGlob(client: WebHdfsClient, root: string, pattern: string, si
 
 /**
  * The files a source path denotes, pinned. Throws NotFoundError naming the path when nothing
- * matches, and `SOURCE_CHANGED` (transient) while a publish is swapping the path.
+ * matches, and `SOURCE_CHANGED` (transient) while a publish is swapping the path, unless
+ * `publishing: 'ignore'` (the sink's own look at its target, which it repairs on `open()`).
  */
 export async function listSourceFiles(
   client: WebHdfsClient,
@@ -145,6 +146,7 @@ export async function listSourceFiles(
   relative: string,
   connection: string,
   signal?: AbortSignal,
+  publishing: 'refuse' | 'ignore' = 'refuse',
 ): Promise<PinnedHdfsFile[]> {
   const resolved = resolveUnderRoot(root, relative, connection);
   if (isGlob(relative)) {
@@ -159,7 +161,7 @@ export async function listSourceFiles(
     }
     return files;
   }
-  await checkNoPublishInFlight(client, resolved, connection, signal);
+  if (publishing === 'refuse') await checkNoPublishInFlight(client, resolved, connection, signal);
   const status = await client.statusIfExists(resolved, signal);
   if (!status) {
     throw new NotFoundError(

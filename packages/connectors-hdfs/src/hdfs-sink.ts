@@ -73,7 +73,7 @@ export function createHdfsSink(args: HdfsSinkArgs): Sink {
       client,
       endpoint,
       retries: options.retries,
-      list: () => listSourceFiles(client, options.root, endpoint.path, connection),
+      list: () => listSourceFiles(client, options.root, endpoint.path, connection, undefined, 'ignore'),
     });
 
   const checkMode = (mode: PublishMode) => {
