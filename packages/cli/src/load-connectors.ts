@@ -12,6 +12,7 @@ import { type Connector, ConnectorRegistry, fileConnector, type LoadedSpec, load
 const INSTALLED: Readonly<Record<string, () => Promise<Connector | undefined>>> = {
   postgres: () => optional('@honk/connectors-postgres', 'postgresConnector'),
   s3: () => optional('@honk/connectors-s3', 's3Connector'),
+  hdfs: () => optional('@honk/connectors-hdfs', 'hdfsConnector'),
 };
 
 async function optional(specifier: string, exportName: string): Promise<Connector | undefined> {

@@ -105,6 +105,17 @@ describe('connector packages load on demand', () => {
       'file',
       's3',
     ]);
-    expect((await builtinConnectors()).map((connector) => connector.name).sort()).toEqual(['file', 'postgres', 's3']);
+    expect((await builtinConnectors()).map((connector) => connector.name).sort()).toEqual([
+      'file',
+      'hdfs',
+      'postgres',
+      's3',
+    ]);
+  });
+
+  it('a spec naming hdfs loads @honk/connectors-hdfs, with discovery', async () => {
+    const loaded = await builtinConnectors(['hdfs']);
+    expect(loaded.map((connector) => connector.name)).toEqual(['file', 'hdfs']);
+    expect(loaded[1]?.discover).toBeTypeOf('function');
   });
 });
