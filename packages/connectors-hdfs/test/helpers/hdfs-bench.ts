@@ -127,7 +127,8 @@ export async function benchHdfs(): Promise<ScenarioResult[]> {
     const inputBytes = (await stat(join(root, 'input.parquet'))).size;
 
     const scenario = async (name: string, from: Side, to: Side) => {
-      const measured: IsolatedResult = await bestOf(() => runIsolated(benchModule.href, { name, from, to }));
+      const job: HdfsBenchJob = { name, from, to };
+      const measured: IsolatedResult = await bestOf(() => runIsolated(benchModule.href, job));
       return {
         measured,
         result: {
