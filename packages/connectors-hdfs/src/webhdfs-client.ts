@@ -18,6 +18,8 @@
  * Errors are HonkErrors (see webhdfs-errors.ts); tokens and headers never appear in them.
  */
 import { AbortedError, HonkError, TransientError, throwIfAborted } from '@honk/core';
+import type { HdfsContentSummary, HdfsFileChecksum, HdfsFileStatus } from './hdfs-file-status.ts';
+import type { WebHdfsClientOptions } from './webhdfs-client-options.ts';
 import {
   isStandby,
   networkError,
@@ -27,76 +29,8 @@ import {
 } from './webhdfs-errors.ts';
 import { startUpload, type WebHdfsUpload } from './webhdfs-upload.ts';
 
-/** Extra headers for a name-node request, e.g. SPNEGO: `{ Authorization: 'Negotiate …' }`. */
-export type WebHdfsHeaderProvider = (request: {
-  method: string;
-  url: URL;
-}) => Record<string, string> | Promise<Record<string, string>>;
-
-export interface WebHdfsClientOptions {
-  /** Name-node base URLs, e.g. `['http://nn1:9870', 'http://nn2:9870']`; several for HA. */
-  namenodes: readonly string[];
-  /** `user.name` for simple authentication. */
-  user?: string;
-  /** A delegation token (sent as `delegation=`; then `user` is not sent). */
-  delegationToken?: string;
-  /** Headers for every name-node request (Kerberos/SPNEGO, gateway tokens). */
-  headers?: WebHdfsHeaderProvider;
-  /** Send this header (value `true`) on PUT/POST/DELETE, for clusters with `dfs.webhdfs.rest-csrf.enabled`. */
-  csrfHeader?: string;
-  /** Rewrites the data-node URL of a redirect (clusters behind NAT). */
-  rewriteDatanodeUrl?: (url: URL) => URL | string;
-  /** Tries per request for transient failures. Default 5. */
-  retries?: number;
-  /** First backoff in ms. Default 200. */
-  minBackoffMs?: number;
-  /** Timeout of a name-node request in ms. Default 120 000. */
-  requestTimeoutMs?: number;
-  /** A label for messages (the connection name). Default `webhdfs`. */
-  connection?: string;
-}
-
-/** WebHDFS FileStatus. */
-export interface HdfsFileStatus {
-  /** The name relative to the listed directory (empty for GETFILESTATUS). */
-  pathSuffix: string;
-  type: 'FILE' | 'DIRECTORY' | 'SYMLINK';
-  length: number;
-  /** Milliseconds since the epoch. */
-  modificationTime: number;
-  accessTime: number;
-  owner: string;
-  group: string;
-  /** Octal, e.g. `755`. */
-  permission: string;
-  replication: number;
-  blockSize: number;
-  childrenNum?: number;
-  fileId?: number;
-}
-
-export interface HdfsContentSummary {
-  directoryCount: number;
-  fileCount: number;
-  /** Bytes of data (before replication). */
-  length: number;
-  quota: number;
-  spaceConsumed: number;
-  spaceQuota: number;
-}
-
-export interface HdfsFileChecksum {
-  algorithm: string;
-  /** Hex. */
-  bytes: string;
-  length: number;
-}
-
-interface CallOptions {
-  method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
-  params?: Record<string, string | number | boolean | undefined>;
-  signal?: AbortSignal;
-}
+export type { HdfsContentSummary, HdfsFileChecksum, HdfsFileStatus } from './hdfs-file-status.ts';
+export type { WebHdfsClientOptions, WebHdfsHeaderProvider } from './webhdfs-client-options.ts';
 
 export interface WebHdfsClient {
   readonly connection: string;
@@ -130,6 +64,12 @@ export interface WebHdfsClient {
   getFileChecksum(path: string): Promise<HdfsFileChecksum>;
   getContentSummary(path: string, signal?: AbortSignal): Promise<HdfsContentSummary>;
   setPermission(path: string, permission: string): Promise<void>;
+}
+
+interface CallOptions {
+  method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  params?: Record<string, string | number | boolean | undefined>;
+  signal?: AbortSignal;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

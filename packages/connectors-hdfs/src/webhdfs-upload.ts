@@ -4,12 +4,13 @@
  * with about one queue's worth of bytes (4 MiB) in memory. `write()` resolves when the
  * request has room again: that is the encoder's backpressure.
  *
- * A body stream cannot be replayed, so a data node that fails mid-upload fails the upload
+ * A body stream cannot be replayed, so a data node that fails mid-upload — also a pooled
+ * keep-alive connection the data node closed just as the upload reused it — fails the upload
  * (a TransientError: the attempt is retried as a whole, from a fresh staging directory).
  * Failures of the name-node step before it are retried inside the client.
  */
 import type { ByteSink } from '@honk/core';
-import { HonkError } from '@honk/core';
+import { AbortedError, HonkError } from '@honk/core';
 import { networkError, parseRemoteException, remoteError, type WebHdfsCallContext } from './webhdfs-errors.ts';
 
 /** A file being written through a data node. */
@@ -106,7 +107,7 @@ export function startUpload(
     async abort() {
       if (state === 'aborted') return;
       state = 'aborted';
-      failure ??= new HonkError('ABORTED', `WebHDFS upload of ${context.path} was aborted.`);
+      failure ??= new AbortedError(`WebHDFS upload of ${context.path} was aborted.`);
       try {
         controller.error(failure);
       } catch {

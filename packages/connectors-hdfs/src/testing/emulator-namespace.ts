@@ -12,48 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
+import { EmulatedRemoteException } from './emulated-remote-exception.ts';
+import { EmulatorSnapshots, SNAPSHOT_SEGMENT } from './emulator-snapshots.ts';
 
-/** An HDFS RemoteException: its Java class decides how clients map it. */
-export class EmulatedRemoteException extends Error {
-  readonly exception: string;
-  readonly javaClassName: string;
-  readonly status: number;
-
-  constructor(exception: string, message: string, status?: number) {
-    super(message);
-    this.exception = exception;
-    this.javaClassName = JAVA_PACKAGES[exception] ?? `java.io.${exception}`;
-    // WebHDFS answers by exception class: SecurityException 401, FileNotFound 404,
-    // IllegalArgument/UnsupportedOperation 400, every other IOException 403.
-    this.status =
-      status ??
-      (exception === 'SecurityException'
-        ? 401
-        : exception === 'FileNotFoundException'
-          ? 404
-          : exception === 'IllegalArgumentException' || exception === 'UnsupportedOperationException'
-            ? 400
-            : 403);
-  }
-
-  toJSON() {
-    return { RemoteException: { exception: this.exception, javaClassName: this.javaClassName, message: this.message } };
-  }
-}
-
-const JAVA_PACKAGES: Record<string, string> = {
-  AccessControlException: 'org.apache.hadoop.security.AccessControlException',
-  SnapshotAccessControlException: 'org.apache.hadoop.hdfs.protocol.SnapshotAccessControlException',
-  SnapshotException: 'org.apache.hadoop.hdfs.protocol.SnapshotException',
-  StandbyException: 'org.apache.hadoop.ipc.StandbyException',
-  RetriableException: 'org.apache.hadoop.ipc.RetriableException',
-  FileAlreadyExistsException: 'org.apache.hadoop.fs.FileAlreadyExistsException',
-  ParentNotDirectoryException: 'org.apache.hadoop.fs.ParentNotDirectoryException',
-  PathIsNotEmptyDirectoryException: 'org.apache.hadoop.fs.PathIsNotEmptyDirectoryException',
-  SecurityException: 'java.lang.SecurityException',
-  IllegalArgumentException: 'java.lang.IllegalArgumentException',
-  UnsupportedOperationException: 'java.lang.UnsupportedOperationException',
-};
+export { EmulatedRemoteException };
 
 /** The FileStatus JSON of WebHDFS. */
 export interface EmulatedFileStatus {
@@ -78,8 +40,6 @@ interface Meta {
   permission: string;
 }
 
-const SNAPSHOT_SEGMENT = '.snapshot';
-
 /** Normalises an HDFS path: absolute, no `.`/`..` escapes, no trailing slash. */
 export function normaliseHdfsPath(path: string): string {
   const normal = posix.normalize(`/${decodeURIComponent(path)}`);
@@ -101,9 +61,7 @@ export class EmulatorNamespace {
   readonly stateDirectory: string;
   readonly superuser: string;
   readonly #meta = new Map<string, Meta>();
-  readonly #snapshottable = new Set<string>();
-  /** Snapshottable directory → snapshot name → local copy. */
-  readonly #snapshots = new Map<string, Map<string, string>>();
+  readonly snapshots: EmulatorSnapshots;
   #fileIds = new Map<string, number>();
   #nextFileId = 16_386;
 
@@ -111,6 +69,7 @@ export class EmulatorNamespace {
     this.root = options.root;
     this.stateDirectory = options.stateDirectory;
     this.superuser = options.superuser ?? 'hdfs';
+    this.snapshots = new EmulatorSnapshots(this);
   }
 
   /** The local file of an HDFS path; `.snapshot/<name>/…` paths resolve into the snapshot's copy. */
@@ -121,7 +80,7 @@ export class EmulatorNamespace {
     if (index < 0) return { file: join(this.root, ...segments), readOnly: false };
     const directory = `/${segments.slice(0, index).join('/')}`;
     const name = segments[index + 1];
-    const copy = name === undefined ? undefined : this.#snapshots.get(directory)?.get(name);
+    const copy = name === undefined ? undefined : this.snapshots.copyOf(directory, name);
     if (copy === undefined) {
       throw new EmulatedRemoteException('FileNotFoundException', `File does not exist: ${normal}`);
     }
@@ -157,7 +116,8 @@ export class EmulatorNamespace {
     return (digit & bit) !== 0;
   }
 
-  async #check(user: string, path: string, bit: 4 | 2 | 1, what: string): Promise<void> {
+  /** Throws AccessControlException unless `user` has the permission `bit` (4 r, 2 w, 1 x) on `path`. */
+  async check(user: string, path: string, bit: 4 | 2 | 1, what: string): Promise<void> {
     const stat = await this.#stat(path);
     if (!stat) return;
     const meta = this.#metaOf(path, stat.isDirectory());
@@ -181,18 +141,17 @@ export class EmulatorNamespace {
     // The nearest existing ancestor decides, as it does for HDFS mkdirs/create with parents.
     let parent = posix.dirname(normal);
     while (parent !== '/' && !(await this.#stat(parent))) parent = posix.dirname(parent);
-    await this.#check(user, parent, 2, what);
+    await this.check(user, parent, 2, what);
   }
 
   #setMeta(path: string, owner: string, permission: string): void {
     this.#meta.set(normaliseHdfsPath(path), { owner, group: 'supergroup', permission });
   }
 
-  async status(path: string, user: string, suffix = ''): Promise<EmulatedFileStatus> {
+  async status(path: string, suffix = ''): Promise<EmulatedFileStatus> {
     const normal = normaliseHdfsPath(path);
     const stat = await this.#stat(normal);
     if (!stat) throw new EmulatedRemoteException('FileNotFoundException', `File does not exist: ${normal}`);
-    void user;
     const directory = stat.isDirectory();
     const meta = this.#metaOf(normal, directory);
     let fileId = this.#fileIds.get(normal);
@@ -220,13 +179,13 @@ export class EmulatorNamespace {
   /** Children of a directory (name order), or the file itself with an empty suffix. */
   async list(path: string, user: string): Promise<EmulatedFileStatus[]> {
     const normal = normaliseHdfsPath(path);
-    const own = await this.status(normal, user);
-    await this.#check(user, normal, 4, 'listStatus');
+    const own = await this.status(normal);
+    await this.check(user, normal, 4, 'listStatus');
     if (own.type === 'FILE') return [own];
     const names = (await fs.readdir(this.local(normal).file)).sort();
     const out: EmulatedFileStatus[] = [];
     for (const name of names) {
-      const child = await this.status(posix.join(normal, name), user, name).catch(() => undefined);
+      const child = await this.status(posix.join(normal, name), name).catch(() => undefined);
       if (child) out.push(child);
     }
     return out;
@@ -283,16 +242,16 @@ export class EmulatorNamespace {
         `Modification on a read-only snapshot is disallowed: ${normal}`,
       );
     }
-    await this.#check(user, normal, 2, 'append');
+    await this.check(user, normal, 2, 'append');
   }
 
   /** Where OPEN reads: checks the file exists, is a file and is readable. */
   async openFile(path: string, user: string): Promise<{ file: string; size: number }> {
     const normal = normaliseHdfsPath(path);
-    const status = await this.status(normal, user);
+    const status = await this.status(normal);
     if (status.type !== 'FILE')
       throw new EmulatedRemoteException('FileNotFoundException', `Path is not a file: ${normal}`);
-    await this.#check(user, normal, 4, 'open');
+    await this.check(user, normal, 4, 'open');
     return { file: this.local(normal).file, size: status.length };
   }
 
@@ -356,13 +315,12 @@ export class EmulatorNamespace {
     if (!stat) return false;
     await this.#checkWritableParent(user, normal, 'delete');
     if (stat.isDirectory()) {
-      for (const [directory, snapshots] of this.#snapshots) {
-        if ((directory === normal || directory.startsWith(`${normal}/`)) && snapshots.size > 0) {
-          throw new EmulatedRemoteException(
-            'SnapshotException',
-            `The directory ${directory} cannot be deleted since ${directory} is snapshottable and already has snapshots`,
-          );
-        }
+      const holder = this.snapshots.holderUnder(normal);
+      if (holder !== undefined) {
+        throw new EmulatedRemoteException(
+          'SnapshotException',
+          `The directory ${holder} cannot be deleted since ${holder} is snapshottable and already has snapshots`,
+        );
       }
       if (!recursive && (await fs.readdir(this.local(normal).file)).length > 0) {
         throw new EmulatedRemoteException(
@@ -379,7 +337,7 @@ export class EmulatorNamespace {
 
   async setPermission(path: string, user: string, permission: string): Promise<void> {
     const normal = normaliseHdfsPath(path);
-    const status = await this.status(normal, user);
+    const status = await this.status(normal);
     if (user !== this.superuser && user !== status.owner) {
       throw new EmulatedRemoteException(
         'AccessControlException',
@@ -395,89 +353,17 @@ export class EmulatorNamespace {
 
   async setOwner(path: string, user: string, owner: string): Promise<void> {
     const normal = normaliseHdfsPath(path);
-    const status = await this.status(normal, user);
+    const status = await this.status(normal);
     if (user !== this.superuser) {
       throw new EmulatedRemoteException('AccessControlException', `Non-super user cannot change owner (user=${user})`);
     }
     this.#meta.set(normal, { owner, group: status.group, permission: status.permission });
   }
 
-  async allowSnapshot(path: string, user: string): Promise<void> {
-    const normal = normaliseHdfsPath(path);
-    if ((await this.status(normal, user)).type !== 'DIRECTORY') {
-      throw new EmulatedRemoteException('SnapshotException', `${normal} is not a directory`);
-    }
-    if (user !== this.superuser) {
-      throw new EmulatedRemoteException(
-        'AccessControlException',
-        `Access denied for user ${user}. Superuser privilege is required`,
-      );
-    }
-    this.#snapshottable.add(normal);
-  }
-
-  #snapshotsOf(path: string, user: string): Map<string, string> {
-    const normal = normaliseHdfsPath(path);
-    if (!this.#snapshottable.has(normal)) {
-      throw new EmulatedRemoteException('SnapshotException', `Directory is not a snapshottable directory: ${normal}`);
-    }
-    void user;
-    let snapshots = this.#snapshots.get(normal);
-    if (!snapshots) {
-      snapshots = new Map();
-      this.#snapshots.set(normal, snapshots);
-    }
-    return snapshots;
-  }
-
-  async createSnapshot(path: string, user: string, name?: string): Promise<string> {
-    const normal = normaliseHdfsPath(path);
-    const snapshots = this.#snapshotsOf(normal, user);
-    await this.#check(user, normal, 2, 'createSnapshot');
-    const snapshotName = name ?? `s${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
-    if (snapshots.has(snapshotName)) {
-      throw new EmulatedRemoteException(
-        'SnapshotException',
-        `Failed to add snapshot: there is already a snapshot with the same name "${snapshotName}".`,
-      );
-    }
-    const copy = join(this.stateDirectory, 'snapshots', randomUUID());
-    await fs.cp(this.local(normal).file, copy, { recursive: true });
-    snapshots.set(snapshotName, copy);
-    return `${normal === '/' ? '' : normal}/${SNAPSHOT_SEGMENT}/${snapshotName}`;
-  }
-
-  async renameSnapshot(path: string, user: string, from: string, to: string): Promise<void> {
-    const snapshots = this.#snapshotsOf(path, user);
-    const copy = snapshots.get(from);
-    if (copy === undefined) {
-      throw new EmulatedRemoteException(
-        'SnapshotException',
-        `The snapshot ${from} does not exist for directory ${normaliseHdfsPath(path)}`,
-      );
-    }
-    if (snapshots.has(to)) throw new EmulatedRemoteException('SnapshotException', `The snapshot ${to} already exists`);
-    snapshots.delete(from);
-    snapshots.set(to, copy);
-  }
-
-  async deleteSnapshot(path: string, user: string, name: string): Promise<void> {
-    const snapshots = this.#snapshotsOf(path, user);
-    const copy = snapshots.get(name);
-    if (copy === undefined) {
-      throw new EmulatedRemoteException(
-        'SnapshotException',
-        `Cannot delete snapshot ${name} from path ${normaliseHdfsPath(path)}: the snapshot does not exist.`,
-      );
-    }
-    await this.#check(user, path, 2, 'deleteSnapshot');
-    snapshots.delete(name);
-    await fs.rm(copy, { recursive: true, force: true });
-  }
-
   async contentSummary(path: string, user: string) {
     const normal = normaliseHdfsPath(path);
-    const own = await this.status(normal, user);
+    const own = await this.status(normal);
+    await this.check(user, normal, 4, 'getContentSummary');
     let length = 0;
     let fileCount = 0;
     let directoryCount = 0;

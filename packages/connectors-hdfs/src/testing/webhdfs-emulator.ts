@@ -17,51 +17,23 @@
  *
  * It is an emulator, not Hadoop: no blocks, replication, leases, quotas, groups, Kerberos.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { createDatanodeHandler } from './emulator-datanode.ts';
+import {
+  type EmulatorFault,
+  type EmulatorRequest,
+  FaultBook,
+  type RequestRecorder,
+  sendError,
+  sendJson,
+} from './emulator-http.ts';
 import { EmulatedRemoteException, EmulatorNamespace, normaliseHdfsPath } from './emulator-namespace.ts';
 
-/** A failure the emulator produces on purpose for the next matching requests. */
-export interface EmulatorFault {
-  /** The operation (case-insensitive); any when absent. */
-  op?: string;
-  /** Which server misbehaves. Default `namenode`. */
-  node?: 'namenode' | 'datanode';
-  /** Matching requests to let through before the fault starts. Default 0. */
-  skip?: number;
-  /** Matching requests it hits. Default 1. */
-  times?: number;
-  /** Answer with this RemoteException (its status follows WebHDFS unless `status` is given). */
-  exception?: string;
-  message?: string;
-  /** HTTP status: with `exception`, overrides its status; alone, a bare error page. */
-  status?: number;
-  /** Data node OPEN: send this many bytes of the answer, then cut the connection. */
-  cutAfterBytes?: number;
-  /** Destroy the connection without an answer (a reset). */
-  reset?: boolean;
-  /** Never answer and never apply the request (a hung server; released by `stop()`). */
-  hang?: boolean;
-}
-
-/** One request the emulator answered, for tests that follow a protocol step by step. */
-export interface EmulatorRequest {
-  node: 'namenode' | 'datanode';
-  /** Index of the name node that answered (name-node requests). */
-  namenode?: number;
-  method: string;
-  op: string;
-  path: string;
-  user: string;
-  status: number;
-  query: URLSearchParams;
-  headers: IncomingMessage['headers'];
-}
+export type { EmulatorFault, EmulatorRequest } from './emulator-http.ts';
 
 export interface WebHdfsEmulatorOptions {
   /** The directory holding the namespace. Default: a fresh temporary directory, removed on `stop()`. */
@@ -114,15 +86,6 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  response.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  response.end(text);
-}
-
 const READ_OPS = new Set([
   'OPEN',
   'GETFILESTATUS',
@@ -142,65 +105,22 @@ export async function startWebHdfsEmulator(options: WebHdfsEmulatorOptions = {})
   await fs.mkdir(join(stateDirectory, 'uploads'), { recursive: true });
   const namespace = new EmulatorNamespace({ root, stateDirectory, superuser: options.superuser ?? 'hdfs' });
   const pageSize = options.listPageSize ?? 1000;
-  const faults: EmulatorFault[] = [];
+  const book = new FaultBook();
+  const faults = book.faults;
   const requests: EmulatorRequest[] = [];
   const listeners = new Set<(request: EmulatorRequest) => void>();
   const sockets = new Set<Socket>();
-  const hung = new Set<ServerResponse>();
   let active = 0;
   const datanodeHost = options.datanodeHost ?? '127.0.0.1';
   let datanodePort = 0;
 
-  const record = (request: Omit<EmulatorRequest, 'status'>, response: ServerResponse) => {
+  const record: RequestRecorder = (request, response) => {
     // `close`, not `finish`: a request whose connection was cut is recorded too.
     response.once('close', () => {
       const done = { ...request, status: response.statusCode };
       requests.push(done);
       for (const listener of listeners) listener(done);
     });
-  };
-
-  /** The fault for this request, if one is due (counts it). */
-  const faultFor = (node: 'namenode' | 'datanode', op: string): EmulatorFault | undefined => {
-    for (const [index, fault] of faults.entries()) {
-      if ((fault.node ?? 'namenode') !== node) continue;
-      if (fault.op !== undefined && fault.op.toUpperCase() !== op) continue;
-      if ((fault.skip ?? 0) > 0) {
-        fault.skip = (fault.skip ?? 0) - 1;
-        continue;
-      }
-      fault.times = (fault.times ?? 1) - 1;
-      if (fault.times <= 0) faults.splice(index, 1);
-      return fault;
-    }
-    return undefined;
-  };
-
-  /** Answers a fault; true when the request must not be processed further. */
-  const applyFault = (fault: EmulatorFault | undefined, request: IncomingMessage, response: ServerResponse) => {
-    if (!fault || fault.cutAfterBytes !== undefined) return false;
-    if (fault.hang) {
-      hung.add(response);
-      return true;
-    }
-    if (fault.reset) {
-      request.socket.destroy();
-      return true;
-    }
-    if (fault.exception) {
-      const error = new EmulatedRemoteException(
-        fault.exception,
-        fault.message ?? `${fault.exception} (injected by the emulator)`,
-        fault.status,
-      );
-      sendJson(response, error.status, error.toJSON());
-      return true;
-    }
-    response.writeHead(fault.status ?? 500, { 'Content-Type': 'text/html' });
-    response.end(
-      `<html><body>HTTP ERROR ${fault.status ?? 500}: ${fault.message ?? 'injected by the emulator'}</body></html>`,
-    );
-    return true;
   };
 
   const userOf = (query: URLSearchParams): string | undefined => {
@@ -270,7 +190,7 @@ export async function startWebHdfsEmulator(options: WebHdfsEmulatorOptions = {})
         );
         return;
       }
-      if (applyFault(faultFor('namenode', op), request, response)) return;
+      if (book.answer(book.take('namenode', op), request, response)) return;
       const query = url.searchParams;
       const bool = (name: string, fallback: boolean) => (query.get(name) ?? String(fallback)).toLowerCase() === 'true';
       const redirect = async (location: string) => {
@@ -292,7 +212,7 @@ export async function startWebHdfsEmulator(options: WebHdfsEmulatorOptions = {})
       switch (op) {
         case 'GETFILESTATUS':
           expect('GET');
-          return sendJson(response, 200, { FileStatus: await namespace.status(path, user) });
+          return sendJson(response, 200, { FileStatus: await namespace.status(path) });
         case 'LISTSTATUS':
           expect('GET');
           return sendJson(response, 200, { FileStatuses: { FileStatus: await namespace.list(path, user) } });
@@ -360,16 +280,16 @@ export async function startWebHdfsEmulator(options: WebHdfsEmulatorOptions = {})
           return sendJson(response, 200, undefined);
         case 'ALLOWSNAPSHOT':
           expect('PUT');
-          await namespace.allowSnapshot(path, user);
+          await namespace.snapshots.allowSnapshot(path, user);
           return sendJson(response, 200, undefined);
         case 'CREATESNAPSHOT':
           expect('PUT');
           return sendJson(response, 200, {
-            Path: await namespace.createSnapshot(path, user, query.get('snapshotname') ?? undefined),
+            Path: await namespace.snapshots.createSnapshot(path, user, query.get('snapshotname') ?? undefined),
           });
         case 'RENAMESNAPSHOT':
           expect('PUT');
-          await namespace.renameSnapshot(
+          await namespace.snapshots.renameSnapshot(
             path,
             user,
             query.get('oldsnapshotname') ?? '',
@@ -378,7 +298,7 @@ export async function startWebHdfsEmulator(options: WebHdfsEmulatorOptions = {})
           return sendJson(response, 200, undefined);
         case 'DELETESNAPSHOT':
           expect('DELETE');
-          await namespace.deleteSnapshot(path, user, query.get('snapshotname') ?? '');
+          await namespace.snapshots.deleteSnapshot(path, user, query.get('snapshotname') ?? '');
           return sendJson(response, 200, undefined);
         default:
           throw new EmulatedRemoteException(
@@ -387,112 +307,22 @@ export async function startWebHdfsEmulator(options: WebHdfsEmulatorOptions = {})
           );
       }
     } catch (error) {
-      request.resume();
-      const remote =
-        error instanceof EmulatedRemoteException
-          ? error
-          : new EmulatedRemoteException('IOException', String((error as Error).message), 500);
-      if (!response.headersSent) sendJson(response, remote.status, remote.toJSON());
-      else response.destroy();
-    }
-  }
-
-  async function datanode(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://emulator');
-    const op = (url.searchParams.get('op') ?? '').toUpperCase();
-    const path = normaliseHdfsPath(url.pathname.replace(/^\/webhdfs\/v1/, '') || '/');
-    const user = url.searchParams.get('user.name') ?? 'dr.who';
-    const method = request.method ?? 'GET';
-    record({ node: 'datanode', method, op, path, user, query: url.searchParams, headers: request.headers }, response);
-    const fault = faultFor('datanode', op);
-    try {
-      if (applyFault(fault, request, response)) return;
-      const query = url.searchParams;
-      const overwrite = (query.get('overwrite') ?? 'false').toLowerCase() === 'true';
-      if (op === 'CREATE' || op === 'APPEND') {
-        const upload = namespace.uploadFile();
-        if (op === 'APPEND') {
-          await namespace.checkAppend(path, user);
-          await fs.copyFile(namespace.local(path).file, upload);
-        }
-        await pipeline(request, createWriteStream(upload, { flags: op === 'APPEND' ? 'a' : 'w' }));
-        try {
-          await namespace.commitUpload(
-            upload,
-            path,
-            user,
-            op === 'APPEND' || overwrite,
-            query.get('permission') ?? '644',
-          );
-        } catch (error) {
-          await fs.rm(upload, { force: true });
-          throw error;
-        }
-        if (op === 'CREATE') {
-          response.writeHead(201, { Location: `hdfs://127.0.0.1${path}`, 'Content-Length': 0 });
-        } else response.writeHead(200, { 'Content-Length': 0 });
-        response.end();
-        return;
-      }
-      if (op === 'GETFILECHECKSUM') {
-        const { file } = await namespace.openFile(path, user);
-        const hash = createHash('sha256')
-          .update(await fs.readFile(file))
-          .digest('hex');
-        sendJson(response, 200, { FileChecksum: { algorithm: 'SHA-256 (WebHDFS emulator)', bytes: hash, length: 32 } });
-        return;
-      }
-      if (op !== 'OPEN')
-        throw new EmulatedRemoteException('IllegalArgumentException', `Invalid data node operation ${op}`);
-      const { file, size } = await namespace.openFile(path, user);
-      const offset = Number(query.get('offset') ?? '0');
-      if (
-        !Number.isInteger(offset) ||
-        offset < 0 ||
-        (offset > 0 && offset >= size && size > 0) ||
-        (size === 0 && offset > 0)
-      ) {
-        throw new EmulatedRemoteException(
-          'IOException',
-          `Offset=${offset} out of the range [0, ${size}); OPEN, path=${path}`,
-        );
-      }
-      const wanted = query.has('length') ? Number(query.get('length')) : size - offset;
-      const length = Math.max(0, Math.min(wanted, size - offset));
-      response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': length });
-      if (length === 0) {
-        response.end();
-        return;
-      }
-      const cut = fault?.cutAfterBytes;
-      const stream = createReadStream(file, {
-        start: offset,
-        end: offset + (cut !== undefined ? Math.min(cut, length) : length) - 1,
-      });
-      if (cut !== undefined) {
-        stream.pipe(response, { end: false });
-        stream.once('end', () => response.socket?.destroy());
-        return;
-      }
-      await pipeline(stream, response);
-    } catch (error) {
-      request.resume();
-      const remote =
-        error instanceof EmulatedRemoteException
-          ? error
-          : new EmulatedRemoteException('IOException', String((error as Error).message), 500);
-      if (!response.headersSent) sendJson(response, remote.status, remote.toJSON());
-      else response.destroy();
+      sendError(request, response, error);
     }
   }
 
   const track = (server: Server) => {
+    // Idle connections stay open a minute, as Hadoop's servers keep them, not Node's 5 s: a
+    // client reusing a pooled connection at the moment the server drops it sees a reset, and
+    // a streamed upload cannot be replayed (see webhdfs-upload.ts).
+    server.keepAliveTimeout = 60_000;
     server.on('connection', (socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
     });
     return server;
   };
+  const datanode = createDatanodeHandler(namespace, book, record);
   const datanodeServer = track(createServer((request, response) => void datanode(request, response)));
   datanodePort = await listen(datanodeServer, 0);
   const namenodeServers: Server[] = [];
@@ -515,13 +345,13 @@ export async function startWebHdfsEmulator(options: WebHdfsEmulatorOptions = {})
       if (index < 0 || index >= namenodeUrls.length) throw new RangeError(`No name node ${index}`);
       active = index;
     },
-    allowSnapshot: (path) => namespace.allowSnapshot(path, namespace.superuser),
+    allowSnapshot: (path) => namespace.snapshots.allowSnapshot(path, namespace.superuser),
     onRequest(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     async stop() {
-      for (const response of hung) response.destroy();
+      for (const response of book.hung) response.destroy();
       for (const socket of sockets) socket.destroy();
       await Promise.all(
         [datanodeServer, ...namenodeServers].map((server) => new Promise((resolve) => server.close(resolve))),
