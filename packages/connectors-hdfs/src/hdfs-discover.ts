@@ -48,9 +48,8 @@ export async function discoverHdfs(
   for await (const child of client.listStatus(within, scope.signal)) {
     throwIfAborted(scope.signal);
     if (scope.limit !== undefined && out.length >= scope.limit) break;
-    if (isHiddenName(child.pathSuffix) || (status.type === 'FILE' && child.pathSuffix === '')) {
-      if (status.type !== 'FILE') continue;
-    }
+    // `within` may name a file: it lists itself, with an empty name.
+    if (status.type !== 'FILE' && isHiddenName(child.pathSuffix)) continue;
     const path = status.type === 'FILE' ? within : posix.join(within, child.pathSuffix);
     const relative = posix.relative(root, path);
     const modifiedAt = new Date(child.modificationTime).toISOString();
