@@ -1,7 +1,7 @@
 /**
  * `pnpm bench`: every scenario runs in its own child process so its peak RSS is its own,
  * and every figure is printed next to the reference measured in the same run (DuckDB for
- * file conversions, the raw COPY pipe for PostgreSQL, file→file for S3).
+ * file conversions, the raw COPY pipe for PostgreSQL, file→file for S3 and HDFS).
  *
  *   pnpm bench                 all suites
  *   pnpm bench file queue      only these suites
@@ -37,6 +37,7 @@ const suites: Record<string, string> = {
   postgres: 'postgres.ts',
   s3: 's3.ts',
   bigquery: 'bigquery.ts',
+  hdfs: 'hdfs.ts',
   'postgres-store': 'postgres-store.ts',
   cli: 'cli.ts',
 };

@@ -13,6 +13,7 @@ const INSTALLED: Readonly<Record<string, () => Promise<Connector | undefined>>> 
   postgres: () => optional('@honk/connectors-postgres', 'postgresConnector'),
   s3: () => optional('@honk/connectors-s3', 's3Connector'),
   bigquery: () => optional('@honk/connectors-bigquery', 'bigQueryConnector'),
+  hdfs: () => optional('@honk/connectors-hdfs', 'hdfsConnector'),
 };
 
 async function optional(specifier: string, exportName: string): Promise<Connector | undefined> {

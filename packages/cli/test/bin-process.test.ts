@@ -108,8 +108,15 @@ describe('connector packages load on demand', () => {
     expect((await builtinConnectors()).map((connector) => connector.name).sort()).toEqual([
       'bigquery',
       'file',
+      'hdfs',
       'postgres',
       's3',
     ]);
+  });
+
+  it('a spec naming hdfs loads @honk/connectors-hdfs, with discovery', async () => {
+    const loaded = await builtinConnectors(['hdfs']);
+    expect(loaded.map((connector) => connector.name)).toEqual(['file', 'hdfs']);
+    expect(loaded[1]?.discover).toBeTypeOf('function');
   });
 });

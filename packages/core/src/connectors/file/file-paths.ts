@@ -32,7 +32,11 @@ export function isGlob(pattern: string): boolean {
   return globCharacters.test(pattern);
 }
 
-function segmentPattern(segment: string): RegExp {
+/**
+ * One glob path segment as a RegExp: `*` and `?` stay within the segment, `[…]` is a
+ * character class (`[!…]` negated). Shared with connectors that list remote file systems (HDFS).
+ */
+export function segmentPattern(segment: string): RegExp {
   let source = '';
   for (let index = 0; index < segment.length; index++) {
     const char = segment[index] as string;

@@ -15,6 +15,8 @@ export {
   fileFormats,
   fileOptionsSchema,
 } from './file-options.ts';
+// Path rules shared with connectors of other file systems (HDFS), so a path means the same everywhere.
+export { isDirectoryTarget, isGlob, isHiddenName, safeName, segmentPattern } from './file-paths.ts';
 export { FileSink } from './file-sink.ts';
 export { FileSnapshot, type FileSnapshotRef } from './file-snapshot.ts';
 export { FileSource, type PinnedFile } from './file-source.ts';

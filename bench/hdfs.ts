@@ -1,0 +1,19 @@
+/**
+ * HDFS bench (see packages/connectors-hdfs/test/helpers/hdfs-bench.ts): file→HDFS and
+ * HDFS→file through the WebHDFS emulator on loopback, with file→file in the same run as the
+ * reference. Each scenario runs in a fresh child process started on this module
+ * (bench/run-isolated.ts). Standalone: `node --expose-gc bench/hdfs.ts`.
+ */
+import { pathToFileURL } from 'node:url';
+import { benchHdfs, type HdfsBenchJob, runHdfsBenchJob } from '../packages/connectors-hdfs/test/helpers/hdfs-bench.ts';
+import { emit } from './report.ts';
+import { isolatedJob, serveIsolatedJob } from './run-isolated.ts';
+
+export { benchHdfs };
+
+const job = isolatedJob<HdfsBenchJob>();
+if (job) {
+  await serveIsolatedJob(() => runHdfsBenchJob(job));
+} else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const result of await benchHdfs()) emit(result);
+}
