@@ -19,6 +19,7 @@ const runCommands = () => import('./commands/run-command.ts');
 const planCommands = () => import('./commands/plan-command.ts');
 const agentCommands = () => import('./commands/agent-command.ts');
 const storeCommands = () => import('./commands/store-commands.ts');
+const discoverCommands = () => import('./commands/discover-command.ts');
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -132,6 +133,20 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .argument('<id>', 'task id')
     .option(storeOption, storeHelp)
     .action(async (id: string, options) => setExit(await (await storeCommands()).cancelCommand(id, options, io)));
+
+  program
+    .command('discover')
+    .description(
+      'list the datasets a connection holds (tables, views, files, part folders, prefixes); reads metadata only',
+    )
+    .argument('<spec|connection>', 'a spec file, a postgres:// URL, an s3://bucket/prefix URL or a local directory')
+    .option('--connection <names>', 'only these connections of the spec (comma-separated, repeatable)', idList)
+    .option('--within <place>', 'where to look: a schema (PostgreSQL), a folder or key prefix (file, S3)')
+    .option('--limit <n>', 'at most this many datasets per connection', positiveInteger)
+    .option('--json', 'machine-readable output')
+    .action(async (argument: string, options) =>
+      setExit(await (await discoverCommands()).discoverCommand(argument, options, io)),
+    );
 
   program
     .command('schema')
