@@ -3,9 +3,10 @@
  * routes enforce authentication and permissions, a started migration runs on a real agent and
  * its status reaches the entity.
  */
+import { dirname } from 'node:path';
 import { HONK_ANNOTATIONS } from '@honk/backstage-plugin-honk-common';
 import { createPostgresTaskStore, postgresConnector } from '@honk/connectors-postgres';
-import { Agent, ConnectorRegistry, fileConnector } from '@honk/core';
+import { Agent, ConnectorRegistry, createFileSource, fileConnector } from '@honk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALICE, eventually, type HonkBackstage, MALLORY, startHonkBackstage } from './honk-test-backend.ts';
 
@@ -16,6 +17,37 @@ beforeAll(async () => {
 afterAll(async () => {
   await honk?.stop();
 });
+
+/** Runs a real Honk agent on its own store connection until `done` resolves. */
+async function withAgent<T>(done: () => Promise<T>): Promise<T> {
+  const agentStore = await createPostgresTaskStore({ url: honk.db.url });
+  const agent = new Agent({
+    store: agentStore,
+    connectors: new ConnectorRegistry([postgresConnector, fileConnector]),
+    concurrency: 1,
+    pollMs: 100,
+    scheduler: false,
+    // Relative roots of the stored tasks resolve against the spec's directory, as on any agent
+    // that shares it (until task records carry absolute paths).
+    baseDir: dirname(honk.lake),
+  });
+  agent.start();
+  try {
+    return await done();
+  } finally {
+    await agent.stop({ drain: true });
+    await agentStore.close();
+  }
+}
+
+async function rowsIn(path: string): Promise<number> {
+  const source = createFileSource({ options: { root: honk.lake }, endpoint: { path } });
+  try {
+    return await source.count!();
+  } finally {
+    await source.close?.();
+  }
+}
 
 describe('honk in Backstage', () => {
   it('publishes every dataset of the spec and of discovery as a dataset entity', async () => {
@@ -100,23 +132,8 @@ describe('honk in Backstage', () => {
     expect(started.body.results[0]).toMatchObject({ outcome: 'created', state: 'pending' });
     await honk.entityWithStatus('warehouse.shop.orders', 'pending');
 
-    const agentStore = await createPostgresTaskStore({ url: honk.db.url });
-    const agent = new Agent({
-      store: agentStore,
-      connectors: new ConnectorRegistry([postgresConnector, fileConnector]),
-      concurrency: 1,
-      pollMs: 100,
-      scheduler: false,
-      baseDir: honk.lake,
-    });
-    agent.start();
-    try {
-      const migrated = await honk.entityWithStatus('warehouse.shop.orders', 'succeeded');
-      expect(migrated.metadata.annotations[HONK_ANNOTATIONS.taskId]).toBe('resource.default.warehouse.shop.orders');
-    } finally {
-      await agent.stop({ drain: true });
-      await agentStore.close();
-    }
+    const migrated = await withAgent(() => honk.entityWithStatus('warehouse.shop.orders', 'succeeded'));
+    expect(migrated.metadata.annotations[HONK_ANNOTATIONS.taskId]).toBe('resource.default.warehouse.shop.orders');
     const detail = await honk.call('/api/honk/migrations/resource.default.warehouse.shop.orders', ALICE);
     expect(detail.body).toMatchObject({ status: 'succeeded', entityRef: 'resource:default/warehouse.shop.orders' });
     const checks = (detail.body.report as { validation: { checks: Array<{ name: string; ok: boolean }> } }).validation
@@ -182,6 +199,43 @@ describe('honk in Backstage', () => {
     const cancelled = await honk.call(`/api/honk/migrations/${customers!.id}/cancel`, ALICE, { method: 'POST' });
     expect(cancelled.body).toMatchObject({ status: 'cancelled' });
     await honk.entityWithStatus('legacy-customers', 'cancelled');
+  });
+
+  it('rolls a re-run back to the snapshot of the target it replaced', async () => {
+    const task = 'resource.default.warehouse.shop.refunds';
+    const start = (rerun: boolean) =>
+      honk.call('/api/honk/migrations', ALICE, {
+        method: 'POST',
+        body: JSON.stringify({ entityRef: 'resource:default/warehouse.shop.refunds', rerun }),
+      });
+    expect((await honk.store.get(task))?.runAt).toBe('2030-01-01T00:00:00.000Z');
+    // The bulk start above scheduled this dataset for 2030 in a window; a re-run starts it now.
+    expect((await start(true)).status).toBe(202);
+    await withAgent(() => honk.entityWithStatus('warehouse.shop.refunds', 'succeeded'));
+    expect(await rowsIn('migrated/warehouse.shop.refunds.parquet')).toBe(500);
+
+    await honk.db.sql("INSERT INTO shop.refunds SELECT i, 'late ' || i FROM generate_series(501, 620) i");
+    expect((await start(true)).body.results[0].outcome).toBe('requeued');
+    await withAgent(() =>
+      eventually('the re-run to succeed', async () => {
+        const record = await honk.store.get(task);
+        return record?.state === 'succeeded' &&
+          record.history.filter((attempt) => attempt.outcome === 'succeeded').length === 2
+          ? record
+          : undefined;
+      }),
+    );
+    expect(await rowsIn('migrated/warehouse.shop.refunds.parquet')).toBe(620);
+
+    expect((await honk.call(`/api/honk/migrations/${task}/rollback`, MALLORY, { method: 'POST' })).status).toBe(403);
+    expect(await rowsIn('migrated/warehouse.shop.refunds.parquet')).toBe(620);
+    const rolledBack = await honk.call(`/api/honk/migrations/${task}/rollback`, ALICE, { method: 'POST' });
+    expect(rolledBack.status).toBe(200);
+    expect(rolledBack.body).toMatchObject({ status: 'rolled-back', rolledBack: { by: ALICE } });
+    expect(await rowsIn('migrated/warehouse.shop.refunds.parquet')).toBe(500);
+    await honk.entityWithStatus('warehouse.shop.refunds', 'rolled-back');
+    // A rolled-back migration is not signed off.
+    expect((await honk.call(`/api/honk/migrations/${task}/sign-off`, ALICE, { method: 'POST' })).status).toBe(409);
   });
 
   it('generates a Honk spec from a catalog filter without enqueueing', async () => {
