@@ -89,5 +89,8 @@ describe('honk discover', () => {
     });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('schema "gone" does not exist');
+    const shortBucket = await honk(['discover', 's3://ab/raw/'], { cwd });
+    expect(shortBucket.code).toBe(2);
+    expect(shortBucket.stderr).toContain('"s3://ab/raw/" is not a valid s3 connection (bucket:');
   });
 });

@@ -34,6 +34,16 @@ async function connectorNamed(name: string): Promise<Connector> {
   return found;
 }
 
+/** Connection options for a URL given on the command line, or a ConfigError naming what is wrong. */
+function optionsFor(connector: Connector, value: Record<string, unknown>, argument: string): Record<string, unknown> {
+  const parsed = connector.optionsSchema.safeParse(value);
+  if (parsed.success) return parsed.data as Record<string, unknown>;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'value'}: ${issue.message}`);
+  throw new ConfigError(
+    `honk discover: "${argument.replace(/\/\/[^@/]*@/, '//…@')}" is not a valid ${connector.name} connection (${problems.join('; ')}). Use a spec file for anything beyond a plain URL.`,
+  );
+}
+
 /** What the argument names: the connections of a spec, or one connection given by URL or directory. */
 async function targetsOf(argument: string, options: DiscoverCommandOptions, io: CliIo): Promise<Target[]> {
   if (/\.(ya?ml|json)$/i.test(argument)) {
@@ -55,7 +65,7 @@ async function targetsOf(argument: string, options: DiscoverCommandOptions, io: 
     if (password) registerSecret(decodeURIComponent(password));
     const connector = await connectorNamed('postgres');
     return [
-      { name: 'postgres', connector, options: connector.optionsSchema.parse({ url: argument }), baseDir: io.cwd },
+      { name: 'postgres', connector, options: optionsFor(connector, { url: argument }, argument), baseDir: io.cwd },
     ];
   }
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(argument);
@@ -65,7 +75,7 @@ async function targetsOf(argument: string, options: DiscoverCommandOptions, io: 
       {
         name: 's3',
         connector,
-        options: connector.optionsSchema.parse({ bucket: s3[1] }),
+        options: optionsFor(connector, { bucket: s3[1] }, argument),
         ...(s3[2] ? { within: s3[2] } : {}),
         baseDir: io.cwd,
       },
