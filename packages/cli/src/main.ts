@@ -21,6 +21,7 @@ const planCommands = () => import('./commands/plan-command.ts');
 const agentCommands = () => import('./commands/agent-command.ts');
 const storeCommands = () => import('./commands/store-commands.ts');
 const manifestsCommands = () => import('./commands/manifests-command.ts');
+const discoverCommands = () => import('./commands/discover-command.ts');
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -158,6 +159,20 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--out <dir>', 'write one file per object into this directory instead of stdout')
     .action(async (blueprint: string, options) =>
       setExit(await (await manifestsCommands()).manifestsCommand(blueprint, options, io)),
+    );
+
+  program
+    .command('discover')
+    .description(
+      'list the datasets a connection holds (tables, views, files, part folders, prefixes); reads metadata only',
+    )
+    .argument('<spec|connection>', 'a spec file, a postgres:// URL, an s3://bucket/prefix URL or a local directory')
+    .option('--connection <names>', 'only these connections of the spec (comma-separated, repeatable)', idList)
+    .option('--within <place>', 'where to look: a schema (PostgreSQL), a folder or key prefix (file, S3)')
+    .option('--limit <n>', 'at most this many datasets per connection', positiveInteger)
+    .option('--json', 'machine-readable output')
+    .action(async (argument: string, options) =>
+      setExit(await (await discoverCommands()).discoverCommand(argument, options, io)),
     );
 
   program

@@ -8,6 +8,7 @@ export { CopyBinaryDecoder } from './copy-binary-decoder.ts';
 export { CopyBinaryEncoder, encodable } from './copy-binary-encoder.ts';
 export { APPLIED_TABLE, SNAPSHOTS_TABLE } from './postgres-catalog.ts';
 export { postgresConnector } from './postgres-connector.ts';
+export { discoverPostgres } from './postgres-discover.ts';
 export { toPostgresError } from './postgres-errors.ts';
 export {
   type PostgresEndpoint,
@@ -21,5 +22,5 @@ export { PostgresSource } from './postgres-source.ts';
 export { createPostgresTaskStore, PostgresTaskStore, type PostgresTaskStoreOptions } from './postgres-task-store.ts';
 export { POSTGRES_TYPE_METADATA } from './postgres-types.ts';
 export { stagingTableName } from './postgres-writer.ts';
-export { parseTableName, quoteIdentifier, quoteTable, type TableName } from './table-name.ts';
+export { formatTableName, parseTableName, quoteIdentifier, quoteTable, type TableName } from './table-name.ts';
 export { migrateTaskStore, TASK_STORE_SCHEMA_VERSION } from './task-store-migrations.ts';

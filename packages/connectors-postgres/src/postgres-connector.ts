@@ -1,8 +1,9 @@
 /**
  * The `postgres` connector: source (table or query), sink (replace/append/merge) and
- * snapshot. See README.md for options, type mapping and publish semantics.
+ * snapshot, and discovery of a schema's tables and views (postgres-discover.ts). See README.md for options, type mapping and publish semantics.
  */
 import { ConfigError, defineConnector } from '@honk/core';
+import { discoverPostgres } from './postgres-discover.ts';
 import {
   type PostgresEndpoint,
   type PostgresOptions,
@@ -54,4 +55,5 @@ export const postgresConnector = defineConnector<PostgresOptions, PostgresEndpoi
     new PostgresSink({ options, table: targetTable(options, endpoint, context.connectionName), context }),
   createSnapshot: ({ options, endpoint, context }) =>
     new PostgresSnapshot({ options, table: targetTable(options, endpoint, context.connectionName), context }),
+  discover: ({ options, scope, context }) => discoverPostgres(options, scope, context),
 });

@@ -143,3 +143,16 @@ export function parseTableName(text: string, defaultSchema = 'public'): TableNam
 export function shortHash(text: string, length = 16): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
+
+/** A name part that `parseTableName` reads back unchanged without quotes. */
+const PLAIN_PART = /^[a-z_][a-z0-9_$]*$/;
+
+/**
+ * The `table:` text for a name: plain lower-case parts as they are, every other part in
+ * double quotes, so {@link parseTableName} reads it back as exactly this name
+ * (`{ schema: 'Sales', table: 'q1' }` → `"Sales".q1`).
+ */
+export function formatTableName(name: Pick<TableName, 'schema' | 'table'>): string {
+  const part = (text: string): string => (PLAIN_PART.test(text) ? text : quoteIdentifier(text));
+  return `${part(name.schema)}.${part(name.table)}`;
+}

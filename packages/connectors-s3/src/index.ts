@@ -5,6 +5,7 @@
 export { createS3Client } from './create-s3-client.ts';
 export { s3Connector } from './s3-connector.ts';
 export { copyObject, copyObjects, deleteKeys } from './s3-copy.ts';
+export { discoverS3 } from './s3-discover.ts';
 export { type S3CallContext, s3ErrorCode, toS3Error, withS3Retry } from './s3-errors.ts';
 export { globToRegExp, headPinned, listPinned, type PinnedObject, type S3Location } from './s3-listing.ts';
 export { buildManifest, MANIFEST_NAME, readManifest, type S3Manifest, s3ManifestSchema } from './s3-manifest.ts';

@@ -1,9 +1,11 @@
 /**
  * The `s3` connector: objects in Amazon S3 and S3-compatible stores as a source, a sink
- * and a snapshot. See README.md for options, the publish protocol and error mapping.
+ * and a snapshot, and discovery of dataset prefixes and objects (s3-discover.ts). See README.md
+ * for options, the publish protocol and error mapping.
  */
 import { defineConnector } from '@honk/core';
 import { createS3Client } from './create-s3-client.ts';
+import { discoverS3 } from './s3-discover.ts';
 import {
   type S3ConnectionOptions,
   type S3EndpointOptions,
@@ -46,4 +48,12 @@ export const s3Connector = defineConnector<S3ConnectionOptions, S3EndpointOption
       connection: context.connectionName,
       taskId: context.taskId,
     }),
+  discover: async ({ options, scope, context }) => {
+    const client = createS3Client(options);
+    try {
+      return await discoverS3(client, options, scope, context.connectionName);
+    } finally {
+      client.destroy();
+    }
+  },
 });

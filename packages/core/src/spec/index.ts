@@ -16,6 +16,7 @@ export {
 } from './load-connector-modules.ts';
 export { type LoadedSpec, loadSpec, type ParseSpecOptions, parseSpec, type SpecPosition } from './load-spec.ts';
 export { isDuration, parseDuration } from './parse-duration.ts';
+export { type ConnectionWithConnector, resolveConnection } from './resolve-connection.ts';
 export {
   DEFAULT_RETRY_POLICY,
   definitionHash,

@@ -3,6 +3,7 @@
  * Requires vitest (a peer dependency of this entry point only).
  */
 export * from './conformance.ts';
+export * from './discover-conformance.ts';
 export * from './memory-connector.ts';
 export * from './memory-growth.ts';
 export * from './task-store-suite.ts';

@@ -5,10 +5,12 @@
  * with the same options), publish mode `replace` only. `countPushdown` is declared false
  * because it is per connector and only Parquet can count without reading; Parquet sources
  * still offer `count()` from file metadata, and other formats have no `count()` at all.
+ * `discover()` lists data files and part folders (see file-discover.ts).
  * See docs/file-connector.md for options, formats and the types each keeps.
  */
 import { resolve } from 'node:path';
 import { defineConnector, type EndpointArgs } from '../../connector/connector.ts';
+import { discoverFiles } from './file-discover.ts';
 import { type FileEndpoint, type FileOptions, fileEndpointSchema, fileOptionsSchema } from './file-options.ts';
 import { listSourceFiles, resolveUnderRoot } from './file-paths.ts';
 import { FileSink, filePublishModes } from './file-sink.ts';
@@ -65,4 +67,5 @@ export const fileConnector = defineConnector<FileOptions, FileEndpoint>({
   createSource: (args) => createFileSource(rooted(args)),
   createSink: (args) => createFileSink(rooted(args)),
   createSnapshot: (args) => createFileSnapshot(rooted(args)),
+  discover: (args) => discoverFiles(rooted(args).options, args.scope),
 });
