@@ -240,6 +240,40 @@ describe('errors and retries', () => {
   });
 });
 
+describe('errors and retries on pages', () => {
+  it('a page read retries 503 and backendError, and maps 403 and 404 at once', async () => {
+    seedMemory('e2', 0, 30);
+    expect((await runTask({ task: task('errors-2', 'e2', 'sales.paged'), connectors: registry() })).ok).toBe(true);
+    const read = async () => {
+      const source = createBigQuerySource({ api: h.api, endpoint: { table: 'sales.paged' }, pageRows: 10 });
+      let rows = 0;
+      for await (const batch of source.read({ signal: new AbortController().signal, batchRows: 10 }))
+        rows += batch.numRows;
+      return rows;
+    };
+    h.emulator.injectFault({
+      method: 'GET',
+      path: /\/tables\/paged\/data$/,
+      status: 503,
+      reason: 'backendError',
+      times: 2,
+    });
+    expect(await read()).toBe(30);
+
+    for (const [status, reason, code] of [
+      [403, 'accessDenied', 'AUTH_FAILED'],
+      [404, 'notFound', 'NOT_FOUND'],
+    ] as const) {
+      const before = h.emulator.requests.filter((request) => request.path.endsWith('/paged/data')).length;
+      h.emulator.injectFault({ method: 'GET', path: /\/tables\/paged\/data$/, status, reason });
+      const failed = await read().catch((error: unknown) => error);
+      expect(failed).toMatchObject({ code, retryable: false, message: expect.stringContaining(reason) });
+      const after = h.emulator.requests.filter((request) => request.path.endsWith('/paged/data')).length;
+      expect(after - before).toBe(1);
+    }
+  });
+});
+
 describe('discover', () => {
   it('lists the tables of a dataset with rows and bytes, without Honk work tables', async () => {
     const found = await bigQueryConnector.discover!({

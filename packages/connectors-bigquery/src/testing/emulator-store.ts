@@ -594,10 +594,14 @@ async function loadParquet(
       }
       return cellsFromArrow(field, batch.data.children[index]!);
     });
+    const width = columns.length;
     for (let row = 0; row < batch.numRows; row++) {
-      rows.push(
-        columns.map((column, index) => (column ? column[row] : fields[index]?.mode === 'REPEATED' ? [] : null)),
-      );
+      const cells = new Array<Cell>(width);
+      for (let index = 0; index < width; index++) {
+        const column = columns[index];
+        cells[index] = column ? column[row] : fields[index]?.mode === 'REPEATED' ? [] : null;
+      }
+      rows.push(cells);
     }
   }
   return { fields, rows };
