@@ -11,6 +11,7 @@ import { type BigQueryEmulator, startBigQueryEmulator } from '../src/testing/ind
 
 const PROJECT = 'cross-check';
 let emulator: BigQueryEmulator;
+let slow: BigQueryEmulator;
 let bigquery: bigquery_v2.Bigquery;
 
 /** A client for an emulator: no credentials (none are sent without `auth`), no retries. */
@@ -20,10 +21,12 @@ function clientFor(server: BigQueryEmulator): bigquery_v2.Bigquery {
 
 beforeAll(async () => {
   emulator = await startBigQueryEmulator({ project: PROJECT });
+  slow = await startBigQueryEmulator({ project: PROJECT, datasets: ['waits'], jobLatencyMs: 1_600 });
   bigquery = clientFor(emulator);
 });
 afterAll(async () => {
   await emulator?.stop();
+  await slow?.stop();
 });
 
 /** The API error body of a failed googleapis call. */
@@ -235,6 +238,27 @@ describe('googleapis client against the emulator', () => {
     const table = await bigquery.tables.get({ projectId: PROJECT, datasetId: 'loads', tableId: 'people' });
     expect(table.data.numRows).toBe('3');
     expect(emulator.requests.some((request) => request.path === `/upload/projects/${PROJECT}/jobs`)).toBe(true);
+  });
+
+  it('a job goes PENDING → RUNNING → DONE, as jobs.get shows', async () => {
+    const client = clientFor(slow);
+    const inserted = await client.jobs.insert({
+      projectId: PROJECT,
+      requestBody: {
+        jobReference: { projectId: PROJECT, jobId: 'cross_slow' },
+        configuration: { query: { query: 'SELECT COUNT(*) AS n FROM `waits.none`', useLegacySql: false } },
+      },
+    });
+    const states = [inserted.data.status?.state];
+    while (states.at(-1) !== 'DONE') {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      states.push((await client.jobs.get({ projectId: PROJECT, jobId: 'cross_slow' })).data.status?.state);
+    }
+    // Each state seen, in order, none after a later one.
+    expect(states.filter((state, index) => state !== states[index - 1])).toEqual(['PENDING', 'RUNNING', 'DONE']);
+    const done = (await client.jobs.get({ projectId: PROJECT, jobId: 'cross_slow' })).data;
+    expect(Number(done.statistics?.endTime)).toBeGreaterThan(Number(done.statistics?.startTime));
+    expect(Number(done.statistics?.startTime)).toBeGreaterThan(Number(done.statistics?.creationTime));
   });
 });
 
