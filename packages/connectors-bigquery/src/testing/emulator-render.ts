@@ -12,7 +12,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { type BigQueryField, canonicalType } from '../bigquery-types.ts';
-import { type Cell, cellText } from './emulator-values.ts';
+import { type Cell, cellText, dateText, decimalText } from './emulator-values.ts';
 
 /** The most bytes of rows one page carries, as BigQuery's 10 MB response limit. */
 export const PAGE_BYTES_LIMIT = 10 * 1024 * 1024;
@@ -21,7 +21,7 @@ export const PAGE_BYTES_LIMIT = 10 * 1024 * 1024;
 const DEFAULT_PAGE_ROWS = 100_000;
 
 /** Bytes buffered before a chunk is written. */
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 
 /** JSON text of the `v` of one cell. */
 type CellRenderer = (cell: Cell) => string;
@@ -63,6 +63,16 @@ export function cellRenderer(field: BigQueryField, useInt64Timestamp: boolean, r
       break;
     case 'BOOL':
       return (cell) => (cell === null || cell === undefined ? 'null' : cell ? '"true"' : '"false"');
+    // Digits, signs, dots, dashes, NaN and Infinity below: nothing to escape.
+    case 'FLOAT64':
+      return (cell) =>
+        cell === null || cell === undefined ? 'null' : quoted(Object.is(cell, -0) ? '-0' : String(cell));
+    case 'NUMERIC':
+    case 'BIGNUMERIC':
+      return (cell) =>
+        cell === null || cell === undefined ? 'null' : quoted(decimalText(cell as { unscaled: bigint; scale: number }));
+    case 'DATE':
+      return (cell) => (cell === null || cell === undefined ? 'null' : quoted(dateText(cell as number)));
     case 'STRING':
     case 'JSON':
     case 'GEOGRAPHY':
