@@ -139,7 +139,9 @@ export async function writeRowsPage(response: ServerResponse, body: RowsPageBody
   let chunk = head.length > 2 ? `${head.slice(0, -1)},` : '{';
   let pageBytes = 0;
   let end = start;
-  const last = Math.min(rows.length, start + max);
+  // Loads append in place: a page reports the rows there were when it began.
+  const total = rows.length;
+  const last = Math.min(total, start + max);
   for (let index = start; index < last; index++) {
     const row = rows[index] as Cell[];
     let text = index === start ? '"rows":[{"f":[' : ',{"f":[';
@@ -159,7 +161,7 @@ export async function writeRowsPage(response: ServerResponse, body: RowsPageBody
     }
   }
   if (end > start) chunk += '],';
-  chunk += `"totalRows":"${rows.length}"`;
-  if (end < rows.length) chunk += `,"pageToken":"${Buffer.from(String(end)).toString('base64url')}"`;
+  chunk += `"totalRows":"${total}"`;
+  if (end < total) chunk += `,"pageToken":"${Buffer.from(String(end)).toString('base64url')}"`;
   response.end(`${chunk}}`);
 }
