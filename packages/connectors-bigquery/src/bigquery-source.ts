@@ -132,17 +132,24 @@ export function createBigQuerySource(args: BigQuerySourceArgs): Source {
       const maxResults = Math.max(1, Math.min(args.pageRows, options.batchRows));
       let rows = 0;
       let next: Promise<RowsPage> | undefined = fetchPage(at, maxResults, undefined, options.signal);
+      // The parsed page (an object per cell) is dropped before the batch is yielded: only
+      // this function's frame holds it, so while the batch is used downstream only the
+      // page being fetched is alive, not the one already decoded as well.
+      const decodeNext = async (): Promise<RecordBatch | null> => {
+        const page: RowsPage = await (next as Promise<RowsPage>);
+        throwIfAborted(options.signal);
+        // The next page is on its way while this one is decoded.
+        next = page.pageToken ? fetchPage(at, maxResults, page.pageToken, options.signal) : undefined;
+        const pageRows = page.rows ?? [];
+        if (pageRows.length === 0) return null;
+        const batch = decodeRows(arrow, pageRows, rows + 1);
+        rows += pageRows.length;
+        return batch;
+      };
       try {
         while (next) {
-          const page: RowsPage = await next;
-          throwIfAborted(options.signal);
-          // The next page is on its way while this one is decoded.
-          next = page.pageToken ? fetchPage(at, maxResults, page.pageToken, options.signal) : undefined;
-          const pageRows = page.rows ?? [];
-          if (pageRows.length === 0) continue;
-          const batch = decodeRows(arrow, pageRows, rows + 1);
-          rows += pageRows.length;
-          yield batch;
+          const batch = await decodeNext();
+          if (batch) yield batch;
         }
       } finally {
         // A page still in flight when the reader stops is not waited for, only silenced.

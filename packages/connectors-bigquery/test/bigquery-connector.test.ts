@@ -6,7 +6,7 @@
 import { ConnectorRegistry, runTask, type TaskDefinition } from '@honk/core';
 import { createMemoryConnector, MemoryStorage, makeTrickyBatch } from '@honk/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bigQueryConnector, createBigQuerySource } from '../src/index.ts';
+import { bigQueryConnector, createBigQuerySnapshot, createBigQuerySource } from '../src/index.ts';
 import { context, type EmulatorHarness, PROJECT, startEmulatorHarness } from './helpers/emulator-setup.ts';
 
 let h: EmulatorHarness;
@@ -67,6 +67,35 @@ describe('publish modes', () => {
     expect(await rowsOf('appended')).toBe(150);
     const staging = [...h.emulator.store.tables.keys()].filter((key) => key.includes('_honk_staging_'));
     expect(staging).toEqual([]);
+  });
+
+  it('append after a snapshot restore: the same data applies again, once', async () => {
+    seedMemory('r0', 1_000, 20);
+    expect((await runTask({ task: task('restore-base', 'r0', 'sales.restored'), connectors: registry() })).ok).toBe(
+      true,
+    );
+    // What the engine does around a publish: a snapshot first, a restore when a later step fails.
+    const snapshot = createBigQuerySnapshot({
+      api: h.api,
+      options: h.options,
+      endpoint: { table: 'sales.restored', snapshotMethod: 'snapshot' },
+      taskId: 'append-restore',
+    });
+    const ref = await snapshot.take();
+    expect(ref).not.toBeNull();
+    seedMemory('r1', 0, 100);
+    const append = () =>
+      runTask({ task: task('append-restore', 'r1', 'sales.restored', { mode: 'append' }), connectors: registry() });
+    expect((await append()).ok).toBe(true);
+    expect(await rowsOf('restored')).toBe(120);
+    await snapshot.restore(ref!);
+    expect(await rowsOf('restored')).toBe(20);
+    // The append's marker (a job id) was used before the restore; the data must still land.
+    expect((await append()).ok).toBe(true);
+    expect(await rowsOf('restored')).toBe(120);
+    expect((await append()).ok).toBe(true);
+    expect(await rowsOf('restored')).toBe(120);
+    await snapshot.discard(ref!);
   });
 
   it('merge: updates matching keys, inserts the rest, and a NULL key is refused naming its row', async () => {
@@ -237,6 +266,40 @@ describe('errors and retries', () => {
     });
     expect(missing.error).toMatchObject({ code: 'NOT_FOUND', retryable: false });
     expect(missing.error?.message).toMatch(/sales\.nope/);
+  });
+});
+
+describe('errors and retries on pages', () => {
+  it('a page read retries 503 and backendError, and maps 403 and 404 at once', async () => {
+    seedMemory('e2', 0, 30);
+    expect((await runTask({ task: task('errors-2', 'e2', 'sales.paged'), connectors: registry() })).ok).toBe(true);
+    const read = async () => {
+      const source = createBigQuerySource({ api: h.api, endpoint: { table: 'sales.paged' }, pageRows: 10 });
+      let rows = 0;
+      for await (const batch of source.read({ signal: new AbortController().signal, batchRows: 10 }))
+        rows += batch.numRows;
+      return rows;
+    };
+    h.emulator.injectFault({
+      method: 'GET',
+      path: /\/tables\/paged\/data$/,
+      status: 503,
+      reason: 'backendError',
+      times: 2,
+    });
+    expect(await read()).toBe(30);
+
+    for (const [status, reason, code] of [
+      [403, 'accessDenied', 'AUTH_FAILED'],
+      [404, 'notFound', 'NOT_FOUND'],
+    ] as const) {
+      const before = h.emulator.requests.filter((request) => request.path.endsWith('/paged/data')).length;
+      h.emulator.injectFault({ method: 'GET', path: /\/tables\/paged\/data$/, status, reason });
+      const failed = await read().catch((error: unknown) => error);
+      expect(failed).toMatchObject({ code, retryable: false, message: expect.stringContaining(reason) });
+      const after = h.emulator.requests.filter((request) => request.path.endsWith('/paged/data')).length;
+      expect(after - before).toBe(1);
+    }
   });
 });
 

@@ -8,8 +8,8 @@
  * `BIGQUERY_EMULATOR_HOST` is set), as goccy/bigquery-emulator serves them:
  * - datasets: list, insert, get, patch, delete (`deleteContents`)
  * - tables: list, insert, get, patch, update, delete; `tabledata.list` (paging,
- *   `formatOptions.useInt64Timestamp`); `insertAll`
- * - jobs: insert (query, copy, load), the multipart upload
+ *   `formatOptions.useInt64Timestamp`, pages of at most about 10 MB, emulator-render.ts); `insertAll`
+ * - jobs: insert (query, copy, load; PENDING → RUNNING → DONE over `jobLatencyMs`), the multipart upload
  *   `POST /upload/bigquery/v2/projects/{p}/jobs?uploadType=multipart`, get, list, cancel;
  *   `jobs.query` and `getQueryResults` (paging, `jobComplete: false` while a job runs)
  * Errors are `{ error: { code, message, errors: [{ reason, message }], status } }`.
@@ -18,9 +18,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BigQueryField } from '../bigquery-types.ts';
+import { RowsPageBody, writeRowsPage } from './emulator-render.ts';
 import { EmulatorError, EmulatorStore, type StoredTable } from './emulator-store.ts';
-import { cellFromJson, EmulatorValueError, renderCell } from './emulator-values.ts';
+import { cellFromJson, EmulatorValueError } from './emulator-values.ts';
 
 export interface BigQueryEmulatorOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
@@ -31,7 +31,7 @@ export interface BigQueryEmulatorOptions {
   datasets?: string[];
   /** Default project for `datasets`. Default `honk-emulator`. */
   project?: string;
-  /** How long jobs stay RUNNING before DONE, in ms. Default 0. */
+  /** How long a job takes, in ms: PENDING its first half, RUNNING its second, then DONE. Default 0. */
   jobLatencyMs?: number;
 }
 
@@ -159,46 +159,32 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
     else createDataset(first as string);
   }
 
-  const rowsPage = (
-    fields: BigQueryField[],
-    rows: unknown[][],
+  const queryResults = async (
+    projectId: string,
+    jobId: string,
     query: URLSearchParams,
-  ): { rows: unknown[]; pageToken?: string; totalRows: string } => {
-    const start = query.get('pageToken')
-      ? Number(Buffer.from(query.get('pageToken') as string, 'base64url').toString())
-      : Number(query.get('startIndex') ?? 0);
-    const max = query.has('maxResults') ? Number(query.get('maxResults')) : 100_000;
-    const useInt64 = query.get('formatOptions.useInt64Timestamp') === 'true';
-    const end = Math.min(rows.length, start + max);
-    const page: unknown[] = [];
-    for (let index = start; index < end; index++) {
-      const row = rows[index] as unknown[];
-      page.push({ f: fields.map((field, column) => ({ v: renderCell(field, row[column], useInt64) })) });
-    }
-    return {
-      rows: page,
-      totalRows: String(rows.length),
-      ...(end < rows.length ? { pageToken: Buffer.from(String(end)).toString('base64url') } : {}),
-    };
-  };
-
-  const queryResults = async (projectId: string, jobId: string, query: URLSearchParams) => {
+    kind = 'bigquery#getQueryResultsResponse',
+  ) => {
     const job = store.requireJob(projectId, jobId);
     const wait = Math.min(Number(query.get('timeoutMs') ?? 10_000), Math.max(0, job.doneAt - Date.now()));
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     if (Date.now() < job.doneAt) {
-      return { kind: 'bigquery#getQueryResultsResponse', jobReference: job.resource.jobReference, jobComplete: false };
+      return { kind, jobReference: job.resource.jobReference, jobComplete: false };
     }
     if (job.error) throw job.error;
     const result = job.result ?? { fields: [], rows: [] };
-    return {
-      kind: 'bigquery#getQueryResultsResponse',
-      jobReference: job.resource.jobReference,
-      jobComplete: true,
-      schema: { fields: result.fields },
-      ...rowsPage(result.fields, result.rows, query),
-      ...(job.resource.statistics.query?.statementType !== 'SELECT' ? { numDmlAffectedRows: '0' } : {}),
-    };
+    return new RowsPageBody(
+      {
+        kind,
+        jobReference: job.resource.jobReference,
+        jobComplete: true,
+        schema: { fields: result.fields },
+        ...(job.resource.statistics.query?.statementType !== 'SELECT' ? { numDmlAffectedRows: '0' } : {}),
+      },
+      result.fields,
+      result.rows,
+      query,
+    );
   };
 
   const route = async (
@@ -258,10 +244,7 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
         timeoutMs: String(request.timeoutMs ?? 10_000),
         ...(request.formatOptions?.useInt64Timestamp ? { 'formatOptions.useInt64Timestamp': 'true' } : {}),
       });
-      return [
-        200,
-        { ...(await queryResults(projectId, job.resource.jobReference.jobId, params)), kind: 'bigquery#queryResponse' },
-      ];
+      return [200, await queryResults(projectId, job.resource.jobReference.jobId, params, 'bigquery#queryResponse')];
     }
     if (collection !== 'datasets') throw new EmulatorError(404, 'notFound', `Not found: ${path}`);
 
@@ -334,11 +317,12 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
     if (leaf === 'data')
       return [
         200,
-        {
-          kind: 'bigquery#tableDataList',
-          etag: `"${table.lastModifiedTime}"`,
-          ...rowsPage(table.fields, table.rows, query),
-        },
+        new RowsPageBody(
+          { kind: 'bigquery#tableDataList', etag: `"${table.lastModifiedTime}"` },
+          table.fields,
+          table.rows,
+          query,
+        ),
       ];
     if (leaf === 'insertAll') {
       const resource = json(body);
@@ -400,6 +384,8 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
         if (status === 204) {
           response.writeHead(204);
           response.end();
+        } else if (body instanceof RowsPageBody) {
+          writeRowsPage(response, body).catch((error: unknown) => response.destroy(error as Error));
         } else send(response, status, body);
       },
       (error: unknown) => {

@@ -40,13 +40,18 @@ export interface StoredJob {
   resource: Record<string, any>;
   /** Query results. */
   result?: { fields: BigQueryField[]; rows: Cell[][] };
+  /** When the job turns RUNNING (ms); it is PENDING before. */
+  startAt: number;
   /** When the job turns DONE (ms); it is RUNNING before. */
   doneAt: number;
   error?: EmulatorError;
 }
 
 export interface EmulatorStoreOptions {
-  /** How long a job stays RUNNING before it is DONE, in ms. Default 0 (done when inserted). */
+  /**
+   * How long a job takes, in ms: PENDING for the first half, RUNNING for the second, then
+   * DONE (`jobs.get` shows each state). Default 0 (done when inserted).
+   */
   jobLatencyMs?: number;
 }
 
@@ -204,8 +209,9 @@ export class EmulatorStore {
         id: `${projectId}:${jobReference.location}.${jobReference.jobId}`,
         jobReference,
         configuration,
-        statistics: { creationTime: String(now), startTime: String(now) },
+        statistics: { creationTime: String(now) },
       },
+      startAt: now + Math.floor((this.options.jobLatencyMs ?? 0) / 2),
       doneAt: now + (this.options.jobLatencyMs ?? 0),
     };
     try {
@@ -229,8 +235,10 @@ export class EmulatorStore {
 
   /** The job's resource as `jobs.get` shows it now. */
   jobResource(job: StoredJob): Record<string, unknown> {
-    const done = Date.now() >= job.doneAt;
-    const status: Record<string, unknown> = { state: done ? 'DONE' : 'RUNNING' };
+    const now = Date.now();
+    const done = now >= job.doneAt;
+    const started = now >= job.startAt;
+    const status: Record<string, unknown> = { state: done ? 'DONE' : started ? 'RUNNING' : 'PENDING' };
     if (done && job.error) {
       const error = { reason: job.error.reason, message: job.error.message };
       status.errorResult = error;
@@ -239,7 +247,11 @@ export class EmulatorStore {
     return {
       ...job.resource,
       status,
-      ...(done ? { statistics: { ...job.resource.statistics, endTime: String(job.doneAt) } } : {}),
+      statistics: {
+        ...job.resource.statistics,
+        ...(started ? { startTime: String(job.startAt) } : {}),
+        ...(done ? { endTime: String(job.doneAt) } : {}),
+      },
     };
   }
 
@@ -594,10 +606,14 @@ async function loadParquet(
       }
       return cellsFromArrow(field, batch.data.children[index]!);
     });
+    const width = columns.length;
     for (let row = 0; row < batch.numRows; row++) {
-      rows.push(
-        columns.map((column, index) => (column ? column[row] : fields[index]?.mode === 'REPEATED' ? [] : null)),
-      );
+      const cells = new Array<Cell>(width);
+      for (let index = 0; index < width; index++) {
+        const column = columns[index];
+        cells[index] = column ? column[row] : fields[index]?.mode === 'REPEATED' ? [] : null;
+      }
+      rows.push(cells);
     }
   }
   return { fields, rows };

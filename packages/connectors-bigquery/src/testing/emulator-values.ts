@@ -179,7 +179,8 @@ function pad(value: number, width: number): string {
   return String(value).padStart(width, '0');
 }
 
-function dateText(days: number): string {
+/** `YYYY-MM-DD` of days since 1970-01-01. */
+export function dateText(days: number): string {
   const date = new Date(days * 86_400_000);
   return `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}`;
 }
@@ -201,7 +202,8 @@ function dateTimeText(micros: bigint): string {
   return `${dateText(Number(days))}T${timeText(micros - days * MICROS_PER_DAY)}`;
 }
 
-function decimalText(cell: { unscaled: bigint; scale: number }): string {
+/** The shortest decimal text of a NUMERIC or BIGNUMERIC cell. */
+export function decimalText(cell: { unscaled: bigint; scale: number }): string {
   const negative = cell.unscaled < 0n;
   const digits = (negative ? -cell.unscaled : cell.unscaled).toString().padStart(cell.scale + 1, '0');
   const whole = digits.slice(0, digits.length - cell.scale);
@@ -314,96 +316,116 @@ export function cellsFromArrow(field: BigQueryField, data: Data, repeatedItem = 
     }
     return out;
   }
-  const values = data.values as ArrayLike<unknown>;
   const bq = canonicalType(field.type);
+  const read = scalarReader(field, data, bq);
+  // Arrow's validity getters cost more than the cells themselves when called per cell.
+  const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
   for (let i = 0; i < n; i++) {
-    if (!isValid(data, i)) {
+    const bit = data.offset + i;
+    if (bitmap && ((bitmap[bit >> 3] as number) & (1 << (bit & 7))) === 0) {
       if (field.mode === 'REQUIRED' && !repeatedItem)
         throw new EmulatorValueError(`Missing required field: ${field.name}.`);
       out[i] = null;
       continue;
     }
-    const at = data.offset + i;
-    switch (typeId) {
-      case Type.Int:
-        out[i] = type.bitWidth === 64 ? int64At(values, at) : BigInt(values[at] as number);
-        break;
-      case Type.Float:
-        out[i] = Number(values[at]);
-        break;
-      case Type.Bool:
-        out[i] = ((values as Uint8Array)[at >> 3]! & (1 << (at & 7))) !== 0;
-        break;
-      case Type.Utf8:
-      case Type.LargeUtf8:
-      case Type.Binary:
-      case Type.LargeBinary: {
-        const offsets = data.valueOffsets as Int32Array;
-        const bytes = (values as Uint8Array).subarray(Number(offsets[at]), Number(offsets[at + 1]));
-        out[i] =
-          typeId === Type.Binary || typeId === Type.LargeBinary ? bytes.slice() : Buffer.from(bytes).toString('utf8');
-        if (bq === 'BYTES' && typeof out[i] === 'string') out[i] = new Uint8Array(Buffer.from(out[i] as string));
-        if (bq === 'JSON' || bq === 'STRING' || bq === 'GEOGRAPHY') {
-          if (typeof out[i] !== 'string') out[i] = Buffer.from(out[i] as Uint8Array).toString('utf8');
-        } else if (bq !== 'BYTES') out[i] = cellFromJson(field, out[i], true);
-        break;
-      }
-      case Type.Date:
-        out[i] = type.unit === 0 ? (values[at] as number) : Math.floor(Number(int64At(values, at)) / 86_400_000);
-        break;
-      case Type.Timestamp:
-        out[i] = unitToMicros(int64At(values, at), type.unit);
-        break;
-      case Type.Time:
-        out[i] =
-          type.bitWidth === 64
-            ? unitToMicros(int64At(values, at), type.unit)
-            : unitToMicros(BigInt(values[at] as number), type.unit);
-        break;
-      case Type.Decimal: {
-        const decimal = type as Decimal;
-        const stride = decimal.bitWidth / 32;
-        const words = values as Uint32Array;
+    out[i] = read(data.offset + i, i);
+  }
+  return out;
+}
+
+/**
+ * How to read one valid cell of `data` (at its buffer index `at`, row `i` of the data),
+ * chosen once per column: loading a file calls it for every cell.
+ */
+function scalarReader(field: BigQueryField, data: Data, bq: string): (at: number, i: number) => Cell {
+  const values = data.values as ArrayLike<unknown>;
+  const type = data.type as any;
+  const typeId = data.typeId as Type;
+  switch (typeId) {
+    case Type.Int:
+      if (type.bitWidth !== 64) return (at) => BigInt(values[at] as number);
+      return values instanceof BigInt64Array || values instanceof BigUint64Array
+        ? (at) => values[at] as bigint
+        : (at) => int64At(values, at);
+    case Type.Float:
+      return (at) => Number(values[at]);
+    case Type.Bool:
+      return (at) => ((values as Uint8Array)[at >> 3]! & (1 << (at & 7))) !== 0;
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Binary:
+    case Type.LargeBinary: {
+      const offsets = data.valueOffsets as Int32Array;
+      const bytes = values as Uint8Array;
+      const slice = (at: number) => bytes.subarray(Number(offsets[at]), Number(offsets[at + 1]));
+      if (bq === 'BYTES') return (at) => slice(at).slice();
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const text = (at: number) => buffer.toString('utf8', Number(offsets[at]), Number(offsets[at + 1]));
+      if (bq === 'JSON' || bq === 'STRING' || bq === 'GEOGRAPHY') return text;
+      return (at) => cellFromJson(field, text(at), true);
+    }
+    case Type.Date:
+      return type.unit === 0
+        ? (at) => values[at] as number
+        : (at) => Math.floor(Number(int64At(values, at)) / 86_400_000);
+    case Type.Timestamp:
+      return (at) => unitToMicros(int64At(values, at), type.unit);
+    case Type.Time:
+      return type.bitWidth === 64
+        ? (at) => unitToMicros(int64At(values, at), type.unit)
+        : (at) => unitToMicros(BigInt(values[at] as number), type.unit);
+    case Type.Decimal: {
+      const decimal = type as Decimal;
+      const stride = decimal.bitWidth / 32;
+      const words = values as Uint32Array;
+      const target = scaleOf(field);
+      const factor = 10n ** BigInt(Math.abs(decimal.scale - target));
+      const limit = 10n ** BigInt(maxDigits(field));
+      return (at) => {
         let unscaled = 0n;
         for (let w = stride - 1; w >= 0; w--) unscaled = (unscaled << 32n) | BigInt(words[at * stride + w] as number);
         unscaled = BigInt.asIntN(decimal.bitWidth, unscaled);
-        const target = scaleOf(field);
         if (decimal.scale > target) {
-          const factor = 10n ** BigInt(decimal.scale - target);
           if (unscaled % factor !== 0n) {
             throw new EmulatorValueError(
               `Invalid ${bq} value for field ${field.name}: more than ${target} fractional digits.`,
             );
           }
           unscaled /= factor;
-        } else unscaled *= 10n ** BigInt(target - decimal.scale);
-        out[i] = checkDecimal(field, unscaled, unscaled.toString());
-        break;
-      }
-      case Type.Struct: {
-        if (bq === 'RANGE') {
-          const element: BigQueryField = { name: field.name, type: field.rangeElementType?.type ?? 'DATE' };
+        } else unscaled *= factor;
+        if (unscaled >= limit || unscaled <= -limit) return checkDecimal(field, unscaled, unscaled.toString());
+        return { unscaled, scale: target };
+      };
+    }
+    case Type.Struct: {
+      if (bq === 'RANGE') {
+        const element: BigQueryField = { name: field.name, type: field.rangeElementType?.type ?? 'DATE' };
+        return (_at, i) => {
           const start = cellsFromArrow(element, (data.children[0] as Data).slice(i, 1));
           const end = cellsFromArrow(element, (data.children[1] as Data).slice(i, 1));
-          out[i] = [start[0], end[0]];
-        } else {
-          out[i] = (field.fields ?? []).map((child) => {
-            const index = (type.children as ArrowField[]).findIndex(
-              (c) => c.name.toLowerCase() === child.name.toLowerCase(),
-            );
-            if (index < 0) return null;
-            return cellsFromArrow(child, (data.children[index] as Data).slice(i, 1))[0];
-          });
-        }
-        break;
+          return [start[0], end[0]];
+        };
       }
-      case Type.Dictionary:
-        throw new EmulatorValueError(`The emulator does not load dictionary-encoded column ${field.name}.`);
-      default:
-        throw new EmulatorValueError(`Cannot load ${String(type)} into ${bq} field ${field.name}.`);
+      return (_at, i) =>
+        (field.fields ?? []).map((child) => {
+          const index = (type.children as ArrowField[]).findIndex(
+            (c) => c.name.toLowerCase() === child.name.toLowerCase(),
+          );
+          if (index < 0) return null;
+          return cellsFromArrow(child, (data.children[index] as Data).slice(i, 1))[0];
+        });
+    }
+    default: {
+      // Thrown at the first value: a column of NULLs of any type loads.
+      const message =
+        typeId === Type.Dictionary
+          ? `The emulator does not load dictionary-encoded column ${field.name}.`
+          : `Cannot load ${String(type)} into ${bq} field ${field.name}.`;
+      return () => {
+        throw new EmulatorValueError(message);
+      };
     }
   }
-  return out;
 }
 
 /** Orders two cells of one column (NULLs first), for ORDER BY and comparisons. */
