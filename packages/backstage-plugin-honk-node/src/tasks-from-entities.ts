@@ -191,7 +191,16 @@ export class HonkTaskBuilder {
         baseDir: loaded.baseDir,
         env: this.#env,
       });
-      const resolved = resolveSpec(spec, { registry, env: this.#env });
+      // Agents resolve `${env:…}` where the task runs, so the backend needs none of their
+      // secrets; a credential written literally would be stored for every reader of the
+      // store to see, so it is refused as `honk enqueue` refuses it.
+      const resolved = resolveSpec(spec, { registry, env: this.#env, allowUnsetEnv: true });
+      if (resolved.credentials.length > 0) {
+        const paths = [...new Set(resolved.credentials.map((credential) => credential.path))];
+        throw new InputError(
+          `${loaded.sourceName}: credentials are written literally at ${paths.join(', ')}; Honk does not write credentials to a task store. Write each as an \${env:…} reference that the agents resolve.`,
+        );
+      }
       return resolved.tasks.map((task) => ({ task, input: toTaskInput(task) }));
     } catch (error) {
       if (isHonkError(error) && (error.code === 'CONFIG_INVALID' || error.code === 'CONNECTOR_UNKNOWN')) {
