@@ -24,6 +24,9 @@ tasks: []
   return join(dir, 'honk.yaml');
 }
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a spec env reference, not a template
+const WAREHOUSE_REFERENCE = '${env:WAREHOUSE_URL}';
+
 const orders = {
   id: 'resource.default.orders',
   source: { connection: 'warehouse', table: 'shop.orders' },
@@ -42,11 +45,11 @@ describe('HonkTaskBuilder (tasks Backstage enqueues)', () => {
     expect(failure?.message).not.toContain('s3cret-pw');
   });
 
-  it('needs none of the agents’ secrets: an unset ${env:…} stays a reference in the task record', async () => {
-    const builder = new HonkTaskBuilder({ specPath: specWith('${env:WAREHOUSE_URL}'), env: {} });
+  it('needs none of the agents’ secrets: an unset env reference stays a reference in the task record', async () => {
+    const builder = new HonkTaskBuilder({ specPath: specWith(WAREHOUSE_REFERENCE), env: {} });
     const [built] = await builder.build([orders]);
     const record = JSON.stringify(built?.input);
-    expect(record).toContain('${env:WAREHOUSE_URL}');
+    expect(record).toContain(WAREHOUSE_REFERENCE);
     expect(built?.input.id).toBe('resource.default.orders');
   });
 });
