@@ -59,6 +59,11 @@ const LABEL_FACTS = ['region', 'retention', 'priority', 'compliance-deadline', '
 export class HonkEntityProvider implements EntityProvider {
   readonly #options: HonkEntityProviderOptions;
   #connection: EntityProviderConnection | undefined;
+  /** Settles when the catalog connects the provider (the scheduler may start a run before that). */
+  #onConnected: (connection: EntityProviderConnection) => void = () => {};
+  readonly #connected = new Promise<EntityProviderConnection>((resolve) => {
+    this.#onConnected = resolve;
+  });
   /** The entities of the last full run, by ref, as last emitted. */
   #entities = new Map<string, Entity>();
   /** Spec task id → entity ref, for tasks run from the spec that name no entity. */
@@ -78,6 +83,7 @@ export class HonkEntityProvider implements EntityProvider {
 
   async connect(connection: EntityProviderConnection): Promise<void> {
     this.#connection = connection;
+    this.#onConnected(connection);
   }
 
   /** The datasets of the spec and of discovery, deduplicated by connection and endpoint (spec first). */
@@ -156,7 +162,10 @@ export class HonkEntityProvider implements EntityProvider {
 
   /** The full run: every dataset with its current status, replacing what the provider published before. */
   async refresh(): Promise<number> {
-    if (!this.#connection) throw new Error('HonkEntityProvider.refresh() before the catalog connected it.');
+    // The catalog schedules the first run when the module initialises and connects providers
+    // only once every module has: a run that starts in between waits for the connection
+    // (bounded by the schedule's timeout) instead of failing and waiting a whole period.
+    const connection = this.#connection ?? (await this.#connected);
     const datasets = await this.datasets();
     const defaults = this.#defaults();
     const records = await this.#options.store.list();
@@ -184,7 +193,7 @@ export class HonkEntityProvider implements EntityProvider {
     });
     this.#entities = entities;
     this.#specTasks = specTasks;
-    await this.#connection.applyMutation({
+    await connection.applyMutation({
       type: 'full',
       entities: [...entities.values()].map((entity) => ({ entity, locationKey: this.#location })),
     });

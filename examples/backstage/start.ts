@@ -1,0 +1,89 @@
+/**
+ * Starts the example Backstage: `pnpm start` here (`node start.ts`).
+ *
+ *   --port <n>            where the backend (and the app it serves) listens on 127.0.0.1; default
+ *                         7007, or HONK_BACKSTAGE_PORT
+ *   --database-url <url>  PostgreSQL for Backstage and Honk's task store, or
+ *                         HONK_BACKSTAGE_DATABASE_URL. Without one, a throwaway PostgreSQL
+ *                         cluster is started (the test suite's test/services/postgres.ts) and
+ *                         removed on exit: the catalog, the queue and sign-offs go with it.
+ *   --data-dir <dir>      the quickstart's generated exports, the spec and the migrated lake;
+ *                         default .data here
+ *   --scale <x>           size of the generated exports (HONK_QUICKSTART_SCALE); default 0.05
+ *   --rebuild             build the app even when dist/ exists
+ *
+ * Then open the printed URL and enter as guest (Ada, an operator).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startPostgres } from '../../test/services/postgres.ts';
+import { createExampleBackend } from './backend/create-backend.ts';
+import { APP_DIST, buildApp } from './build-app.ts';
+import { prepareQuickstartDatasets } from './quickstart-datasets.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.HONK_BACKSTAGE_PORT ?? '7007' },
+    'database-url': { type: 'string', default: process.env.HONK_BACKSTAGE_DATABASE_URL },
+    'data-dir': { type: 'string', default: join(here, '.data') },
+    scale: { type: 'string', default: process.env.HONK_QUICKSTART_SCALE ?? '0.05' },
+    rebuild: { type: 'boolean', default: false },
+  },
+});
+const port = Number(values.port);
+const scale = Number(values.scale);
+if (!Number.isInteger(port) || port <= 0 || port > 65_535) {
+  console.error(`--port must be a TCP port (1-65535), got "${values.port}".`);
+  process.exit(2);
+}
+if (!(scale > 0)) {
+  console.error(`--scale must be a positive number, got "${values.scale}".`);
+  process.exit(2);
+}
+const dataDir = resolve(values['data-dir']);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+if (values.rebuild || !existsSync(join(APP_DIST, 'index.html.tmpl'))) {
+  console.log('Building the app with Vite …');
+  const { bundleMs, schemaMs } = await buildApp({ quiet: true });
+  console.log(`  bundle ${seconds(bundleMs)}, config schema ${seconds(schemaMs)}`);
+}
+
+await mkdir(dataDir, { recursive: true });
+const started = performance.now();
+const datasets = await prepareQuickstartDatasets(dataDir, scale);
+if (datasets.generated)
+  console.log(`Generated the quickstart's exports (scale ${scale}) in ${seconds(performance.now() - started)}`);
+
+let databaseUrl = values['database-url'];
+if (!databaseUrl) {
+  console.log('No --database-url: starting a throwaway PostgreSQL …');
+  const postgres = await startPostgres();
+  databaseUrl = postgres.url;
+}
+
+const baseUrl = `http://127.0.0.1:${port}`;
+const localConfig = join(dataDir, 'app-config.local.yaml');
+// JSON is YAML: what depends on this run, over app-config.yaml.
+await writeFile(
+  localConfig,
+  `${JSON.stringify(
+    {
+      app: { baseUrl, packageName: here },
+      backend: { baseUrl, listen: { port }, database: { connection: databaseUrl } },
+      honk: { store: { url: databaseUrl }, spec: datasets.specPath },
+    },
+    null,
+    2,
+  )}\n`,
+);
+
+// File locations in app-config.yaml are relative to the working directory.
+process.chdir(here);
+const backend = createExampleBackend([join(here, 'app-config.yaml'), localConfig]);
+await backend.start();
+console.log(`\nHonk in Backstage: ${baseUrl}  (enter as guest; migrated datasets land in ${datasets.lakeDir})`);
