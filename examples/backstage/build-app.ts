@@ -35,6 +35,9 @@ export async function buildApp(options: { quiet?: boolean } = {}): Promise<Build
     logLevel: options.quiet ? 'warn' : 'info',
     mode: 'production',
     resolve: {
+      // One copy of React and the router for the app and every plugin (a workspace plugin
+      // would otherwise bring its own from its devDependencies).
+      dedupe: ['react', 'react-dom', 'react-router', 'react-router-dom'],
       alias: [
         // The catalog's CSV export imports csv-stringify's Node build (streams, Buffer); the
         // package ships a browser build of the same function (backstage-cli polyfills Node instead).

@@ -9,6 +9,7 @@ import { createApp } from '@backstage/frontend-defaults';
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
 import { SignInPageBlueprint } from '@backstage/plugin-app-react';
 import catalogPlugin from '@backstage/plugin-catalog/alpha';
+import honkPlugin from '@honk/backstage-plugin-honk';
 
 const signInPage = SignInPageBlueprint.make({
   params: {
@@ -17,5 +18,5 @@ const signInPage = SignInPageBlueprint.make({
 });
 
 export default createApp({
-  features: [catalogPlugin, createFrontendModule({ pluginId: 'app', extensions: [signInPage] })],
+  features: [catalogPlugin, honkPlugin, createFrontendModule({ pluginId: 'app', extensions: [signInPage] })],
 });
