@@ -8,7 +8,7 @@
  *                         cluster is started (the test suite's test/services/postgres.ts) and
  *                         removed on exit: the catalog, the queue and sign-offs go with it.
  *   --data-dir <dir>      the quickstart's generated exports, the spec and the migrated lake;
- *                         default .data here
+ *                         default data/ here
  *   --scale <x>           size of the generated exports (HONK_QUICKSTART_SCALE); default 0.05
  *   --rebuild             build the app even when dist/ exists
  *
@@ -29,7 +29,7 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: process.env.HONK_BACKSTAGE_PORT ?? '7007' },
     'database-url': { type: 'string', default: process.env.HONK_BACKSTAGE_DATABASE_URL },
-    'data-dir': { type: 'string', default: join(here, '.data') },
+    'data-dir': { type: 'string', default: join(here, 'data') },
     scale: { type: 'string', default: process.env.HONK_QUICKSTART_SCALE ?? '0.05' },
     rebuild: { type: 'boolean', default: false },
   },
