@@ -11,22 +11,39 @@
  *
  * `node build-app.ts` (pnpm build) prints how long each step took.
  */
-import { copyFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigSchema } from '@backstage/config-loader';
 import { build } from 'vite';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** Where the built app lands; the backend's app plugin serves it. */
-export const APP_DIST = join(here, 'dist');
+/**
+ * The folder whose dist/ the backend's app plugin serves (`app.packageName`, which may be a
+ * path): this example's own by default; tests build into a temporary one.
+ */
+export const APP_DIR = here;
 
 export interface BuildTimings {
   bundleMs: number;
   schemaMs: number;
 }
 
-export async function buildApp(options: { quiet?: boolean } = {}): Promise<BuildTimings> {
+export interface BuildOptions {
+  /** Build into `<appDir>/dist`; default {@link APP_DIR}. A package.json is written when it has none. */
+  appDir?: string;
+  quiet?: boolean;
+}
+
+export async function buildApp(options: BuildOptions = {}): Promise<BuildTimings> {
+  const appDir = options.appDir ?? APP_DIR;
+  const dist = join(appDir, 'dist');
+  await mkdir(appDir, { recursive: true });
+  // The app backend finds the app as a package: `<app.packageName>/package.json`, then dist/.
+  if (!existsSync(join(appDir, 'package.json'))) {
+    await writeFile(join(appDir, 'package.json'), '{ "name": "honk-example-backstage-app", "private": true }\n');
+  }
   const started = performance.now();
   await build({
     root: join(here, 'app'),
@@ -52,7 +69,7 @@ export async function buildApp(options: { quiet?: boolean } = {}): Promise<Build
       global: 'globalThis',
     },
     build: {
-      outDir: APP_DIST,
+      outDir: dist,
       assetsDir: 'static',
       emptyOutDir: true,
       chunkSizeWarningLimit: 10_000,
@@ -68,15 +85,15 @@ export async function buildApp(options: { quiet?: boolean } = {}): Promise<Build
     },
   });
   const bundled = performance.now();
-  await copyFile(join(APP_DIST, 'index.html'), join(APP_DIST, 'index.html.tmpl'));
+  await copyFile(join(dist, 'index.html'), join(dist, 'index.html.tmpl'));
   const schema = await loadConfigSchema({ dependencies: [], packagePaths: [join(here, 'package.json')] });
-  await writeFile(join(APP_DIST, '.config-schema.json'), JSON.stringify(schema.serialize()));
+  await writeFile(join(dist, '.config-schema.json'), JSON.stringify(schema.serialize()));
   return { bundleMs: bundled - started, schemaMs: performance.now() - bundled };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { bundleMs, schemaMs } = await buildApp();
   console.log(
-    `Built the Backstage app into ${APP_DIST}: bundle ${(bundleMs / 1000).toFixed(1)} s, config schema ${(schemaMs / 1000).toFixed(1)} s`,
+    `Built the Backstage app into ${join(APP_DIR, 'dist')}: bundle ${(bundleMs / 1000).toFixed(1)} s, config schema ${(schemaMs / 1000).toFixed(1)} s`,
   );
 }

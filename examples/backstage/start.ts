@@ -10,6 +10,7 @@
  *   --data-dir <dir>      the quickstart's generated exports, the spec and the migrated lake;
  *                         default data/ here
  *   --scale <x>           size of the generated exports (HONK_QUICKSTART_SCALE); default 0.05
+ *   --app-dir <dir>       serve the app built into <dir>/dist (default: this folder)
  *   --rebuild             build the app even when dist/ exists
  *
  * Then open the printed URL and enter as guest (Ada, an operator).
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPostgres } from '../../test/services/postgres.ts';
 import { createExampleBackend } from './backend/create-backend.ts';
-import { APP_DIST, buildApp } from './build-app.ts';
+import { APP_DIR, buildApp } from './build-app.ts';
 import { prepareQuickstartDatasets } from './quickstart-datasets.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     'database-url': { type: 'string', default: process.env.HONK_BACKSTAGE_DATABASE_URL },
     'data-dir': { type: 'string', default: join(here, 'data') },
     scale: { type: 'string', default: process.env.HONK_QUICKSTART_SCALE ?? '0.05' },
+    'app-dir': { type: 'string', default: APP_DIR },
     rebuild: { type: 'boolean', default: false },
   },
 });
@@ -47,9 +49,10 @@ if (!(scale > 0)) {
 const dataDir = resolve(values['data-dir']);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-if (values.rebuild || !existsSync(join(APP_DIST, 'index.html.tmpl'))) {
+const appDir = resolve(values['app-dir']);
+if (values.rebuild || !existsSync(join(appDir, 'dist', 'index.html.tmpl'))) {
   console.log('Building the app with Vite …');
-  const { bundleMs, schemaMs } = await buildApp({ quiet: true });
+  const { bundleMs, schemaMs } = await buildApp({ appDir, quiet: true });
   console.log(`  bundle ${seconds(bundleMs)}, config schema ${seconds(schemaMs)}`);
 }
 
@@ -73,7 +76,7 @@ await writeFile(
   localConfig,
   `${JSON.stringify(
     {
-      app: { baseUrl, packageName: here },
+      app: { baseUrl, packageName: appDir },
       backend: { baseUrl, listen: { port }, database: { connection: databaseUrl } },
       honk: { store: { url: databaseUrl }, spec: datasets.specPath },
     },
