@@ -211,8 +211,8 @@ describe('the example Backstage in Chromium', () => {
     // follow on their own poll).
     const counts = page.getByRole('group', { name: 'Counts by status' });
     await counts.locator('[data-count-status="pending"]', { hasText: /: 3$/ }).waitFor();
-    expect(await counts.locator('[data-count-status="succeeded"]').innerText()).toMatch(/: 1$/);
-    expect(await counts.locator('[data-count-status="not-started"]').innerText()).toMatch(/: 20$/);
+    expect(await counts.locator('[data-count-status="succeeded"]').textContent()).toMatch(/: 1$/);
+    expect(await counts.locator('[data-count-status="not-started"]').textContent()).toMatch(/: 20$/);
     await screenshot('05-migrations-started');
     for (const name of picked) {
       const records = await recordsOf(`resource:default/${name}`);
