@@ -1,7 +1,8 @@
 /**
  * The example's Backstage backend (new backend system): the app (serves dist/), auth with the
- * guest provider, the catalog, permissions with the example policy, Honk's backend plugin and
- * catalog module, and an in-process Honk agent. Configured by app-config.yaml plus the files
+ * guest provider, the catalog, permissions with the example policy, Honk's backend plugin, its
+ * catalog module, the scaffolder with Honk's action `honk:migration:start`, and an in-process
+ * Honk agent. Configured by app-config.yaml plus the files
  * start.ts writes (ports, database, the spec).
  */
 import { createBackend } from '@backstage/backend-defaults';
@@ -31,6 +32,10 @@ export function createExampleBackend(configFiles: readonly string[]) {
   backend.add(permissionModuleHonkExamplePolicy);
   backend.add(import('@honk/backstage-plugin-honk-backend'));
   backend.add(import('@honk/backstage-plugin-catalog-backend-module-honk'));
+  backend.add(commonJs(import('@backstage/plugin-scaffolder-backend')));
+  // The catalog learns the Template kind (the example's template in catalog/).
+  backend.add(commonJs(import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model')));
+  backend.add(import('@honk/backstage-plugin-scaffolder-backend-module-honk'));
   backend.add(honkAgentPlugin);
   return backend;
 }

@@ -122,6 +122,8 @@ beforeAll(async () => {
   store = await createPostgresTaskStore({ url: db.url });
   browser = await chromium.launch({ executablePath });
   page = await browser.newPage({ viewport: { width: 1400, height: 900 }, timezoneId: 'Europe/Stockholm' });
+  // Generous: the suite runs other heavy tests beside this one on two cores.
+  page.setDefaultTimeout(60_000);
 }, 300_000);
 
 afterAll(async () => {
@@ -219,5 +221,44 @@ describe('the example Backstage in Chromium', () => {
       expect(records, name).toHaveLength(1);
       expect(records[0], name).toMatchObject({ state: 'pending', priority: 5, window });
     }
+  });
+
+  it("runs the example's software template: Honk's scaffolder action enqueues the dataset as the user", async () => {
+    const timezone = 'Europe/Stockholm';
+    const window = { start: hourFromNow(6, timezone), end: hourFromNow(8, timezone), timezone };
+    const token = await backstage.userToken();
+    const scaffolder = async (path: string, init: RequestInit = {}) => {
+      const response = await fetch(`${backstage.base}/api/scaffolder/v2${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      });
+      if (!response.ok) throw new Error(`scaffolder ${path} answered ${response.status}: ${await response.text()}`);
+      return (await response.json()) as any;
+    };
+    const task = await timed('scaffolder template run', async () => {
+      // The template comes from a file location, ingested shortly after start.
+      const { id } = await eventually('the template to be runnable', () =>
+        scaffolder('/tasks', {
+          method: 'POST',
+          body: JSON.stringify({
+            templateRef: 'template:default/start-dataset-migration',
+            values: {
+              dataset: 'resource:default/warehouses',
+              windowStart: window.start,
+              windowEnd: window.end,
+              timezone,
+            },
+          }),
+        }),
+      );
+      return eventually('the template run to end', async () => {
+        const run = await scaffolder(`/tasks/${id}`);
+        return run.status === 'completed' || run.status === 'failed' ? run : undefined;
+      });
+    });
+    expect(task.status).toBe('completed');
+    const records = await recordsOf('resource:default/warehouses');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ state: 'pending', window });
   });
 });
