@@ -17,6 +17,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -44,6 +45,17 @@ if (!Number.isInteger(port) || port <= 0 || port > 65_535) {
 }
 if (!(scale > 0)) {
   console.error(`--scale must be a positive number, got "${values.scale}".`);
+  process.exit(2);
+}
+// Backstage logs a taken port as an uncaught exception and keeps running without serving;
+// say so and stop before anything starts.
+const portFree = await new Promise<boolean>((resolvePort) => {
+  const probe = createServer();
+  probe.once('error', () => resolvePort(false));
+  probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort(true)));
+});
+if (!portFree) {
+  console.error(`Port ${port} on 127.0.0.1 is in use; choose another with --port or HONK_BACKSTAGE_PORT.`);
   process.exit(2);
 }
 const dataDir = resolve(values['data-dir']);
@@ -88,5 +100,11 @@ await writeFile(
 // File locations in app-config.yaml are relative to the working directory.
 process.chdir(here);
 const backend = createExampleBackend([join(here, 'app-config.yaml'), localConfig]);
-await backend.start();
+try {
+  await backend.start();
+} catch (error) {
+  // Backstage logs a failed start and would keep the process alive, serving nothing.
+  console.error(`Backstage did not start: ${(error as Error).message}`);
+  process.exit(1);
+}
 console.log(`\nHonk in Backstage: ${baseUrl}  (enter as guest; migrated datasets land in ${datasets.lakeDir})`);
