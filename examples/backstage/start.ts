@@ -10,6 +10,8 @@
  *   --data-dir <dir>      the quickstart's generated exports, the spec and the migrated lake;
  *                         default data/ here
  *   --scale <x>           size of the generated exports (HONK_QUICKSTART_SCALE); default 0.05
+ *   --spec <file>         publish and migrate the datasets of this Honk spec instead of the
+ *                         quickstart's (its connections are what tasks use)
  *   --app-dir <dir>       serve the app built into <dir>/dist (default: this folder)
  *   --rebuild             build the app even when dist/ exists
  *
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     'database-url': { type: 'string', default: process.env.HONK_BACKSTAGE_DATABASE_URL },
     'data-dir': { type: 'string', default: join(here, 'data') },
     scale: { type: 'string', default: process.env.HONK_QUICKSTART_SCALE ?? '0.05' },
+    spec: { type: 'string' },
     'app-dir': { type: 'string', default: APP_DIR },
     rebuild: { type: 'boolean', default: false },
   },
@@ -69,10 +72,16 @@ if (values.rebuild || !existsSync(join(appDir, 'dist', 'index.html.tmpl'))) {
 }
 
 await mkdir(dataDir, { recursive: true });
-const started = performance.now();
-const datasets = await prepareQuickstartDatasets(dataDir, scale);
-if (datasets.generated)
-  console.log(`Generated the quickstart's exports (scale ${scale}) in ${seconds(performance.now() - started)}`);
+let specPath: string;
+if (values.spec) {
+  specPath = resolve(values.spec);
+} else {
+  const started = performance.now();
+  const datasets = await prepareQuickstartDatasets(dataDir, scale);
+  if (datasets.generated)
+    console.log(`Generated the quickstart's exports (scale ${scale}) in ${seconds(performance.now() - started)}`);
+  specPath = datasets.specPath;
+}
 
 let databaseUrl = values['database-url'];
 if (!databaseUrl) {
@@ -90,7 +99,7 @@ await writeFile(
     {
       app: { baseUrl, packageName: appDir },
       backend: { baseUrl, listen: { port }, database: { connection: databaseUrl } },
-      honk: { store: { url: databaseUrl }, spec: datasets.specPath },
+      honk: { store: { url: databaseUrl }, spec: specPath },
     },
     null,
     2,
@@ -107,4 +116,4 @@ try {
   console.error(`Backstage did not start: ${(error as Error).message}`);
   process.exit(1);
 }
-console.log(`\nHonk in Backstage: ${baseUrl}  (enter as guest; migrated datasets land in ${datasets.lakeDir})`);
+console.log(`\nHonk in Backstage: ${baseUrl}  (enter as guest; the datasets of ${specPath})`);

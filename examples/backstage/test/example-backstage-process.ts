@@ -13,6 +13,8 @@ const example = dirname(dirname(fileURLToPath(import.meta.url)));
 
 export interface ExampleBackstage {
   base: string;
+  /** The backend's process (for memory figures). */
+  pid: number;
   /** How long the backend took from spawn to ready, in ms. */
   startMs: number;
   /** A user token, as the guest sign-in gives the browser (Ada). */
@@ -42,6 +44,9 @@ export async function startExampleBackstage(options: {
   appDir: string;
   logFile: string;
   scale: number;
+  /** A Honk spec to publish instead of the quickstart's. */
+  spec?: string;
+  readyTimeoutMs?: number;
 }): Promise<ExampleBackstage> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -61,6 +66,7 @@ export async function startExampleBackstage(options: {
       options.appDir,
       '--scale',
       String(options.scale),
+      ...(options.spec ? ['--spec', options.spec] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } },
   );
@@ -86,7 +92,7 @@ export async function startExampleBackstage(options: {
           const response = await fetch(`${base}/.backstage/health/v1/readiness`);
           return response.ok ? true : undefined;
         },
-        120_000,
+        options.readyTimeoutMs ?? 120_000,
       ),
       exited.then((code) => {
         throw new Error(`start.ts exited with ${code} before it was ready`);
@@ -100,6 +106,7 @@ export async function startExampleBackstage(options: {
   }
   return {
     base,
+    pid: child.pid!,
     startMs: performance.now() - started,
     async userToken() {
       // What the guest sign-in does in the browser: the auth backend's refresh endpoint.

@@ -109,6 +109,14 @@ export class MigrationStatusWatcher {
     if (unique.length === 0 || this.#stopped) return;
     try {
       const records = await this.#store.list({ ids: unique });
+      // A task an event showed active is followed by the poll from now on, so its end is seen
+      // even when it started and ended between two polls (a success on an unlimited
+      // connection is not notified).
+      for (const record of records) {
+        if (ACTIVE.includes(record.state) && !this.#active.has(record.id)) {
+          this.#active.set(record.id, `${record.state}|${record.attempts}`);
+        }
+      }
       await this.#emitRecords(records);
     } catch (error) {
       this.#logger.warn(`Honk status refresh failed: ${(error as Error).message}`);
