@@ -10,7 +10,9 @@ import { afterEach, vi } from 'vitest';
 
 // jsdom has no CSS.escape; react-aria's selectable collections call it on focus. The spec's
 // algorithm (https://drafts.csswg.org/cssom/#serialize-an-identifier), as browsers have it.
-const css = ((globalThis as { CSS?: { escape?: (value: string) => string } }).CSS ??= {});
+const scope = globalThis as { CSS?: { escape?: (value: string) => string } };
+scope.CSS ??= {};
+const css = scope.CSS;
 css.escape ??= (value: string) => {
   let out = '';
   for (let index = 0; index < value.length; index++) {
