@@ -6,16 +6,19 @@
  * real bulk start route, whose tasks the test reads back from the store.
  */
 import './dom-setup.ts';
-import { mockApis, renderInTestApp } from '@backstage/frontend-test-utils';
+import { ApiBlueprint, discoveryApiRef, fetchApiRef } from '@backstage/frontend-plugin-api';
+import { createExtensionTester, mockApis, renderInTestApp, renderTestApp } from '@backstage/frontend-test-utils';
 import { catalogApiRef, entityRouteRef } from '@backstage/plugin-catalog-react';
+import { EntityCardBlueprint } from '@backstage/plugin-catalog-react/alpha';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { screen, waitFor, within } from '@testing-library/react';
 import { userEvent } from '@testing-library/user-event';
 import { SWRConfig } from 'swr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { honkApiRef } from '../src/api.ts';
+import { honkApi, honkApiRef } from '../src/api.ts';
 import { MigrationsPage } from '../src/components/migrations-page.tsx';
+import honkPlugin, { migrationEntityCard } from '../src/index.ts';
 import { type HonkBackstageProcess, startHonkBackstageProcess } from './honk-backstage-process.ts';
 
 let backstage: HonkBackstageProcess;
@@ -68,6 +71,56 @@ async function choose(user: ReturnType<typeof userEvent.setup>, label: string, o
   await user.click(screen.getByRole('button', { name: new RegExp(`${label}$`) }));
   await user.click(await screen.findByRole('option', { name: option }));
 }
+
+describe('the plugin', () => {
+  it('mounts the migrations page at /honk, on its own Honk API built from the app discovery and fetch APIs', async () => {
+    renderTestApp({
+      features: [honkPlugin],
+      initialRouteEntries: ['/honk'],
+      mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef },
+      apis: [
+        [discoveryApiRef, backstage.discoveryApi],
+        [fetchApiRef, backstage.fetchApi()],
+        [catalogApiRef, backstage.catalogClient()],
+        mockApis.permission(),
+      ],
+    });
+    await waitFor(() => expect(shownRefs()).toEqual(DATASETS), { timeout: 20_000 });
+    // Live status polls went through the plugin's client without an error.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect(screen.queryByText(/Live status unavailable/)).toBeNull();
+  });
+
+  it('builds a HonkClient that reaches the backend as the signed-in user', async () => {
+    const factory = createExtensionTester(honkApi).get(ApiBlueprint.dataRefs.factory);
+    expect(factory.api.id).toBe('plugin.honk.client');
+    const client = factory.factory({
+      discoveryApi: backstage.discoveryApi,
+      fetchApi: backstage.fetchApi(),
+    }) as never as {
+      listMigrations(): Promise<{ totalItems: number }>;
+    };
+    expect(await client.listMigrations()).toMatchObject({ totalItems: 0 });
+    const denied = factory.factory({
+      discoveryApi: backstage.discoveryApi,
+      fetchApi: backstage.fetchApi('mallory'),
+    }) as never as { listMigrations(): Promise<unknown> };
+    await expect(denied.listMigrations()).rejects.toMatchObject({ status: 403, errorName: 'NotAllowedError' });
+  });
+
+  it('shows the entity card on dataset resources only', () => {
+    const filter = createExtensionTester(migrationEntityCard).get(EntityCardBlueprint.dataRefs.filterFunction)!;
+    const entity = (kind: string, type: string) => ({
+      apiVersion: 'backstage.io/v1alpha1',
+      kind,
+      metadata: { name: 'x' },
+      spec: { type },
+    });
+    expect(filter(entity('Resource', 'dataset'))).toBe(true);
+    expect(filter(entity('Resource', 'database'))).toBe(false);
+    expect(filter(entity('Component', 'dataset'))).toBe(false);
+  });
+});
 
 describe('the migrations page', () => {
   it('lists every dataset with a link to its entity and counts by status', async () => {
