@@ -3,10 +3,13 @@
  * with jsdom: a `jest` global for their mock API helpers, and React Testing Library's cleanup
  * after each test (automatic only with vitest `globals`). Import it first in each `.test.tsx`.
  */
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach, vi } from 'vitest';
 
 (globalThis as { jest?: unknown }).jest ??= vi;
+// The components wait on a real backend, on a 2-core machine shared with other test files:
+// findBy/waitFor give up after 20 s, not RTL's default 1 s (a bound, not a timing assertion).
+configure({ asyncUtilTimeout: 20_000 });
 
 // jsdom has no CSS.escape; react-aria's selectable collections call it on focus. The spec's
 // algorithm (https://drafts.csswg.org/cssom/#serialize-an-identifier), as browsers have it.

@@ -10,7 +10,6 @@ import { ApiBlueprint, discoveryApiRef, fetchApiRef } from '@backstage/frontend-
 import { createExtensionTester, mockApis, renderInTestApp, renderTestApp } from '@backstage/frontend-test-utils';
 import { catalogApiRef, entityRouteRef } from '@backstage/plugin-catalog-react';
 import { EntityCardBlueprint } from '@backstage/plugin-catalog-react/alpha';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { screen, waitFor, within } from '@testing-library/react';
 import { userEvent } from '@testing-library/user-event';
@@ -20,6 +19,7 @@ import { honkApi, honkApiRef } from '../src/api.ts';
 import { MigrationsPage } from '../src/components/migrations-page.tsx';
 import honkPlugin, { migrationEntityCard } from '../src/index.ts';
 import { type HonkBackstageProcess, startHonkBackstageProcess } from './honk-backstage-process.ts';
+import { decided, permissionPolicy } from './permission-policy.ts';
 
 let backstage: HonkBackstageProcess;
 
@@ -31,7 +31,8 @@ afterAll(async () => {
 });
 
 function renderPage(denied: string[] = []) {
-  return renderInTestApp(
+  const policy = permissionPolicy(denied);
+  renderInTestApp(
     <SWRConfig value={{ provider: () => new Map() }}>
       <MigrationsPage pollIntervalMs={150} />
     </SWRConfig>,
@@ -40,16 +41,11 @@ function renderPage(denied: string[] = []) {
       apis: [
         [honkApiRef, backstage.honkClient()],
         [catalogApiRef, backstage.catalogClient()],
-        [
-          permissionApiRef,
-          mockApis.permission({
-            authorize: (request) =>
-              denied.includes(request.permission.name) ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
-          }),
-        ],
+        [permissionApiRef, policy.api],
       ],
     },
   );
+  return policy;
 }
 
 const DATASETS = ['legacy-customers', 'warehouse.shop.orders', 'warehouse.shop.payments', 'warehouse.shop.refunds'];
@@ -146,9 +142,9 @@ describe('the migrations page', () => {
   });
 
   it('hides "Start selected" from a user denied honk.migration.start', async () => {
-    renderPage(['honk.migration.start']);
+    const { asked } = renderPage(['honk.migration.start']);
     await waitFor(() => expect(shownRefs()).toEqual(DATASETS));
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await decided(asked, 'honk.migration.start');
     expect(screen.queryByRole('button', { name: /^Start selected/ })).toBeNull();
   });
 
