@@ -19,8 +19,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     globalSetup: ['./test/global-setup.ts'],
-    // Backstage frontend dependencies whose published ESM Node cannot load as it is
-    // (directory imports, CSS imports): vite transforms them instead.
-    server: { deps: { inline: ['material-ui-popup-state', /@backstage\/ui/, /@backstage\/core-components/] } },
+    // A Backstage frontend dependency whose published ESM Node cannot load as it is (it
+    // imports the directory `@mui/material/Popover`): vite transforms it instead.
+    server: { deps: { inline: ['material-ui-popup-state'] } },
   },
 });

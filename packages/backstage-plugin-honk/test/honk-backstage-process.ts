@@ -12,6 +12,8 @@ import { HonkClient } from '@honk/backstage-plugin-honk-common';
 
 export interface HonkBackstageProcess {
   base: string;
+  /** How long the backend took from start until every dataset entity was in the catalog. */
+  readyMs: number;
   tokens: { alice: string; mallory: string };
   /** Discovery and fetch as the app gives them, signed in as `user` (alice by default). */
   discoveryApi: { getBaseUrl(pluginId: string): Promise<string> };
@@ -22,37 +24,41 @@ export interface HonkBackstageProcess {
   stop(): Promise<void>;
 }
 
-export async function startHonkBackstageProcess(): Promise<HonkBackstageProcess> {
+export async function startHonkBackstageProcess(
+  options: { extraDatasets?: number } = {},
+): Promise<HonkBackstageProcess> {
   const child: ChildProcess = spawn(process.execPath, [join(import.meta.dirname, 'honk-backstage-server.ts')], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: process.env,
+    env: { ...process.env, HONK_TEST_EXTRA_DATASETS: String(options.extraDatasets ?? 0) },
   });
   const lines = createInterface({ input: child.stdout! });
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 1;
-  const ready = new Promise<{ base: string; tokens: { alice: string; mallory: string } }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`honk-backstage-server exited with ${code} before it was ready`)));
-    lines.on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const message = JSON.parse(line) as {
-        id?: number;
-        base?: string;
-        ok?: boolean;
-        result?: unknown;
-        error?: string;
-      };
-      if (message.base) {
-        resolve(message as never);
-        return;
-      }
-      const waiter = message.id === undefined ? undefined : pending.get(message.id);
-      if (!waiter) return;
-      pending.delete(message.id!);
-      if (message.ok) waiter.resolve(message.result);
-      else waiter.reject(new Error(message.error));
-    });
-  });
-  const { base, tokens } = await ready;
+  const ready = new Promise<{ base: string; readyMs: number; tokens: { alice: string; mallory: string } }>(
+    (resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`honk-backstage-server exited with ${code} before it was ready`)));
+      lines.on('line', (line) => {
+        if (!line.startsWith('{')) return;
+        const message = JSON.parse(line) as {
+          id?: number;
+          base?: string;
+          ok?: boolean;
+          result?: unknown;
+          error?: string;
+        };
+        if (message.base) {
+          resolve(message as never);
+          return;
+        }
+        const waiter = message.id === undefined ? undefined : pending.get(message.id);
+        if (!waiter) return;
+        pending.delete(message.id!);
+        if (message.ok) waiter.resolve(message.result);
+        else waiter.reject(new Error(message.error));
+      });
+    },
+  );
+  const { base, tokens, readyMs } = await ready;
   const discoveryApi = { getBaseUrl: async (pluginId: string) => `${base}/api/${pluginId}` };
   const fetchApi = (user: 'alice' | 'mallory' = 'alice') => ({
     fetch: ((input: RequestInfo | URL, init: RequestInit = {}) => {
@@ -71,6 +77,7 @@ export async function startHonkBackstageProcess(): Promise<HonkBackstageProcess>
     });
   return {
     base,
+    readyMs,
     tokens,
     discoveryApi,
     fetchApi,

@@ -7,9 +7,8 @@
  */
 import './dom-setup.ts';
 import type { Entity } from '@backstage/catalog-model';
-import { mockApis, renderInTestApp } from '@backstage/frontend-test-utils';
+import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import type { HonkClient, MigrationDetail } from '@honk/backstage-plugin-honk-common';
 import { cleanup, screen, waitFor, within } from '@testing-library/react';
@@ -19,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { honkApiRef } from '../src/api.ts';
 import { HonkMigrationCard } from '../src/components/migration-card.tsx';
 import { type HonkBackstageProcess, startHonkBackstageProcess } from './honk-backstage-process.ts';
+import { decided, permissionPolicy } from './permission-policy.ts';
 
 let backstage: HonkBackstageProcess;
 let honk: HonkClient;
@@ -40,6 +40,7 @@ async function entity(name: string): Promise<Entity> {
 /** Renders the card of `name` with the permissions in `denied` refused. */
 async function renderCard(name: string, denied: string[] = []) {
   const dataset = await entity(name);
+  const policy = permissionPolicy(denied);
   renderInTestApp(
     // usePermission caches answers in SWR's global cache; each render gets its own.
     <SWRConfig value={{ provider: () => new Map() }}>
@@ -50,17 +51,11 @@ async function renderCard(name: string, denied: string[] = []) {
     {
       apis: [
         [honkApiRef, honk],
-        [
-          permissionApiRef,
-          mockApis.permission({
-            authorize: (request) =>
-              denied.includes(request.permission.name) ? AuthorizeResult.DENY : AuthorizeResult.ALLOW,
-          }),
-        ],
+        [permissionApiRef, policy.api],
       ],
     },
   );
-  return dataset;
+  return policy;
 }
 
 const button = (name: string) => screen.queryByRole('button', { name });
@@ -80,10 +75,9 @@ describe('the migration card', () => {
   });
 
   it('shows no Start button to a user denied honk.migration.start', async () => {
-    await renderCard('warehouse.shop.payments', ['honk.migration.start']);
+    const { asked } = await renderCard('warehouse.shop.payments', ['honk.migration.start']);
     expect(await screen.findByText('This dataset has not been migrated yet.')).toBeTruthy();
-    // Buttons wait for the permission answers; give a wrong one time to show up.
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await decided(asked, 'honk.migration.start');
     expect(button('Start')).toBeNull();
   });
 
@@ -142,8 +136,9 @@ describe('the migration card', () => {
     }
     expect((await migrationOf('warehouse.shop.refunds')).snapshotRef).toBeTruthy();
 
-    await renderCard('warehouse.shop.refunds', ['honk.migration.rollback']);
+    const { asked } = await renderCard('warehouse.shop.refunds', ['honk.migration.rollback']);
     await waitFor(() => expect(button('Sign off')).toBeTruthy());
+    await decided(asked, 'honk.migration.rollback');
     expect(button('Roll back')).toBeNull();
     expect(screen.getByText('Snapshot')).toBeTruthy();
     cleanup();
