@@ -72,11 +72,12 @@ function generatedRows(file: string): number {
   return found.rows;
 }
 
-/** Rows of a migrated dataset in the lake, read back through the file connector. */
-async function lakeRows(path: string): Promise<number> {
+/** Rows and columns of a migrated dataset in the lake, read back through the file connector. */
+async function lakeDataset(path: string): Promise<{ rows: number; columns: string[] }> {
   const source = createFileSource({ options: { root: join(dataDir, 'data', 'lake') }, endpoint: { path } });
   try {
-    return await source.count!();
+    const schema = await source.schema();
+    return { rows: await source.count!(), columns: schema.fields.map((field) => `${field.name}:${field.type}`) };
   } finally {
     await source.close?.();
   }
@@ -174,8 +175,18 @@ describe('the example Backstage in Chromium', () => {
     expect(record).toMatchObject({ state: 'succeeded', attempts: 1 });
     const report = record!.report as { validation?: { ok: boolean } };
     expect(report.validation?.ok).toBe(true);
-    // Every row of the legacy export is in the published Parquet file.
-    expect(await lakeRows('sales/orders.parquet')).toBe(generatedRows('orders.csv'));
+    // Every row of the legacy export is in the published Parquet file, shaped by the spec's
+    // task (select drops status, amount renamed to total and cast to decimal).
+    const orders = await lakeDataset('sales/orders.parquet');
+    expect(orders.rows).toBe(generatedRows('orders.csv'));
+    expect(orders.columns.map((column) => column.split(':')[0])).toEqual([
+      'order_id',
+      'customer_id',
+      'total',
+      'currency',
+      'created_at',
+    ]);
+    expect(orders.columns[2]).toBe('total:Decimal[18e+2]');
     // The catalog module carried the status to the entity.
     const entity = await eventually('the orders entity to show succeeded', async () => {
       const found = await catalogEntity('orders');

@@ -183,7 +183,8 @@ export class HonkService {
       ...(request.window !== undefined ? { window: request.window } : {}),
       ...(request.priority !== undefined ? { priority: request.priority } : {}),
     };
-    const specs = entities.map((entity) => taskSpecForEntity(entity, template, scheduling));
+    const specTasks = await this.#options.builder.specTasksFor(entities);
+    const specs = entities.map((entity, index) => taskSpecForEntity(entity, template, scheduling, specTasks[index]));
     const built = await this.#options.builder.build(specs);
     if (request.dryRun) {
       return {
@@ -218,7 +219,8 @@ export class HonkService {
   ): Promise<GenerateTasksResponse> {
     const entities = await this.#entities({ filter }, credentials);
     const merged = mergeTemplate(this.#options.template, template);
-    const specs = entities.map((entity) => taskSpecForEntity(entity, merged));
+    const specTasks = await this.#options.builder.specTasksFor(entities);
+    const specs = entities.map((entity, index) => taskSpecForEntity(entity, merged, {}, specTasks[index]));
     await this.#options.builder.build(specs);
     return { spec: await this.#options.builder.spec(specs) };
   }

@@ -72,11 +72,18 @@ function substitute(value: unknown, names: Record<string, string>): unknown {
 /**
  * The spec task for one dataset entity. Throws InputError (HTTP 400) naming the entity and
  * the missing or malformed annotation, or the missing template target.
+ *
+ * `specTask` is the configured spec's own task for an entity published from it (annotation
+ * `honk.dev/spec-task`, see {@link HonkTaskBuilder.specTasksFor}): its transforms, validation,
+ * retry, snapshot and other settings are the dataset's, so they are kept (the template fills
+ * in only what it leaves out, the request's scheduling wins); a migration started from
+ * Backstage moves the data as `honk run` of that spec would, masking included.
  */
 export function taskSpecForEntity(
   entity: DatasetEntityLike,
   template: TaskTemplate,
   scheduling: StartScheduling = {},
+  specTask?: TaskSpecInput,
 ): TaskSpecInput {
   const ref = stringifyEntityRef({
     kind: entity.kind,
@@ -108,10 +115,14 @@ export function taskSpecForEntity(
   const annotatedPriority = annotations[HONK_ANNOTATIONS.priority];
   const priority =
     scheduling.priority ?? (annotatedPriority !== undefined ? Number(annotatedPriority) : template.priority);
-  const labels: Record<string, string> = { ...template.labels, entity: ref };
+  const labels: Record<string, string> = { ...specTask?.labels, ...template.labels, entity: ref };
   const region = annotations[HONK_ANNOTATIONS.region];
   if (region) labels.region = region;
+  // A spec dataset keeps its task's settings; a cron `schedule` stays with the spec (a start
+  // from Backstage is one run), and its id becomes the entity's.
+  const { id: _id, schedule: _schedule, ...fromSpec } = specTask ? structuredClone(specTask) : ({} as TaskSpecInput);
   const task: Record<string, unknown> = {
+    ...fromSpec,
     id: taskIdForEntity(ref),
     entity: ref,
     source: { ...sourceEndpoint, connection: sourceConnection },
@@ -122,7 +133,7 @@ export function taskSpecForEntity(
   if (scheduling.notBefore !== undefined) task.notBefore = scheduling.notBefore;
   if (scheduling.window !== undefined) task.window = scheduling.window;
   for (const key of ['transform', 'validate', 'retry', 'snapshot'] as const) {
-    if (template[key] !== undefined) task[key] = structuredClone(template[key]);
+    if (task[key] === undefined && template[key] !== undefined) task[key] = structuredClone(template[key]);
   }
   return task as TaskSpecInput;
 }
@@ -165,6 +176,30 @@ export class HonkTaskBuilder {
       this.#base = undefined;
     });
     return this.#base;
+  }
+
+  /**
+   * The configured spec's own task of each entity published from it (annotation
+   * `honk.dev/spec-task`), or undefined for entities from discovery. An entity naming a task
+   * the spec no longer has is refused (InputError): started from the template alone it would
+   * lose the dataset's transforms; the catalog drops the entity at its next refresh.
+   */
+  async specTasksFor(entities: readonly DatasetEntityLike[]): Promise<Array<TaskSpecInput | undefined>> {
+    const named = entities.map((entity) => entity.metadata.annotations?.[HONK_ANNOTATIONS.specTask]);
+    if (named.every((id) => id === undefined)) return named.map(() => undefined);
+    const { loaded } = await this.base();
+    const tasks = new Map(loaded.spec.tasks.map((task) => [task.id, task as TaskSpecInput]));
+    return named.map((id, index) => {
+      if (id === undefined) return undefined;
+      const task = tasks.get(id);
+      if (!task) {
+        const entity = entities[index]!;
+        throw new InputError(
+          `Entity ${stringifyEntityRef({ kind: entity.kind, name: entity.metadata.name, namespace: entity.metadata.namespace ?? 'default' })} comes from task "${id}" of ${loaded.sourceName}, which no longer has it; the catalog removes the entity at its next refresh.`,
+        );
+      }
+      return task;
+    });
   }
 
   /** A spec holding these tasks and the connections they use (for dry runs and `/tasks/generate`). */

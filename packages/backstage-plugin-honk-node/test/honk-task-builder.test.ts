@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HONK_ANNOTATIONS } from '@honk/backstage-plugin-honk-common';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HonkTaskBuilder } from '../src/index.ts';
+import { HonkTaskBuilder, taskSpecForEntity } from '../src/index.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -51,5 +52,64 @@ describe('HonkTaskBuilder (tasks Backstage enqueues)', () => {
     const record = JSON.stringify(built?.input);
     expect(record).toContain(WAREHOUSE_REFERENCE);
     expect(built?.input.id).toBe('resource.default.orders');
+  });
+
+  it('starts a dataset published from a spec task with that task’s transforms and settings', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'honk-task-builder-'));
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, 'honk.yaml'),
+      `version: 1
+connections:
+  legacy: { connector: file, root: ./legacy }
+  lake: { connector: file, root: ./lake }
+tasks:
+  - id: customers
+    labels: { domain: crm, pii: masked }
+    schedule: { cron: "0 3 * * *" }
+    source: { connection: legacy, path: customers.csv }
+    target: { connection: lake, path: crm/customers.parquet }
+    transform: { rename: { mail: email }, module: ./mask.ts#maskEmails }
+    validate: { sample: 10 }
+`,
+    );
+    writeFileSync(join(dir, 'mask.ts'), 'export const maskEmails = (batch: unknown) => batch;\n');
+    const builder = new HonkTaskBuilder({ specPath: join(dir, 'honk.yaml'), env: {} });
+    const entity = (specTask: string) => ({
+      kind: 'Resource',
+      metadata: {
+        name: 'customers',
+        annotations: {
+          [HONK_ANNOTATIONS.sourceConnection]: 'legacy',
+          [HONK_ANNOTATIONS.sourceEndpoint]: '{"path":"customers.csv"}',
+          [HONK_ANNOTATIONS.targetConnection]: 'lake',
+          [HONK_ANNOTATIONS.targetEndpoint]: '{"path":"crm/customers.parquet"}',
+          [HONK_ANNOTATIONS.specTask]: specTask,
+        },
+      },
+    });
+    const template = { validate: { sample: 1000 }, retry: { attempts: 7 }, labels: { team: 'data' } };
+    const [specTask] = await builder.specTasksFor([entity('customers')]);
+    const task = taskSpecForEntity(entity('customers'), template, { priority: 4 }, specTask);
+    expect(task).toMatchObject({
+      id: 'resource.default.customers',
+      entity: 'resource:default/customers',
+      priority: 4,
+      transform: { rename: { mail: 'email' }, module: './mask.ts#maskEmails' },
+      // The spec task's own validation wins; the template fills in what it leaves out.
+      validate: { sample: 10 },
+      retry: { attempts: 7 },
+      labels: { domain: 'crm', pii: 'masked', team: 'data', entity: 'resource:default/customers' },
+    });
+    expect(task).not.toHaveProperty('schedule');
+    const [built] = await builder.build([task]);
+    expect(JSON.stringify(built?.input.definition)).toContain('maskEmails');
+
+    const gone = await builder.specTasksFor([entity('vanished')]).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(gone?.name).toBe('InputError');
+    expect(gone?.message).toContain('task "vanished"');
   });
 });
