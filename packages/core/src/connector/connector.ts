@@ -15,6 +15,7 @@
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ZodType } from 'zod';
+import type { ChunkedStaging, ChunkedWriteOptions } from './chunked-staging.ts';
 
 /** Any JSON value. Snapshot refs and staged refs are JSON so they survive in task records. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -33,8 +34,16 @@ export interface ConnectorCapabilities {
   readStaged: boolean;
   /** `Source.count()` answers without reading the data. Default `false`. */
   countPushdown: boolean;
-  /** `Source.partitions()` splits a read into independent ranges. Default `false`. */
+  /**
+   * `Source.partitions()` splits a read into independent ranges. Default `false`. A chunked
+   * task (`chunks:`) needs it of its source, with `Source.partition(ref)`.
+   */
   partitionedRead: boolean;
+  /**
+   * The sink stages chunks written by separate attempts and publishes them once
+   * (`Sink.openChunked`, see `chunked-staging.ts`). Default `false`. A chunked task needs it.
+   */
+  chunkedStaging: boolean;
   /** Publish modes the sink supports. Default `['replace']`. */
   publishModes: readonly PublishMode[];
 }
@@ -45,6 +54,7 @@ export const defaultCapabilities: ConnectorCapabilities = Object.freeze({
   readStaged: true,
   countPushdown: false,
   partitionedRead: false,
+  chunkedStaging: false,
   publishModes: Object.freeze(['replace'] as const),
 });
 
@@ -166,6 +176,12 @@ export interface SourcePartition {
   estimatedRows?: number;
 }
 
+/** Options of {@link Source.partitions}. */
+export interface PartitionOptions {
+  /** At most this many partitions (a chunked task's `chunks.max`). Default: the source's own choice. */
+  max?: number;
+}
+
 /**
  * Where data comes from. A source is read at one point in time: a database read runs in one
  * snapshot transaction; files and objects are pinned (size, mtime, ETag) at first access and
@@ -182,8 +198,31 @@ export interface Source {
   read(options: ReadOptions): AsyncIterable<RecordBatch>;
   /** Row count without reading data (declare `countPushdown`). */
   count?(): Promise<number>;
-  /** Independent ranges for parallel reads (declare `partitionedRead`). */
-  partitions?(): Promise<SourcePartition[]>;
+  /**
+   * Independent ranges for parallel reads (declare `partitionedRead`): disjoint, together
+   * every row exactly once, in a stable order.
+   */
+  partitions?(options?: PartitionOptions): Promise<SourcePartition[]>;
+  /**
+   * Chunked tasks (declare `partitionedRead`): a source that reads only the partition whose
+   * `ref` {@link partitions} returned — possibly in another process, hours earlier — with the
+   * same schema, the same raw format and decoder when it has them, in a point in time of its
+   * own (see {@link pin}). Cheap: connects on first use. Closing it leaves this source open.
+   */
+  partition?(ref: Json): Source;
+  /**
+   * Chunked tasks: the state of the source now, as JSON kept with the chunk plan (a database
+   * snapshot's transaction horizon, file sizes and mtimes). Taken together with
+   * `partitions()`, before any chunk is read.
+   */
+  pin?(): Promise<Json>;
+  /**
+   * Chunked tasks: throws a `TransientError` with code `SOURCE_CHANGED` when the source
+   * changed since `pin()` returned `pin` — then the chunks, each read at its own moment, may
+   * hold a mix of states. `read.rows`: the rows the chunks read in total. Core calls it after
+   * the last chunk, before publishing; passing it proves every chunk read the same data.
+   */
+  checkUnchanged?(pin: Json, read: { rows: number }): Promise<void>;
   /**
    * Raw byte fast path, optional with {@link Source.readRaw}: names the byte format
    * `readRaw()` yields for this read, precisely enough that a sink writer announcing the
@@ -280,6 +319,12 @@ export interface Sink {
   check?(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void>;
   /** Start an attempt. Cleans leftovers of earlier attempts of the same task. */
   open(schema: Schema, options: WriteOptions): Promise<SinkWriter>;
+  /**
+   * Chunked tasks (declare `chunkedStaging`): the staging of the task's chunks under
+   * `options.plan`, which any number of attempts and agents open at once (see
+   * `chunked-staging.ts` for the rules). Does not remove committed chunks of the plan.
+   */
+  openChunked?(schema: Schema, options: ChunkedWriteOptions): Promise<ChunkedStaging>;
   close?(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+export * from './chunked-staging.ts';
 export * from './connector.ts';
 export * from './connector-registry.ts';
 export * from './guard.ts';

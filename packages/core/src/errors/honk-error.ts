@@ -34,6 +34,7 @@ export type HonkErrorCode =
   | 'VALIDATION_FAILED'
   | 'TRANSIENT'
   | 'SOURCE_CHANGED'
+  | 'CHUNKS_MISSING'
   | 'TIMED_OUT'
   | 'NO_SPACE'
   | 'ABORTED'
