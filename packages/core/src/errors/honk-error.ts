@@ -35,6 +35,7 @@ export type HonkErrorCode =
   | 'TRANSIENT'
   | 'SOURCE_CHANGED'
   | 'CHUNKS_MISSING'
+  | 'CHUNK_FAILED'
   | 'TIMED_OUT'
   | 'NO_SPACE'
   | 'ABORTED'

@@ -29,8 +29,11 @@ export interface TaskEventBase extends AgentEventBase {
   attempt: number;
 }
 
-/** Why an agent handed a claimed task back to the queue without running it to the end. */
-export type ReleaseReason = 'drain-timeout' | 'stopped' | 'connection-paused';
+/**
+ * Why an agent handed a claimed task back to the queue without running it to the end.
+ * `chunked`: the attempt planned a chunked task and handed its chunks to the queue.
+ */
+export type ReleaseReason = 'drain-timeout' | 'stopped' | 'connection-paused' | 'chunked';
 
 /** Every event and its payload. Adapters can rely on these shapes within a major version. */
 export interface HonkEventMap {

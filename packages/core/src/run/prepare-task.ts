@@ -181,6 +181,22 @@ export async function prepareTask(
       'Disable validation for this task explicitly (validate: { rowCount: false, checksum: false, sample: 0, schema: false }) if you accept an unverified copy.',
     );
   }
+  if (task.chunks) {
+    if (!capabilitiesOf(from.connector).partitionedRead) {
+      throw missingCapability(
+        from.connector.name,
+        'cannot read its data in chunks (it does not declare partitionedRead)',
+        'Remove chunks: from the task.',
+      );
+    }
+    if (!targetCaps.chunkedStaging) {
+      throw missingCapability(
+        to.connector.name,
+        'cannot stage data in chunks (it does not declare chunkedStaging)',
+        'Remove chunks: from the task, or write to a target whose connector can.',
+      );
+    }
+  }
   const createSnapshot = to.connector.createSnapshot;
   if (task.snapshot?.enabled === true && !(targetCaps.snapshot && createSnapshot)) {
     throw missingCapability(to.connector.name, 'cannot take snapshots', 'Set snapshot: false for this task.');
@@ -199,6 +215,12 @@ export async function prepareTask(
       ...hooks,
       ...(location ? { location } : {}),
     });
+    if (task.chunks && (!source.partitions || !source.partition || !sink.openChunked)) {
+      throw new HonkError(
+        'CONNECTOR_MISUSE',
+        `Connectors "${from.connector.name}" and "${to.connector.name}" declare chunked reads and staging but lack Source.partitions()/partition() or Sink.openChunked(); this is a connector defect.`,
+      );
+    }
     const transforms = createTransforms(task.transform ?? {}, { baseDir: task.baseDir ?? process.cwd() });
     const sourceSchema = await source.schema();
     if (sourceSchema.fields.length === 0) throw noColumns(task, 'the source has no columns');

@@ -27,6 +27,7 @@ import { DEFAULT_BATCH_ROWS, transfer } from '../transfer/transfer.ts';
 import { type AsyncValidationSession, assertValid } from '../validate/index.ts';
 import type { ValidationReport } from '../validate/validator.ts';
 import type { WorkerPool } from '../workers/worker-pool.ts';
+import { runChunkedLocally } from './chunks/run-chunked-task.ts';
 import { type Prepared, prepareTask, schemaLines } from './prepare-task.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS, RunWatchdog, settlesWithin, untilAborted } from './run-watchdog.ts';
 import { readBackStaged, validationSession, workerDecoder } from './staged-validation.ts';
@@ -86,6 +87,8 @@ const SETTLE_AFTER_ABORT_MS = 5000;
 /** Runs one task. Always resolves with a report: `report.ok` tells success. */
 export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   const { task } = options;
+  // Chunked (see docs/chunks.md): without a task store, every chunk in this one attempt.
+  if (task.chunks) return runChunkedLocally(options);
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const logger = options.logger ?? silentLogger;

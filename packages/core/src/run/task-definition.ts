@@ -51,6 +51,14 @@ export interface TaskDefinition {
   /** Rows per batch. Default 65,536. */
   batchRows?: number;
   /**
+   * Move the dataset in chunks (see `docs/chunks.md`): the source's partitions, each staged
+   * and recorded on its own, so a restart repeats only unfinished chunks and a fleet's agents
+   * move chunks at once; publish happens once, after every chunk is staged and the whole is
+   * validated. Needs a source with `partitionedRead` and a sink with `chunkedStaging`.
+   * Absent: one indivisible attempt.
+   */
+  chunks?: ChunkOptions;
+  /**
    * Abort an attempt that made no progress for this long, in ms (TIMED_OUT, retried). Default
    * 10 minutes (`DEFAULT_IDLE_TIMEOUT_MS`); 0 turns the limit off. Phases that report no
    * progress (a snapshot, a publish) count as idle for their whole duration.
@@ -65,5 +73,14 @@ export interface TaskDefinition {
   /** Directory against which relative paths (transform modules) resolve. Default cwd. */
   baseDir?: string;
 }
+
+/** {@link TaskDefinition.chunks}. */
+export interface ChunkOptions {
+  /** At most this many chunks (the source decides how to split). Default {@link DEFAULT_MAX_CHUNKS}. */
+  max?: number;
+}
+
+/** Chunks of a chunked task that sets no `max`. */
+export const DEFAULT_MAX_CHUNKS = 16;
 
 export type { SnapshotRef };

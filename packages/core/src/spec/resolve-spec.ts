@@ -86,7 +86,7 @@ export interface ResolvedTask extends TaskDefinition {
    * the connections used, transform, validate and snapshot — with env references unresolved,
    * so secrets never enter it and rotating a password does not re-run anything. Scheduling
    * fields (priority, window, schedule, notBefore, retry, labels, agentLabels, batchRows,
-   * idleTimeout, timeout, and connections' maxConcurrency and agentLabels) are left out.
+   * chunks, idleTimeout, timeout, and connections' maxConcurrency and agentLabels) are left out.
    */
   definitionHash: string;
   /** The unresolved, JSON form for task stores (see `portable-task.ts`). */
@@ -326,6 +326,9 @@ function resolveTask(
   if (resolved.validate) definition.validate = resolved.validate as ValidateOptions;
   if (resolved.snapshot !== undefined) definition.snapshot = snapshotOptions(resolved.snapshot);
   if (resolved.batchRows !== undefined) definition.batchRows = resolved.batchRows;
+  if (resolved.chunks !== undefined && resolved.chunks !== false) {
+    definition.chunks = resolved.chunks === true ? {} : { ...resolved.chunks };
+  }
   if (resolved.idleTimeout !== undefined) {
     definition.idleTimeoutMs = resolved.idleTimeout === false ? 0 : parseDuration(resolved.idleTimeout);
   }

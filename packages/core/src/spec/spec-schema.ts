@@ -126,6 +126,27 @@ export const timeoutSchema = durationSchema.meta({
   description: 'Abort an attempt that runs longer than this in total (TIMED_OUT, retried). Default: no limit.',
 });
 
+export const chunksSchema = z
+  .union(
+    [
+      z.boolean(),
+      z.strictObject({
+        max: z
+          .int()
+          .min(1)
+          .max(10_000)
+          .optional()
+          .meta({ description: 'At most this many chunks; the source decides how to split. Default 16.' }),
+      }),
+    ],
+    { error: 'expected true, false or { max: 16 }' },
+  )
+  .meta({
+    title: 'Chunks',
+    description:
+      'Move the dataset in chunks (the source’s partitions: key ranges, part files), each staged and recorded on its own: a restart repeats only unfinished chunks, and a fleet’s agents move chunks at once. Published once, after the whole is validated. Default false.',
+  });
+
 export const batchRowsSchema = z
   .int()
   .min(1)
@@ -297,6 +318,7 @@ export const taskSchema = z
         'Labels an agent must have to claim this task, added to those of its connections, e.g. { region: eu }.',
     }),
     batchRows: batchRowsSchema.optional(),
+    chunks: chunksSchema.optional(),
     idleTimeout: idleTimeoutSchema.optional(),
     timeout: timeoutSchema.optional(),
   })
