@@ -20,6 +20,8 @@ import { quoteTable, type TableName } from './table-name.ts';
 export const APPLIED_TABLE = '_honk_applied';
 /** Bookkeeping table for snapshots (see postgres-snapshot.ts). */
 export const SNAPSHOTS_TABLE = '_honk_snapshots';
+/** Bookkeeping table for chunked staging (see postgres-chunked-staging.ts). */
+export const CHUNKS_TABLE = '_honk_chunks';
 
 const BOOKKEEPING_COLUMNS: Record<string, string> = {
   [APPLIED_TABLE]: `(task_id text NOT NULL, target text NOT NULL, stage_hash text NOT NULL,
@@ -27,6 +29,9 @@ const BOOKKEEPING_COLUMNS: Record<string, string> = {
   [SNAPSHOTS_TABLE]: `(id text PRIMARY KEY, task_id text NOT NULL, target text NOT NULL, snapshot_table text NOT NULL,
      state text NOT NULL, indexes jsonb NOT NULL DEFAULT '[]', applied_hash text,
      taken_at timestamptz NOT NULL DEFAULT now())`,
+  [CHUNKS_TABLE]: `(staging text NOT NULL, chunk text NOT NULL, task_id text NOT NULL, target text NOT NULL,
+     plan text NOT NULL, rows bigint NOT NULL, result jsonb NOT NULL,
+     committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (staging, chunk))`,
 };
 
 /**
@@ -79,7 +84,7 @@ const DUPLICATE_OBJECT = new Set(['23505', '42P07', '42710']);
 export async function ensureBookkeepingTable(
   client: Queryable,
   schema: string,
-  table: typeof APPLIED_TABLE | typeof SNAPSHOTS_TABLE,
+  table: typeof APPLIED_TABLE | typeof SNAPSHOTS_TABLE | typeof CHUNKS_TABLE,
 ): Promise<void> {
   const name = { schema, table };
   if (await tableExists(client, name)) return;

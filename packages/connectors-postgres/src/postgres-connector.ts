@@ -39,6 +39,7 @@ export const postgresConnector = defineConnector<PostgresOptions, PostgresEndpoi
     readStaged: true,
     countPushdown: true,
     partitionedRead: true,
+    chunkedStaging: true,
     publishModes: ['replace', 'append', 'merge'],
   },
   createSource: ({ options, endpoint, context }) =>

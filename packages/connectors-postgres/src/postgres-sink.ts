@@ -4,6 +4,8 @@
  * and publishes in one transaction (replace, append or merge; see README).
  */
 import {
+  type ChunkedStaging,
+  type ChunkedWriteOptions,
   type ConnectorContext,
   SchemaMismatchError,
   type Sink,
@@ -15,6 +17,7 @@ import type { Schema } from 'apache-arrow';
 import { planColumns } from './arrow-to-postgres.ts';
 import { encodable } from './copy-binary-encoder.ts';
 import { findTable } from './postgres-catalog.ts';
+import { PostgresChunkedStaging } from './postgres-chunked-staging.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
 import type { PostgresOptions } from './postgres-options.ts';
@@ -147,6 +150,15 @@ export class PostgresSink implements Sink {
       `PostgreSQL connection "${this.args.context.connectionName}": cannot write to ${quoteTable(this.args.table)}: ${problems.join('; ')}.`,
       { details: { table: quoteTable(this.args.table), problems } },
     );
+  }
+
+  /**
+   * Chunked staging (see postgres-chunked-staging.ts): the staging columns are planned once,
+   * as for `open()`; the table itself is created by the first chunk.
+   */
+  async openChunked(schema: Schema, options: ChunkedWriteOptions): Promise<ChunkedStaging> {
+    const { columns } = await this.withClient('checking', (client) => this.plan(client, schema, options));
+    return new PostgresChunkedStaging(this.args, schema, columns, options);
   }
 
   async open(schema: Schema, options: WriteOptions): Promise<SinkWriter> {

@@ -7,13 +7,16 @@
 import {
   ConfigError,
   type ConnectorContext,
+  type Json,
   NotFoundError,
+  type PartitionOptions,
   type RawChunk,
   type RawDecoderSpec,
   type RawReadOptions,
   type ReadOptions,
   type Source,
   type SourcePartition,
+  TransientError,
   throwIfAborted,
 } from '@honk/core';
 import { type RecordBatch, Schema } from 'apache-arrow';
@@ -124,6 +127,11 @@ export interface PostgresSourceArgs {
   target: SourceTarget;
   /** Read by key range over several connections sharing one snapshot (tables only). */
   partitionBy?: PartitionBy;
+  /**
+   * Read only this key range of `partitionBy.column`, alone, in this source's own snapshot: a
+   * chunk of a chunked task (see {@link PostgresSource.partition}). Raw reads work as for a table.
+   */
+  range?: KeyRange;
   /**
    * Read only heap blocks `[from, to)` of the table (`to` null: to the end): a part of a
    * table nobody writes to any more, such as a finished staging table read back in parallel.
@@ -266,9 +274,10 @@ export class PostgresSource implements Source {
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         // Exported first, so the snapshot partition readers import is this transaction's own.
-        const snapshotId = this.args.partitionBy
-          ? (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id
-          : undefined;
+        const snapshotId =
+          this.args.partitionBy && !this.args.range
+            ? (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id
+            : undefined;
         const target = this.args.target;
         let columns: DiscoveredColumn[];
         if ('table' in target) {
@@ -326,10 +335,17 @@ export class PostgresSource implements Source {
   /** The key ranges of a partitioned read, as `partitions()` reports them. */
   private ranges: Promise<KeyRange[]> | undefined;
 
-  private keyRanges(): Promise<KeyRange[]> {
+  private keyRanges(count?: number): Promise<KeyRange[]> {
     const partitionBy = this.args.partitionBy;
     if (!partitionBy) return Promise.resolve([{ from: null, to: null, nulls: true }]);
-    this.ranges ??= (async () => {
+    if (count !== undefined) return this.computeRanges(partitionBy, count);
+    this.ranges ??= this.computeRanges(partitionBy, partitionBy.partitions ?? DEFAULT_PARTITIONS);
+    return this.ranges;
+  }
+
+  /** `count` key ranges over [min, max] of the key, in this source's snapshot. */
+  private computeRanges(partitionBy: PartitionBy, count: number): Promise<KeyRange[]> {
+    const ranges = (async () => {
       const session = await this.open();
       const column = quoteIdentifier(partitionBy.column);
       try {
@@ -338,21 +354,110 @@ export class PostgresSource implements Source {
         );
         const { lo, hi } = result.rows[0]!;
         if (lo === null || hi === null) return [{ from: null, to: null, nulls: true }];
-        return splitKeyRange(BigInt(lo), BigInt(hi), partitionBy.partitions ?? DEFAULT_PARTITIONS);
+        return splitKeyRange(BigInt(lo), BigInt(hi), count);
       } catch (error) {
-        this.ranges = undefined;
         throw toPostgresError(error, this.where('finding the key range of'));
       }
     })();
-    return this.ranges;
+    // A failed look-up may be retried by a later call.
+    ranges.catch(() => {
+      if (this.ranges === ranges) this.ranges = undefined;
+    });
+    return ranges;
   }
 
   /**
    * Key ranges for a partitioned read (with `partitionBy`), each read by its own connection
    * in the snapshot this source exported; without `partitionBy`, one range: everything.
    */
-  async partitions(): Promise<SourcePartition[]> {
-    return (await this.keyRanges()).map((range) => ({ ref: { ...range } }));
+  async partitions(options: PartitionOptions = {}): Promise<SourcePartition[]> {
+    if (options.max !== undefined && options.max > 1 && !this.args.partitionBy) {
+      throw new ConfigError(
+        `PostgreSQL connection "${this.args.context.connectionName}": ${this.what} can only be read in chunks by key ranges: ` +
+          'add partitionBy: { column: <an integer key> } to the source, or remove chunks: from the task.',
+      );
+    }
+    return (await this.keyRanges(options.max)).map((range) => ({ ref: { ...range } }));
+  }
+
+  /**
+   * A chunk of a chunked task: one key range `partitions()` returned, read alone over its own
+   * connection in its own snapshot (the plan's snapshot died with its transaction; see
+   * {@link checkUnchanged} for why the chunks still add up to one point in time).
+   */
+  partition(ref: Json): PostgresSource {
+    const range = ref as unknown as KeyRange;
+    if (typeof range !== 'object' || range === null || typeof range.nulls !== 'boolean') {
+      throw new ConfigError(`Not a key range of a PostgreSQL chunked read: ${JSON.stringify(ref)}.`);
+    }
+    return new PostgresSource({ ...this.args, range: { from: range.from, to: range.to, nulls: range.nulls } });
+  }
+
+  /**
+   * The source's snapshot (`txid_current_snapshot()`, the transaction `partitions()` ran in):
+   * which transactions' rows the plan saw.
+   */
+  async pin(): Promise<Json> {
+    const session = await this.open();
+    try {
+      const result = await session.client.query<{ snapshot: string }>(
+        'SELECT txid_current_snapshot()::text AS snapshot',
+      );
+      return { snapshot: result.rows[0]!.snapshot };
+    } catch (error) {
+      this.drop(session, true);
+      throw toPostgresError(error, this.where('pinning'));
+    }
+  }
+
+  /**
+   * SOURCE_CHANGED unless the table is as the plan's snapshot saw it: no row now in the table
+   * was written (inserted or updated) by a transaction the snapshot did not see, and the table
+   * holds exactly the rows the chunks read (so nothing was deleted after its chunk read it).
+   * Then every chunk, though read in a snapshot of its own, read exactly the rows the table
+   * holds now: the chunks add up to one point in time. One scan of the table, on the server.
+   */
+  async checkUnchanged(pin: Json, read: { rows: number }): Promise<void> {
+    const snapshot = (pin as { snapshot?: unknown } | null)?.snapshot;
+    if (typeof snapshot !== 'string') return; // a query source: one chunk, one snapshot
+    const target = this.args.target;
+    if (!('table' in target)) return;
+    const [xmin, xmax, list] = snapshot.split(':');
+    const client = await connect(this.args.options, this.args.context, `checking ${this.what} for changes`);
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const next = (
+        await client.query<{ next: string }>('SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS next')
+      ).rows[0]!.next;
+      // A row's 64-bit xid is `next` minus its xmin's distance below `next` (32-bit xmins wrap):
+      // rows written since the plan's oldest running transaction are at most `window` below it.
+      const result = await client.query<{ total: string; changed: string }>(
+        `SELECT count(*)::text AS total,
+                count(*) FILTER (WHERE d BETWEEN 1 AND $2::int8 AND ($1::int8 - d >= $3::int8 OR $1::int8 - d = ANY($4::int8[])))::text AS changed
+           FROM (SELECT ((($1::int8 % 4294967296) - xmin::text::int8) % 4294967296 + 4294967296) % 4294967296 AS d
+                   FROM ${quoteTable(target.table)}) AS rows`,
+        [next, String(BigInt(next) - BigInt(xmin!)), xmax, list ? list.split(',').filter(Boolean) : []],
+      );
+      await client.query('COMMIT');
+      const total = Number(result.rows[0]!.total);
+      const changed = Number(result.rows[0]!.changed);
+      if (changed > 0 || total !== read.rows) {
+        throw new TransientError(
+          `PostgreSQL connection "${this.args.context.connectionName}": ${this.what} changed while it was read in chunks ` +
+            `(${changed > 0 ? `${changed} row(s) written since the chunks were planned` : `${total} rows now, ${read.rows} read`}). ` +
+            'Nothing was published; the chunks are planned and read again. Stop writes to the table during a chunked migration, or migrate it unchunked (one snapshot).',
+          {
+            code: 'SOURCE_CHANGED',
+            details: { connection: this.args.context.connectionName, changed, rows: total, read: read.rows },
+          },
+        );
+      }
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw toPostgresError(error, this.where('checking for changes'));
+    } finally {
+      await release(client);
+    }
   }
 
   async count(): Promise<number> {
@@ -402,7 +507,7 @@ export class PostgresSource implements Source {
   }
 
   async *read(options: ReadOptions): AsyncIterable<RecordBatch> {
-    if (this.args.partitionBy) {
+    if (this.args.partitionBy && !this.args.range) {
       yield* this.readPartitioned(options);
       return;
     }
@@ -410,7 +515,7 @@ export class PostgresSource implements Source {
     const session = await this.open();
     const decoder = new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows));
     let finished = false;
-    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns)));
+    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns, this.args.range)));
     try {
       for await (const chunk of stream as unknown as AsyncIterable<Buffer>) {
         for (const batch of decoder.push(chunk)) {
@@ -499,7 +604,7 @@ export class PostgresSource implements Source {
 
   /** Worker threads decode forwarded tuples with copy-binary-raw-decoder.ts (see core's `Source.rawDecoder`). */
   async rawDecoder(): Promise<RawDecoderSpec | null> {
-    if (this.args.partitionBy) return null;
+    if (this.args.partitionBy && !this.args.range) return null;
     const session = await this.open();
     const init: CopyRawDecoderInit = {
       columns: session.columns.map((column) => ({ name: column.name, type: column.type })),
@@ -536,8 +641,8 @@ export class PostgresSource implements Source {
   }
 
   async rawFormat(): Promise<string | null> {
-    // Partitions interleave rows from several streams: they go through Arrow.
-    if (this.args.partitionBy) return null;
+    // Partitions read at once interleave rows from several streams: they go through Arrow.
+    if (this.args.partitionBy && !this.args.range) return null;
     return rawCopyFormat((await this.open()).columns);
   }
 
@@ -554,7 +659,7 @@ export class PostgresSource implements Source {
       ? new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows))
       : undefined;
     let finished = false;
-    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns)));
+    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns, this.args.range)));
     try {
       for await (const chunk of stream as unknown as AsyncIterable<Buffer>) {
         const batches = decoder ? decoder.push(chunk) : [];

@@ -47,6 +47,19 @@ export function stagingTableName(taskId: string, target: TableName): string {
   return `_honk_stage_${shortHash(`${taskId}\u0000${quoteTable(target)}`)}`;
 }
 
+/**
+ * Rows already in a staging table (a chunked task's finish, see postgres-chunked-staging.ts):
+ * the writer copies nothing and publishes them like its own.
+ */
+export interface StagedRows {
+  table: TableName;
+  rows: number;
+  /** The idempotency key of an append (in place of the staged bytes' hash). */
+  appliedKey: string;
+  /** Runs in the publish transaction, before COMMIT (forgetting the chunks' bookkeeping). */
+  beforeCommit(client: PgClient): Promise<void>;
+}
+
 /** Stages rows into the staging table and publishes them (see the file comment). */
 export class PostgresWriter implements SinkWriter {
   private readonly staging: TableName;
@@ -68,19 +81,25 @@ export class PostgresWriter implements SinkWriter {
   private readonly args: PostgresSinkArgs;
   private readonly columns: Array<{ name: string; type: PgType; ddl: string }>;
   private readonly options: WriteOptions;
+  private readonly staged: StagedRows | undefined;
   constructor(
     args: PostgresSinkArgs,
     client: PgClient,
     schema: Schema,
     columns: Array<{ name: string; type: PgType; ddl: string }>,
     options: WriteOptions,
+    staged?: StagedRows,
   ) {
     this.args = args;
     this.columns = columns;
     this.options = options;
     this.client = client;
-    this.hash = options.mode === 'append' ? createHash('sha256') : null;
-    this.staging = { schema: args.table.schema, table: stagingTableName(args.context.taskId, args.table) };
+    this.staged = staged;
+    this.hash = options.mode === 'append' && !staged ? createHash('sha256') : null;
+    this.staging = staged?.table ?? {
+      schema: args.table.schema,
+      table: stagingTableName(args.context.taskId, args.table),
+    };
     this.encoder = new CopyBinaryEncoder(
       schema.fields.map((field) => field.type),
       columns,
@@ -93,6 +112,11 @@ export class PostgresWriter implements SinkWriter {
 
   async start(): Promise<void> {
     const client = this.client!;
+    if (this.staged) {
+      this.stagingOid = await findTable(client, this.staging);
+      this.rows = this.staged.rows;
+      return;
+    }
     const stage = quoteTable(this.staging);
     await client.query(`DROP TABLE IF EXISTS ${stage}`);
     const definition = this.columns.map((column) => `${quoteIdentifier(column.name)} ${column.ddl}`).join(', ');
@@ -167,6 +191,7 @@ export class PostgresWriter implements SinkWriter {
   }
 
   async stage(): Promise<StagedTarget> {
+    if (this.staged) return this.stagedTarget();
     this.failIfBroken();
     const stream = this.stream!;
     await new Promise<void>((resolve, reject) => {
@@ -187,6 +212,10 @@ export class PostgresWriter implements SinkWriter {
       );
     }
     this.stream = undefined;
+    return this.stagedTarget();
+  }
+
+  private stagedTarget(): StagedTarget {
     const stage = this.staging;
     const { options, context } = this.args;
     return {
@@ -257,6 +286,7 @@ export class PostgresWriter implements SinkWriter {
       } else {
         await this.verifyPublished(client, existing, await this.publishMerge(client));
       }
+      await this.staged?.beforeCommit(client);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
@@ -306,6 +336,7 @@ export class PostgresWriter implements SinkWriter {
   }
 
   private appliedHash(): string {
+    if (this.staged) return this.staged.appliedKey;
     if (!this.hash) throw new Error('the staged content hash is only kept for append');
     return this.hash.copy().digest('hex');
   }

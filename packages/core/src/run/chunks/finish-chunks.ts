@@ -227,11 +227,15 @@ export function combineSummaries(
   chunks: readonly ChunkResult[],
   taskId: string,
 ): Json[] {
+  // An empty chunk adds nothing, and its summary may name another encoding (no bytes came to
+  // be hashed as rows): only chunks with rows are combined, unless every chunk is empty.
+  const withRows = chunks.filter((chunk) => chunk.rows > 0);
+  const counted = withRows.length > 0 ? withRows : chunks.slice(0, 1);
   return validators.map((validator, index) => {
-    const parts = chunks.map((chunk) => chunk.summaries[index]);
+    const parts = counted.map((chunk) => chunk.summaries[index]);
     if (
       parts.some((part) => part === undefined) ||
-      chunks.some((chunk) => chunk.summaries.length !== validators.length)
+      counted.some((chunk) => chunk.summaries.length !== validators.length)
     ) {
       throw new HonkError(
         'INTERNAL',
