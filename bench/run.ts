@@ -39,6 +39,7 @@ const suites: Record<string, string> = {
   bigquery: 'bigquery.ts',
   hdfs: 'hdfs.ts',
   'postgres-store': 'postgres-store.ts',
+  chunks: 'chunks.ts',
   cli: 'cli.ts',
 };
 
