@@ -7,7 +7,9 @@ import {
   ConfigError,
   cancelTask,
   checkTransformModules,
+  chunkTaskId,
   connectionLimits,
+  isWaitingForChunks,
   type KeptSnapshot,
   keptSnapshots,
   listDeadLetters,
@@ -60,13 +62,50 @@ function snapshotLine(snapshot: KeptSnapshot): string {
   return `      snapshot (${snapshot.connector}${where ? ` ${where}` : ''}) taken ${age(snapshot.ageMs)} ago, ${when}`;
 }
 
-function line(record: TaskRecord, now: Date): string {
-  const error = record.lastError ? `  ${record.lastError.code}: ${record.lastError.message}` : '';
-  const head = `  ${record.state.padEnd(10)} ${record.id.padEnd(28)} attempts ${record.attempts}/${record.maxAttempts}${error}`;
-  return [head, ...keptSnapshots(record, now).map(snapshotLine)].join('\n');
+/** A chunked task's chunks in sum: how many are in each state, and the rows they moved so far. */
+interface ChunkProgress {
+  plan: string;
+  total: number;
+  states: Partial<Record<TaskState, number>>;
+  /** Rows staged by finished chunks plus those running chunks reported. */
+  rows: number;
 }
 
-function brief(record: TaskRecord, now = new Date()) {
+function chunkProgress(record: TaskRecord, chunks: ReadonlyMap<string, TaskRecord>): ChunkProgress | undefined {
+  const chunked = record.chunked;
+  if (!chunked) return undefined;
+  const progress: ChunkProgress = { plan: chunked.planId, total: chunked.chunks, states: {}, rows: 0 };
+  for (let index = 0; index < chunked.chunks; index++) {
+    const chunk = chunks.get(chunkTaskId(record.id, index));
+    if (chunk?.chunkOf?.plan !== chunked.planId) continue;
+    progress.states[chunk.state] = (progress.states[chunk.state] ?? 0) + 1;
+    const staged = (chunk.report as { chunk?: { result?: { rows?: unknown } } } | undefined)?.chunk?.result?.rows;
+    const moving = (chunk.progress as { rows?: unknown } | undefined)?.rows;
+    if (chunk.state === 'succeeded' && typeof staged === 'number') progress.rows += staged;
+    else if (chunk.state === 'running' && typeof moving === 'number') progress.rows += moving;
+  }
+  return progress;
+}
+
+function chunkText(progress: ChunkProgress): string {
+  const states = TASK_STATES.filter((state) => state !== 'succeeded' && (progress.states[state] ?? 0) > 0)
+    .map((state) => `${progress.states[state]} ${state}`)
+    .join(', ');
+  return `chunks ${progress.states.succeeded ?? 0}/${progress.total} succeeded${states ? `, ${states}` : ''}; ${progress.rows.toLocaleString('en-US')} rows`;
+}
+
+function line(record: TaskRecord, now: Date, chunks?: ChunkProgress): string {
+  const error = record.lastError ? `  ${record.lastError.code}: ${record.lastError.message}` : '';
+  const waiting = isWaitingForChunks(record) ? 'waiting' : record.state;
+  const head = `  ${waiting.padEnd(10)} ${record.id.padEnd(28)} attempts ${record.attempts}/${record.maxAttempts}${error}`;
+  return [
+    head,
+    ...(chunks ? [`      ${chunkText(chunks)}`] : []),
+    ...keptSnapshots(record, now).map(snapshotLine),
+  ].join('\n');
+}
+
+function brief(record: TaskRecord, now = new Date(), chunks?: ChunkProgress) {
   const snapshots = keptSnapshots(record, now).map((snapshot) => ({
     connector: snapshot.connector,
     takenAt: snapshot.takenAt,
@@ -87,6 +126,8 @@ function brief(record: TaskRecord, now = new Date()) {
     ...(record.lease ? { lease: { owner: record.lease.owner, expiresAt: record.lease.expiresAt } } : {}),
     ...(record.progress ? { progress: record.progress } : {}),
     ...(snapshots.length > 0 ? { snapshots } : {}),
+    ...(record.chunkOf ? { chunkOf: { task: record.chunkOf.task, index: record.chunkOf.index } } : {}),
+    ...(chunks ? { chunks, waitingForChunks: isWaitingForChunks(record) } : {}),
   };
 }
 
@@ -144,7 +185,7 @@ export async function enqueueCommand(
 
 export async function statusCommand(
   ids: string[],
-  options: { store?: string; json?: boolean; state?: string[] },
+  options: { store?: string; json?: boolean; state?: string[]; chunks?: boolean },
   io: CliIo,
 ) {
   const states = options.state?.map((state) => {
@@ -153,18 +194,28 @@ export async function statusCommand(
     return state as TaskState;
   });
   const location = resolveStore(options.store, { cwd: io.cwd, env: io.env });
-  const { counts, records } = await withStore(options.store, io, async (store) => ({
-    counts: await store.counts(),
-    records: await store.list({ ...(ids.length ? { ids } : {}), ...(states ? { states } : {}) }),
-  }));
+  const { counts, records, chunks } = await withStore(options.store, io, async (store) => {
+    const listed = await store.list({ ...(ids.length ? { ids } : {}), ...(states ? { states } : {}) });
+    // A chunked task's chunks are listed under it in sum; `--chunks` lists them one by one too.
+    const chunkIds = listed.flatMap((record) =>
+      Array.from({ length: record.chunked?.chunks ?? 0 }, (_, index) => chunkTaskId(record.id, index)),
+    );
+    const chunkRecords = chunkIds.length > 0 ? await store.list({ ids: chunkIds }) : [];
+    return {
+      counts: await store.counts(),
+      records: options.chunks || ids.length > 0 ? listed : listed.filter((record) => record.chunkOf === undefined),
+      chunks: new Map(chunkRecords.map((record) => [record.id, record])),
+    };
+  });
   const now = new Date();
   if (options.json) {
     const store = { url: location.description, from: location.from };
-    io.stdout(`${JSON.stringify({ store, counts, tasks: records.map((record) => brief(record, now)) }, null, 2)}\n`);
+    const tasks = records.map((record) => brief(record, now, chunkProgress(record, chunks)));
+    io.stdout(`${JSON.stringify({ store, counts, tasks }, null, 2)}\n`);
   } else {
     io.stdout(`Store: ${location.description} (from ${location.from})\n`);
     io.stdout(`${TASK_STATES.map((state) => `${state}: ${counts[state]}`).join('  ')}\n`);
-    for (const record of records) io.stdout(`${line(record, now)}\n`);
+    for (const record of records) io.stdout(`${line(record, now, chunkProgress(record, chunks))}\n`);
   }
   return EXIT.ok;
 }

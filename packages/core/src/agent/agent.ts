@@ -568,6 +568,7 @@ export class Agent {
       ...this.#taskBase(task),
       maxAttempts: task.maxAttempts,
       connections: [...task.connections],
+      ...(task.chunkOf ? { chunkOf: { task: task.chunkOf.task, index: task.chunkOf.index } } : {}),
     });
     if (entry.controller.signal.aborted) {
       // Aborted while queued behind p-limit (a stop arrived before it started).
@@ -755,7 +756,7 @@ export class Agent {
     try {
       if (entry.split) {
         // The store ended the attempt when it took the chunks: nothing left to record.
-        this.events.emit('task-released', { ...base, reason: 'chunked' });
+        this.events.emit('task-released', { ...base, reason: 'chunked', chunks: entry.split.chunks });
         return;
       }
       if (entry.leaseLost) {
