@@ -223,6 +223,45 @@ describe('chunked tasks (file connector)', () => {
     expect(await stagingLeft(root)).toEqual([]);
   });
 
+  it('fails with CHUNK_FAILED when a chunk fails for good, and a requeue runs only the failed chunk', async () => {
+    const { root, registry, task } = await setup(4, 300);
+    const flag = path.join(root, 'fail-flag');
+    await writeFile(flag, '');
+    process.env.HONK_TEST_FAIL_FLAG = flag;
+    try {
+      const store = createMemoryTaskStore();
+      const module = `${path.join(import.meta.dirname, '..', 'fixtures', 'transforms', 'fail-on-flag.ts')}#failOnFlag`;
+      await store.enqueue([
+        { id: 'orders', definition: task({ chunks: { max: 4 }, transform: { module } }) as never, maxAttempts: 2 },
+      ]);
+      const first = new Agent({ store, connectors: registry, id: 'first', concurrency: 1 });
+      await first.runUntilIdle();
+      await first.stop();
+      const failed = (await store.get('orders')) as TaskRecord;
+      expect(failed.state).toBe('dead');
+      expect(failed.lastError).toMatchObject({ code: 'CHUNK_FAILED', retryable: false });
+      expect(failed.lastError?.message).toContain('orders#2');
+      const chunks = await store.list({ ids: [0, 1, 2, 3].map((index) => `orders#${index}`) });
+      expect(chunks.map((chunk) => chunk.state)).toEqual(['succeeded', 'succeeded', 'dead', 'succeeded']);
+      expect(await readdir(path.join(root))).not.toContain('out');
+
+      // The cause is fixed; the task is requeued: chunk 2 runs again, the others are kept.
+      await rm(flag);
+      await store.requeue('orders');
+      const second = new Agent({ store, connectors: registry, id: 'second', concurrency: 1 });
+      const ran: string[] = [];
+      second.events.on('task-claimed', (event) => ran.push(event.taskId));
+      await second.runUntilIdle();
+      await second.stop();
+      expect((await store.get('orders'))?.state).toBe('succeeded');
+      expect(ran).toEqual(['orders', 'orders#2', 'orders']);
+      const { source, target } = await compare(root);
+      expect(target).toEqual(source);
+    } finally {
+      delete process.env.HONK_TEST_FAIL_FLAG;
+    }
+  });
+
   it('refuses a single-file target and a source that cannot split, before moving data', async () => {
     const { registry, task } = await setup(2, 10);
     const single = await runTask({
