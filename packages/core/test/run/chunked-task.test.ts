@@ -7,6 +7,7 @@ import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Agent,
@@ -21,6 +22,7 @@ import {
   type TaskDefinition,
   type TaskRecord,
 } from '../../src/index.ts';
+import { attachMetrics, createMetrics } from '../../src/observe/metrics.ts';
 import { createMemoryConnector, fingerprint, MemoryStorage } from '../../src/testing/index.ts';
 import { makeBatch, schema } from '../agent/fixtures.ts';
 
@@ -104,10 +106,20 @@ describe('chunked tasks (file connector)', () => {
     await store.enqueue([{ id: 'orders', definition: task({ chunks: { max: 4 } }) as never }]);
     const agents = [1, 2, 3].map((n) => new Agent({ store, connectors: registry, id: `agent-${n}`, concurrency: 1 }));
     const released: string[] = [];
-    for (const agent of agents)
+    const registryOfMetrics = new Registry();
+    const metrics = createMetrics({ registry: registryOfMetrics });
+    for (const agent of agents) {
       agent.events.on('task-released', (event) => released.push(`${event.taskId}:${event.reason}`));
+      attachMetrics(agent.events, metrics);
+    }
     await Promise.all(agents.map((agent) => agent.runUntilIdle()));
     await Promise.all(agents.map((agent) => agent.stop()));
+    // Rows are counted once, as the chunks move them; the task's success adds none again.
+    const text = await registryOfMetrics.metrics();
+    expect(text).toContain('honk_rows_transferred_total 2400');
+    expect(text).toContain('honk_tasks_total{state="succeeded"} 5');
+    expect(text).toContain('honk_tasks_total{state="released"} 1');
+    expect(text).toContain('honk_tasks_in_flight 0');
     const parent = (await store.get('orders')) as TaskRecord;
     expect(parent.state).toBe('succeeded');
     expect(parent.history.map((entry) => entry.outcome)).toEqual(['split', 'succeeded']);
