@@ -29,7 +29,7 @@ import {
   toDetail,
   toSummary,
 } from '@honk/backstage-plugin-honk-node';
-import { isHonkError, type TaskRecord, type TaskStore } from '@honk/core';
+import { chunkIdsOf, chunkProgress, isHonkError, type TaskRecord, type TaskStore } from '@honk/core';
 import { restoreSnapshot } from './restore-snapshot.ts';
 
 /** Bulk starts and generation accept at most this many entities per request. */
@@ -79,14 +79,17 @@ export class HonkService {
   }
 
   async list(query: ListMigrationsQuery): Promise<ListMigrationsResponse> {
-    const records = await this.#options.store.list();
+    const all = await this.#options.store.list();
+    // Chunk records are summed under their chunked task, not listed as migrations.
+    const chunks = new Map(all.filter((record) => record.chunkOf !== undefined).map((record) => [record.id, record]));
+    const records = all.filter((record) => record.chunkOf === undefined);
     const ledger = await this.#options.ledger.forTasks(records.filter((r) => r.state === 'succeeded').map((r) => r.id));
     const counts = emptyCounts();
     const wantedStatus = query.status && query.status.length > 0 ? new Set(query.status) : undefined;
     const wantedRefs = query.entityRef && query.entityRef.length > 0 ? new Set(query.entityRef) : undefined;
     const matching: MigrationSummary[] = [];
     for (const record of records) {
-      const summary = toSummary(record, ledger.get(record.id) ?? []);
+      const summary = toSummary(record, ledger.get(record.id) ?? [], chunkProgress(record, chunks));
       counts[summary.status]++;
       if (wantedStatus && !wantedStatus.has(summary.status)) continue;
       if (wantedRefs && !(summary.entityRef && wantedRefs.has(summary.entityRef))) continue;
@@ -100,7 +103,13 @@ export class HonkService {
   async detail(taskId: string): Promise<MigrationDetail> {
     const record = await this.#record(taskId);
     const ledger = await this.#options.ledger.forTasks([record.id]);
-    return toDetail(record, ledger.get(record.id) ?? []);
+    const ids = chunkIdsOf(record);
+    const chunks = ids.length > 0 ? await this.#options.store.list({ ids }) : [];
+    return toDetail(
+      record,
+      ledger.get(record.id) ?? [],
+      chunkProgress(record, new Map(chunks.map((chunk) => [chunk.id, chunk]))),
+    );
   }
 
   /** The most recently updated migration of an entity. */

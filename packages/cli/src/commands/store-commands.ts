@@ -4,10 +4,12 @@
  */
 import { resolve } from 'node:path';
 import {
+  type ChunkProgress,
   ConfigError,
   cancelTask,
   checkTransformModules,
-  chunkTaskId,
+  chunkIdsOf,
+  chunkProgress,
   connectionLimits,
   isWaitingForChunks,
   type KeptSnapshot,
@@ -60,31 +62,6 @@ function snapshotLine(snapshot: KeptSnapshot): string {
     ? `expired at ${snapshot.discardAfter}, discarded by the sweep`
     : `discarded after ${snapshot.discardAfter}`;
   return `      snapshot (${snapshot.connector}${where ? ` ${where}` : ''}) taken ${age(snapshot.ageMs)} ago, ${when}`;
-}
-
-/** A chunked task's chunks in sum: how many are in each state, and the rows they moved so far. */
-interface ChunkProgress {
-  plan: string;
-  total: number;
-  states: Partial<Record<TaskState, number>>;
-  /** Rows staged by finished chunks plus those running chunks reported. */
-  rows: number;
-}
-
-function chunkProgress(record: TaskRecord, chunks: ReadonlyMap<string, TaskRecord>): ChunkProgress | undefined {
-  const chunked = record.chunked;
-  if (!chunked) return undefined;
-  const progress: ChunkProgress = { plan: chunked.planId, total: chunked.chunks, states: {}, rows: 0 };
-  for (let index = 0; index < chunked.chunks; index++) {
-    const chunk = chunks.get(chunkTaskId(record.id, index));
-    if (chunk?.chunkOf?.plan !== chunked.planId) continue;
-    progress.states[chunk.state] = (progress.states[chunk.state] ?? 0) + 1;
-    const staged = (chunk.report as { chunk?: { result?: { rows?: unknown } } } | undefined)?.chunk?.result?.rows;
-    const moving = (chunk.progress as { rows?: unknown } | undefined)?.rows;
-    if (chunk.state === 'succeeded' && typeof staged === 'number') progress.rows += staged;
-    else if (chunk.state === 'running' && typeof moving === 'number') progress.rows += moving;
-  }
-  return progress;
 }
 
 function chunkText(progress: ChunkProgress): string {
@@ -197,9 +174,7 @@ export async function statusCommand(
   const { counts, records, chunks } = await withStore(options.store, io, async (store) => {
     const listed = await store.list({ ...(ids.length ? { ids } : {}), ...(states ? { states } : {}) });
     // A chunked task's chunks are listed under it in sum; `--chunks` lists them one by one too.
-    const chunkIds = listed.flatMap((record) =>
-      Array.from({ length: record.chunked?.chunks ?? 0 }, (_, index) => chunkTaskId(record.id, index)),
-    );
+    const chunkIds = listed.flatMap(chunkIdsOf);
     const chunkRecords = chunkIds.length > 0 ? await store.list({ ids: chunkIds }) : [];
     return {
       counts: await store.counts(),
