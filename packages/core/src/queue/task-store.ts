@@ -3,7 +3,7 @@
  *
  * A store holds one {@link TaskRecord} per task id and hands tasks to agents under a
  * *lease*. Every claim mints a fresh lease token; every mutation an agent makes on a task
- * it is running (`heartbeat`, `complete`, `fail`, `release`, `setSnapshotRef`) carries that
+ * it is running (`heartbeat`, `complete`, `fail`, `release`, `setSnapshotRef`, `split`) carries that
  * token, and the store refuses it with a {@link LeaseLostError} once the token no longer
  * holds — the lease expired, the task was cancelled or redefined, or another agent claimed
  * it since. That is the fencing that keeps an agent which stalled (GC pause, network
