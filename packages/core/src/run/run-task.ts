@@ -39,10 +39,18 @@ import {
   assertValid,
   createParallelValidationSession,
   createValidationSession,
+  createValidators,
   INLINE_VALIDATION_ROWS,
 } from '../validate/index.ts';
 import type { ValidationReport, Validator } from '../validate/validator.ts';
 import { sharedWorkerPool, type WorkerPool } from '../workers/worker-pool.ts';
+import {
+  assertFullCheck,
+  FULL_CHECK_VALIDATION,
+  fullCheck,
+  type IncrementalReport,
+  incrementReport,
+} from './incremental-run.ts';
 import { type Prepared, prepareTask, schemaLines } from './prepare-task.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS, RunWatchdog, settlesWithin, untilAborted } from './run-watchdog.ts';
 import type { TaskDefinition } from './task-definition.ts';
@@ -165,6 +173,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   let schemas: TaskReport['schema'];
   let path: TaskReport['path'];
   let session: AsyncValidationSession | undefined;
+  let incremental: IncrementalReport | undefined;
 
   const finish = (error?: unknown): TaskReport => {
     enter('done');
@@ -182,6 +191,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     if (publishing && error !== undefined) report.restored = restored;
     if (schemas) report.schema = schemas;
     if (path) report.path = path;
+    if (incremental) report.incremental = incremental;
     if (error !== undefined) {
       const honk = toHonkError(error);
       report.error = honk.toJSON();
@@ -316,8 +326,38 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     if (options.beforePublish) await step(options.beforePublish());
     const publish = opened.publish();
     publishing = publish;
-    published = (await step(publish)).ref;
+    const result = await step(publish);
+    published = result.ref;
     logger.info({ taskId: task.id, rows: stats.rows }, 'published');
+    const increment = prepared.incremental;
+    if (increment) {
+      // The increment and its mark are committed: nothing after this undoes them (a failing
+      // full check reports an older difference; it does not roll the increment back).
+      writer = undefined;
+      publishing = undefined;
+      incremental = incrementReport(increment, stats, result);
+      if (increment.fullCheckDue) {
+        enter('validate');
+        const workers = options.workers;
+        incremental.fullCheck = await step(
+          fullCheck({
+            increment,
+            transforms,
+            schema,
+            signal,
+            batchRows,
+            session: (checked) =>
+              validationSession(
+                createValidators(FULL_CHECK_VALIDATION),
+                { ...task, validate: FULL_CHECK_VALIDATION },
+                checked,
+                workers,
+              ),
+          }),
+        );
+        assertFullCheck(incremental.fullCheck, task, increment);
+      }
+    }
     return finish();
   } catch (error) {
     watchdog.stop();
