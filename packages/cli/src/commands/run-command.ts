@@ -68,7 +68,11 @@ function printSummary(io: CliIo, summary: RunSummary, idle: IdleReport[]): void 
   }
   const lines = [''];
   for (const task of summary.tasks) {
-    const rows = task.rows !== undefined ? `${task.rows.toLocaleString('en-US')} rows` : '';
+    const mark = (task.incremental as { to?: string | null } | undefined)?.to;
+    const rows =
+      task.rows !== undefined
+        ? `${task.rows.toLocaleString('en-US')} rows${mark !== undefined ? ` (incremental, mark ${mark ?? 'none'})` : ''}`
+        : '';
     const detail = task.error
       ? `${task.error.code}: ${task.error.message}`
       : task.action === 'skipped'
