@@ -74,6 +74,26 @@ export async function checkMark(
 }
 
 /**
+ * The first increment appended into a table that already holds rows would add the source's
+ * rows a second time when those rows came from an earlier copy (a replace task turned
+ * incremental, say). Refused, inside the publish transaction: nothing is written.
+ */
+export async function refuseUnmarkedRows(
+  client: Queryable,
+  target: TableName,
+  commit: IncrementalCommit,
+  connection: string,
+): Promise<void> {
+  if (commit.from !== null) return;
+  const found = await client.query<{ rows: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${quoteTable(target)}) AS rows`);
+  if (!found.rows[0]?.rows) return;
+  throw new ConfigError(
+    `PostgreSQL connection "${connection}": ${quoteTable(target)} already holds rows, but no high-water mark of task "${commit.key}": appending its first increment (every source row up to the mark) could add rows that are already there. Nothing was published. Empty the target for an incremental append, or use mode: merge with a key (which updates rows in place).`,
+    { details: { table: quoteTable(target), markKey: commit.key, option: 'target.mode' } },
+  );
+}
+
+/**
  * For an append whose source read the rows at the old mark's value again: removes from the
  * staging table the rows at that value that the target already holds (compared column by
  * column as text, NULLs equal), so they are not appended twice. Returns how many it removed.

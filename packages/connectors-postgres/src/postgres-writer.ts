@@ -31,7 +31,8 @@ import { CopyBinaryEncoder } from './copy-binary-encoder.ts';
 import { APPLIED_TABLE, ensureBookkeepingTable, findTable, INCREMENTAL_TABLE, lockTarget } from './postgres-catalog.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
-import { checkMark, commitMark, dropRereadRows } from './postgres-publish-incremental.ts';
+import { verifyPublished } from './postgres-publish-check.ts';
+import { checkMark, commitMark, dropRereadRows, refuseUnmarkedRows } from './postgres-publish-incremental.ts';
 import { pendingSnapshot, publishReplace, settleSnapshots } from './postgres-publish-replace.ts';
 import type { PostgresSinkArgs } from './postgres-sink.ts';
 import { PostgresSource, rawCopyFormat } from './postgres-source.ts';
@@ -260,6 +261,7 @@ export class PostgresWriter implements SinkWriter {
         if (mode === 'append' && existing === null && !incremental) await this.recordApplied(client);
         await this.verifyPublished(client, this.stagingOid, null);
       } else if (mode === 'append' && incremental) {
+        await refuseUnmarkedRows(client, target, incremental, connection);
         const skipped = await dropRereadRows(
           client,
           {
@@ -291,47 +293,21 @@ export class PostgresWriter implements SinkWriter {
     return { ref: { schema: target.schema, table: target.table, mode }, rows: written };
   }
 
-  /**
-   * The bug guard before COMMIT: the table the catalog holds under exactly the target's schema
-   * and name must be the one the rows went into (`expectedOid`: the staging table after a
-   * replace, the locked target for append/merge), and an INSERT must have taken every staged
-   * row (`inserted`, null when no INSERT ran). After a replace the target *is* the staged
-   * table, whose row count COPY reported and validation read back. Anything else — a trigger
-   * or rule that swallowed rows, an event trigger that renamed the table, a name resolved to
-   * another table — fails the task with nothing published, never a success for a table Honk
-   * did not write.
-   */
-  private async verifyPublished(
+  /** The bug guard before COMMIT (see postgres-publish-check.ts). */
+  private verifyPublished(
     client: PgClient,
     expectedOid: number | null,
     inserted: number | null,
     expected = this.rows,
   ): Promise<void> {
-    const target = this.args.table;
-    const found = await findTable(client, target);
-    const problems: string[] = [];
-    if (found === null) problems.push(`no table named exactly ${quoteTable(target)} exists after publishing`);
-    else if (found !== expectedOid) {
-      problems.push(`the table now named ${quoteTable(target)} is not the one the rows were written to`);
-    }
-    if (inserted !== null && inserted !== expected) {
-      problems.push(`${expected} staged rows were to be inserted, but the INSERT reported ${inserted}`);
-    }
-    if (problems.length === 0) return;
-    throw new ValidationFailedError(
-      `PostgreSQL connection "${this.args.context.connectionName}": publishing (${this.options.mode}) into ` +
-        `${quoteTable(target)} failed its check: ${problems.join('; ')}. Nothing was published (the transaction was ` +
-        'rolled back). A trigger, rule or event trigger on the target changes what is written; Honk publishes only ' +
-        'what it can prove landed in the named table.',
-      {
-        details: {
-          table: quoteTable(target),
-          check: 'published-target',
-          stagedRows: expected,
-          ...(inserted !== null ? { insertedRows: inserted } : {}),
-        },
-      },
-    );
+    return verifyPublished(client, {
+      target: this.args.table,
+      mode: this.options.mode,
+      connection: this.args.context.connectionName,
+      expectedOid,
+      inserted,
+      expected,
+    });
   }
 
   private appliedHash(): string {

@@ -91,6 +91,8 @@ describe('incremental PostgreSQL → PostgreSQL', () => {
       rowsWritten: 20_000,
     });
     expect(first.validation?.ok).toBe(true);
+    // No transform: the increment's COPY bytes are forwarded as they are.
+    expect(first.path).toBe('raw');
     expect(await fingerprint('orders_copy')).toEqual(await fingerprint('orders'));
 
     // 300 new rows, 200 updated ones (their cursor moves past the mark), nothing else touched.
@@ -325,6 +327,24 @@ describe('incremental PostgreSQL → PostgreSQL', () => {
     expect(a.error?.message).toMatch(/moved while this run read its increment/);
     expect(await fingerprint('race_copy')).toEqual(await fingerprint('race_src'));
     expect((await run(definition)).incremental).toMatchObject({ runs: 3, rowsRead: 0 });
+  });
+
+  it('the first increment is not appended into a table that already holds rows', async () => {
+    await createOrders('prefilled', 50);
+    await db.sql('CREATE TABLE prefilled_copy AS TABLE prefilled');
+    const report = await runTask({
+      task: task('prefilled', { table: 'prefilled' }, 'prefilled_copy', { cursor: 'updated_at' }, 'append'),
+      connectors: registry(),
+    });
+    expect(report.error).toMatchObject({ code: 'CONFIG_INVALID', retryable: false });
+    expect(report.error?.message).toMatch(/already holds rows, but no high-water mark of task "prefilled"/);
+    expect(await db.sql('SELECT count(*)::int AS n FROM prefilled_copy')).toEqual([{ n: 50 }]);
+    // Merge updates rows in place: allowed.
+    await db.sql(
+      'CREATE TABLE prefilled_merged (LIKE prefilled INCLUDING ALL); INSERT INTO prefilled_merged TABLE prefilled',
+    );
+    await run(task('prefilled-m', { table: 'prefilled' }, 'prefilled_merged', { cursor: 'updated_at' }));
+    expect(await fingerprint('prefilled_merged')).toEqual(await fingerprint('prefilled'));
   });
 
   it('a scheduled run continues its task’s mark', async () => {
