@@ -4,6 +4,8 @@
  * afterwards (checked by independent SQL, not by Honk), rows arriving late at the mark's
  * value arrive once, and a crash right after the publish neither skips nor repeats rows.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import {
   Agent,
   ConnectorRegistry,
@@ -18,7 +20,7 @@ import {
 } from '@honk/core';
 import { createMemoryConnector, MemoryStorage } from '@honk/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INCREMENTAL_TABLE, type PostgresSink, postgresConnector } from '../src/index.ts';
+import { createPostgresTaskStore, INCREMENTAL_TABLE, type PostgresSink, postgresConnector } from '../src/index.ts';
 import { createTestDatabase, type TestDatabase } from './postgres-test-database.ts';
 
 let db: TestDatabase;
@@ -287,6 +289,50 @@ describe('incremental PostgreSQL → PostgreSQL', () => {
       await db.sql('SELECT count(*)::int AS n FROM (SELECT id FROM crash_copy GROUP BY id HAVING count(*) > 1) d'),
     ).toEqual([{ n: 0 }]);
     await store.close();
+  });
+
+  it('an agent SIGKILLed right after the publish: the agent that takes over moves nothing twice', async () => {
+    await createOrders('killed_src', 2_000);
+    const definition = task('killed', { table: 'killed_src' }, 'killed_copy', { cursor: 'updated_at' }, 'append');
+    await run(definition);
+    await db.sql(
+      `INSERT INTO killed_src SELECT g, 'new', g, timestamptz '2026-06-01 00:00:00Z' + g * interval '1 ms' FROM generate_series(2001, 2400) g`,
+    );
+    const options = { url: db.url, schema: 'honk_kill' };
+    const store = await createPostgresTaskStore(options);
+    try {
+      await store.enqueue([{ id: 'killed', definition: definition as never, maxAttempts: 3 }]);
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(new URL('./fixtures/incremental-kill-agent.ts', import.meta.url))],
+        {
+          env: { ...process.env, HONK_STORE_URL: db.url, HONK_STORE_SCHEMA: options.schema },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const signal = await new Promise((resolve) => child.once('exit', (_code, killed) => resolve(killed)));
+      expect(signal, stderr).toBe('SIGKILL');
+      // The increment and its mark committed; the store still thinks the task runs.
+      expect(await fingerprint('killed_copy')).toEqual(await fingerprint('killed_src'));
+      expect((await store.get('killed'))?.state).toBe('running');
+
+      // Once the dead agent's lease expires, another agent takes the task over.
+      await new Promise((resolve) => setTimeout(resolve, 1_600));
+      const agent = new Agent({ store, connectors: registry(), id: 'survivor', leaseMs: 5_000, circuitBreaker: false });
+      await agent.runUntilIdle({ waitForMs: 5_000 });
+      await agent.stop({ drain: true });
+      const record = (await store.get('killed'))!;
+      expect(record.state).toBe('succeeded');
+      expect(record.history.map((attempt) => attempt.outcome)).toEqual(['lease-expired', 'succeeded']);
+      expect((record.report as unknown as TaskReport).incremental).toMatchObject({ runs: 3, rowsRead: 0 });
+      expect(await fingerprint('killed_copy')).toEqual(await fingerprint('killed_src'));
+    } finally {
+      await store.close();
+    }
   });
 
   it('a publish that fails before COMMIT leaves rows and mark as they were; the retry moves the rows', async () => {
