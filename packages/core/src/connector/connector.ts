@@ -15,9 +15,6 @@
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ZodType } from 'zod';
-import type { IncrementalCommit, IncrementalMark, IncrementalRead, IncrementalRequest } from './incremental-mark.ts';
-
-export type { IncrementalCommit, IncrementalMark, IncrementalRead, IncrementalRequest } from './incremental-mark.ts';
 
 /** Any JSON value. Snapshot refs and staged refs are JSON so they survive in task records. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -217,7 +214,9 @@ export interface Source {
    * in this source's point-in-time read and returns a source of just those rows. Called at
    * most once, before any read; the returned sources live until this one is closed.
    */
-  incremental?(request: IncrementalRequest): Promise<IncrementalRead>;
+  incremental?(
+    request: import('./incremental-mark.ts').IncrementalRequest,
+  ): Promise<import('./incremental-mark.ts').IncrementalRead>;
   /** Release everything the source holds. Called once, always. */
   close?(): Promise<void>;
 }
@@ -240,7 +239,7 @@ export interface WriteOptions {
    * An incremental run's mark, to commit atomically with the publish (only for sinks that
    * declare `incrementalCommit`; see {@link IncrementalCommit} for what `publish()` must do).
    */
-  incremental?: IncrementalCommit;
+  incremental?: import('./incremental-mark.ts').IncrementalCommit;
 }
 
 /** Staged data: complete, durable, not yet visible at the target. */
@@ -299,17 +298,17 @@ export interface Sink {
   /** Whether the target exists, and its schema. */
   describe(): Promise<TargetDescription>;
   /**
+   * The high-water mark stored at this target under `key` (declare `incrementalCommit`), or
+   * null when there is none. Reads only: the truth an incremental run starts from.
+   */
+  incrementalMark?(key: string): Promise<import('./incremental-mark.ts').IncrementalMark | null>;
+  /**
    * Preflight: can data of this schema be written in this mode? Throws SchemaMismatchError
    * naming the column and how to fix it. Must not modify anything.
    */
   check?(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void>;
   /** Start an attempt. Cleans leftovers of earlier attempts of the same task. */
   open(schema: Schema, options: WriteOptions): Promise<SinkWriter>;
-  /**
-   * The high-water mark stored at this target under `key` (declare `incrementalCommit`), or
-   * null when there is none. Reads only: the truth an incremental run starts from.
-   */
-  incrementalMark?(key: string): Promise<IncrementalMark | null>;
   close?(): Promise<void>;
 }
 

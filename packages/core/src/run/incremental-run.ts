@@ -16,24 +16,20 @@
  */
 import { DataType, type Schema } from 'apache-arrow';
 import { typeName } from '../arrow/type-names.ts';
-import type {
-  Connector,
-  EndpointArgs,
-  IncrementalCommit,
-  IncrementalMark,
-  PublishResult,
-  Sink,
-  Source,
-} from '../connector/connector.ts';
+import type { Connector, EndpointArgs, PublishResult, Sink, Source } from '../connector/connector.ts';
 import { capabilitiesOf } from '../connector/connector.ts';
 import { type GuardHooks, guardSource } from '../connector/guard.ts';
+import type { IncrementalCommit, IncrementalMark } from '../connector/incremental-mark.ts';
 import { ConfigError, HonkError, ValidationFailedError } from '../errors/honk-error.ts';
 import { redact } from '../errors/redact.ts';
 import { canonicalJson } from '../spec/resolve-spec.ts';
 import { applyTransforms } from '../transfer/transfer.ts';
 import type { BatchTransform } from '../transfer/transform.ts';
-import type { AsyncValidationSession } from '../validate/parallel-validation-session.ts';
+import { createValidators } from '../validate/create-validators.ts';
+import { createParallelValidationSession } from '../validate/parallel-validation-session.ts';
+import { createValidationSession } from '../validate/validation-session.ts';
 import type { ValidateOptions, ValidationReport } from '../validate/validator.ts';
+import { sharedWorkerPool, type WorkerPool } from '../workers/worker-pool.ts';
 import type { TaskDefinition } from './task-definition.ts';
 import type { TransferStats } from './task-report.ts';
 
@@ -72,6 +68,24 @@ export interface PreparedIncrement {
   upToMark(): Source;
   /** Reads the published target back through the target connector's own source (the full check's other side). */
   openTarget(): Promise<Source>;
+  /** The report of the published increment (see {@link incrementReport}). */
+  report(stats: TransferStats, published: PublishResult): IncrementalReport;
+  /**
+   * After the publish, when {@link fullCheckDue}: the full check, recorded in `report.fullCheck`;
+   * throws when it finds a difference (see {@link assertFullCheck}).
+   */
+  check(report: IncrementalReport, args: FullCheckArgs): Promise<void>;
+}
+
+/** What the full check needs of the run. */
+export interface FullCheckArgs {
+  transforms: readonly BatchTransform[];
+  /** The schema after transforms. */
+  schema: Schema;
+  signal: AbortSignal;
+  batchRows: number;
+  /** Worker threads to hash on (runTask's `workers`): default the shared pool, `false` the main thread. */
+  workers?: WorkerPool | false | undefined;
 }
 
 /** What the full check compares: every row, by count and checksum. */
@@ -230,7 +244,7 @@ export async function beginIncrement(args: {
   };
   const every = options.fullCheckEvery;
   const target = args.target;
-  return {
+  const increment: PreparedIncrement = {
     source: read.increment,
     commit: { key, from: after, to, column, reread: read.reread },
     range: read.range,
@@ -240,7 +254,13 @@ export async function beginIncrement(args: {
       const create = target.connector.createSource!.bind(target.connector);
       return guardSource(target.connector.name, await create(target.args), args.hooks);
     },
+    report: (stats, published) => incrementReport(increment, stats, published),
+    check: async (report, checkArgs) => {
+      report.fullCheck = await fullCheck({ ...checkArgs, increment });
+      assertFullCheck(report.fullCheck, task, increment);
+    },
   };
+  return increment;
 }
 
 /** The report of a published increment. */
@@ -267,16 +287,14 @@ export function incrementReport(
  * task's transforms) against the whole target, by row count and checksum. See
  * {@link assertFullCheck} for what a difference means.
  */
-export async function fullCheck(args: {
-  increment: PreparedIncrement;
-  transforms: readonly BatchTransform[];
-  schema: Schema;
-  signal: AbortSignal;
-  batchRows: number;
-  session: (schema: Schema) => AsyncValidationSession;
-}): Promise<ValidationReport> {
+export async function fullCheck(args: FullCheckArgs & { increment: PreparedIncrement }): Promise<ValidationReport> {
   const { increment, signal, batchRows } = args;
-  const hashing = args.session(args.schema);
+  const hashing =
+    args.workers === false
+      ? createValidationSession(createValidators(FULL_CHECK_VALIDATION), args.schema)
+      : createParallelValidationSession(FULL_CHECK_VALIDATION, args.schema, {
+          pool: args.workers ?? sharedWorkerPool(),
+        });
   try {
     const source = increment.upToMark();
     try {
@@ -295,7 +313,7 @@ export async function fullCheck(args: {
     }
     return await hashing.report();
   } finally {
-    await hashing.close();
+    if ('close' in hashing) await hashing.close();
   }
 }
 

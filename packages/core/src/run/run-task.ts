@@ -39,18 +39,10 @@ import {
   assertValid,
   createParallelValidationSession,
   createValidationSession,
-  createValidators,
   INLINE_VALIDATION_ROWS,
 } from '../validate/index.ts';
 import type { ValidationReport, Validator } from '../validate/validator.ts';
 import { sharedWorkerPool, type WorkerPool } from '../workers/worker-pool.ts';
-import {
-  assertFullCheck,
-  FULL_CHECK_VALIDATION,
-  fullCheck,
-  type IncrementalReport,
-  incrementReport,
-} from './incremental-run.ts';
 import { type Prepared, prepareTask, schemaLines } from './prepare-task.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS, RunWatchdog, settlesWithin, untilAborted } from './run-watchdog.ts';
 import type { TaskDefinition } from './task-definition.ts';
@@ -173,7 +165,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   let schemas: TaskReport['schema'];
   let path: TaskReport['path'];
   let session: AsyncValidationSession | undefined;
-  let incremental: IncrementalReport | undefined;
+  let incremental: TaskReport['incremental'];
 
   const finish = (error?: unknown): TaskReport => {
     enter('done');
@@ -335,27 +327,10 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
       // full check reports an older difference; it does not roll the increment back).
       writer = undefined;
       publishing = undefined;
-      incremental = incrementReport(increment, stats, result);
+      incremental = increment.report(stats, result);
       if (increment.fullCheckDue) {
         enter('validate');
-        const workers = options.workers;
-        incremental.fullCheck = await step(
-          fullCheck({
-            increment,
-            transforms,
-            schema,
-            signal,
-            batchRows,
-            session: (checked) =>
-              validationSession(
-                createValidators(FULL_CHECK_VALIDATION),
-                { ...task, validate: FULL_CHECK_VALIDATION },
-                checked,
-                workers,
-              ),
-          }),
-        );
-        assertFullCheck(incremental.fullCheck, task, increment);
+        await step(increment.check(incremental, { transforms, schema, signal, batchRows, workers: options.workers }));
       }
     }
     return finish();
