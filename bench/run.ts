@@ -35,6 +35,7 @@ const suites: Record<string, string> = {
   validate: 'validate.ts',
   queue: 'queue.ts',
   postgres: 'postgres.ts',
+  incremental: 'incremental.ts',
   s3: 's3.ts',
   bigquery: 'bigquery.ts',
   hdfs: 'hdfs.ts',

@@ -40,6 +40,8 @@ export const postgresConnector = defineConnector<PostgresOptions, PostgresEndpoi
     countPushdown: true,
     partitionedRead: true,
     publishModes: ['replace', 'append', 'merge'],
+    incrementalRead: true,
+    incrementalCommit: true,
   },
   createSource: ({ options, endpoint, context }) =>
     new PostgresSource({

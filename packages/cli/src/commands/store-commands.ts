@@ -8,6 +8,7 @@ import {
   cancelTask,
   checkTransformModules,
   connectionLimits,
+  enqueueTasks,
   type KeptSnapshot,
   keptSnapshots,
   listDeadLetters,
@@ -19,7 +20,6 @@ import {
   type TaskRecord,
   type TaskState,
   type TaskStore,
-  toTaskInputs,
 } from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
 import { EXIT } from '../cli-io.ts';
@@ -130,7 +130,7 @@ export async function enqueueCommand(
   let results: Awaited<ReturnType<TaskStore['enqueue']>>;
   try {
     await store.setConnectionLimits(connectionLimits(resolved));
-    results = await store.enqueue(toTaskInputs(resolved));
+    results = await enqueueTasks(store, resolved.tasks);
   } finally {
     await store.close();
   }

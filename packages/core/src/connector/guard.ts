@@ -154,6 +154,19 @@ export function guardSource(connector: string, source: Source, hooks: GuardHooks
     const partitions = source.partitions.bind(source);
     guarded.partitions = () => call(connector, 'partitions()', partitions, hooks);
   }
+  if (source.incremental) {
+    const incremental = source.incremental.bind(source);
+    guarded.incremental = async (request) => {
+      if (closed) throw misuse(connector, 'A source', 'incremental()');
+      const read = await call(connector, 'incremental()', () => incremental(request), hooks);
+      // The increment's sources live on the parent's read: guarded alike, closed with it.
+      return {
+        ...read,
+        increment: guardSource(connector, read.increment, hooks),
+        upToMark: () => guardSource(connector, read.upToMark(), hooks),
+      };
+    };
+  }
   if (source.rawFormat && source.readRaw) {
     const rawFormat = source.rawFormat.bind(source);
     const readRaw = source.readRaw.bind(source);
@@ -183,7 +196,7 @@ export function guardSink(connector: string, sink: Sink, hooks: GuardHooks = {})
   const ensureOpen = (operation: string) => {
     if (closed) throw misuse(connector, 'A sink', operation);
   };
-  return {
+  const guarded: Sink = {
     describe: async () => {
       ensureOpen('describe()');
       return describe();
@@ -204,6 +217,14 @@ export function guardSink(connector: string, sink: Sink, hooks: GuardHooks = {})
       await call(connector, 'close()', () => sink.close?.(), hooks);
     },
   };
+  if (sink.incrementalMark) {
+    const incrementalMark = sink.incrementalMark.bind(sink);
+    guarded.incrementalMark = async (key) => {
+      ensureOpen('incrementalMark()');
+      return call(connector, 'incrementalMark()', () => incrementalMark(key), hooks);
+    };
+  }
+  return guarded;
 }
 
 type WriterState = 'writing' | 'staged' | 'published' | 'aborted';

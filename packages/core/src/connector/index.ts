@@ -1,4 +1,5 @@
 export * from './connector.ts';
 export * from './connector-registry.ts';
 export * from './guard.ts';
+export * from './incremental-mark.ts';
 export * from './option-marks.ts';

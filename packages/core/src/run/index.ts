@@ -1,3 +1,4 @@
+export * from './incremental-run.ts';
 export * from './prepare-task.ts';
 export * from './run-task.ts';
 export * from './run-watchdog.ts';
