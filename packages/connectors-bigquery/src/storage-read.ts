@@ -17,6 +17,13 @@ import type { BigQueryReadClientLike, ReadRowsStreamLike, ReadSessionLike } from
 import { conformBatch } from './storage-arrow.ts';
 import { describeTable, type TableReference } from './table-reference.ts';
 
+/**
+ * Call options for the official client: Honk retries itself (with its error classes, and
+ * for ReadRows from the offset received), so google-gax's own retries are off — its stream
+ * retry would restart a stream at the offset first asked for, and double every backoff.
+ */
+const NO_CLIENT_RETRY = { retry: null, retryRequestOptions: { retries: 0, noResponseRetries: 0 } };
+
 /** What a read session gives. */
 export interface StorageSession {
   name: string;
@@ -69,22 +76,25 @@ export async function createReadSession(
     },
     async () => {
       try {
-        return await context.client.createReadSession({
-          parent: `projects/${table.projectId}`,
-          readSession: {
-            table: `projects/${table.projectId}/datasets/${table.datasetId}/tables/${table.tableId}`,
-            dataFormat: 'ARROW',
-            ...(snapshot !== undefined
-              ? {
-                  tableModifiers: {
-                    snapshotTime: { seconds: Math.floor(snapshot / 1000), nanos: (snapshot % 1000) * 1_000_000 },
-                  },
-                }
-              : {}),
-            ...(Object.keys(readOptions).length > 0 ? { readOptions } : {}),
+        return await context.client.createReadSession(
+          {
+            parent: `projects/${table.projectId}`,
+            readSession: {
+              table: `projects/${table.projectId}/datasets/${table.datasetId}/tables/${table.tableId}`,
+              dataFormat: 'ARROW',
+              ...(snapshot !== undefined
+                ? {
+                    tableModifiers: {
+                      snapshotTime: { seconds: Math.floor(snapshot / 1000), nanos: (snapshot % 1000) * 1_000_000 },
+                    },
+                  }
+                : {}),
+              ...(Object.keys(readOptions).length > 0 ? { readOptions } : {}),
+            },
+            maxStreamCount: request.maxStreams,
           },
-          maxStreamCount: request.maxStreams,
-        });
+          { retry: null },
+        );
       } catch (error) {
         throw toStorageError(error, call);
       }
@@ -146,7 +156,7 @@ export async function* readStream(
   let failures = 0;
   for (;;) {
     throwIfAborted(options.signal);
-    const rows = context.client.readRows({ readStream: stream, offset });
+    const rows = context.client.readRows({ readStream: stream, offset }, NO_CLIENT_RETRY);
     active.add(rows);
     const cancel = () => rows.cancel();
     options.signal.addEventListener('abort', cancel, { once: true });
