@@ -53,6 +53,7 @@ export { createBigQueryClient } from './create-bigquery-client.ts';
 export { conformBatch, conformData } from './storage-arrow.ts';
 export {
   createReadSession,
+  decodeStorageBatches,
   readSession,
   readStream,
   type SessionRequest,

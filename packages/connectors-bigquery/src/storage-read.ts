@@ -123,8 +123,8 @@ function sessionOf(session: ReadSessionLike): StorageSession {
   };
 }
 
-/** The record batch of one `ReadRows` response. */
-function decodeResponse(serializedSchema: Uint8Array, bytes: Uint8Array): RecordBatch[] {
+/** The record batches (one, from the service) of a `ReadRows` response's `serialized_record_batch`. */
+export function decodeStorageBatches(serializedSchema: Uint8Array, bytes: Uint8Array): RecordBatch[] {
   const reader = RecordBatchReader.from([
     serializedSchema,
     bytes,
@@ -165,7 +165,7 @@ export async function* readStream(
       for await (const response of rows) {
         const bytes = response.arrowRecordBatch?.serializedRecordBatch;
         if (!bytes || bytes.length === 0) continue;
-        const decoded = decodeResponse(session.serializedSchema, bytes);
+        const decoded = decodeStorageBatches(session.serializedSchema, bytes);
         const expected = Number(String(response.rowCount ?? 0));
         const received = decoded.reduce((sum, batch) => sum + batch.numRows, 0);
         if (expected > 0 && received !== expected) {
