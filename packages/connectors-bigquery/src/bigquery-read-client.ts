@@ -8,6 +8,7 @@
  * (`grpc.credentials.createInsecure()`) and carries no credentials: google-gax then never
  * asks the Google auth library for any, so nothing probes the cloud metadata server.
  */
+import { ConfigError } from '@honk/core';
 import type { BigQueryConnectionOptions } from './bigquery-options.ts';
 
 /** A protobuf `int64` as the official client decodes it (a number, a decimal string or a Long). */
@@ -60,8 +61,15 @@ export interface BigQueryReadClientLike {
 
 /** The official Storage Read API client for a connection. */
 export async function createBigQueryReadClient(
-  options: Pick<BigQueryConnectionOptions, 'projectId' | 'keyFilename' | 'storageApiEndpoint'>,
+  options: Pick<BigQueryConnectionOptions, 'projectId' | 'keyFilename' | 'storageApiEndpoint' | 'apiEndpoint'>,
 ): Promise<BigQueryReadClientLike> {
+  if (options.apiEndpoint && !options.storageApiEndpoint) {
+    // Else reads meant for an emulator would go to Google's endpoint, with whatever
+    // Application Default Credentials the machine has.
+    throw new ConfigError(
+      'BigQuery: `readApi: storage` with `apiEndpoint` set needs `storageApiEndpoint` too: the Storage Read API has its own (gRPC) endpoint, e.g. the one honk-bigquery-emulator prints, or https://bigquerystorage.googleapis.com for the service.',
+    );
+  }
   const [{ BigQueryReadClient }, grpc] = await Promise.all([
     import('@google-cloud/bigquery-storage'),
     import('@grpc/grpc-js'),

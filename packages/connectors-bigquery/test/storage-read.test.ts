@@ -293,6 +293,14 @@ describe('readApi: storage', () => {
     }
   });
 
+  it('with an emulator apiEndpoint and no storageApiEndpoint, it refuses instead of reaching Google', async () => {
+    const { storageApiEndpoint: _, ...rest } = h.options;
+    await expect(createBigQueryReadClient(rest)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/needs `storageApiEndpoint` too/),
+    });
+  });
+
   it('an empty table has no streams and reads as nothing, with its schema', async () => {
     await h.api.insertTable(
       { projectId: PROJECT, datasetId: 'st', tableId: 'empty' },
