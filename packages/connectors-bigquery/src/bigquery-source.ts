@@ -28,11 +28,12 @@ import {
   TransientError,
   throwIfAborted,
 } from '@honk/core';
-import { makeData, RecordBatch, type Schema, Struct } from 'apache-arrow';
+import { RecordBatch, type Schema } from 'apache-arrow';
 import type { BigQueryApi, JobResource, RowsPage, TableResource } from './bigquery-api.ts';
 import type { BigQueryEndpointOptions } from './bigquery-options.ts';
 import type { BigQueryReadClientLike } from './bigquery-read-client.ts';
 import { arrowSchemaOf, type BigQueryField } from './bigquery-types.ts';
+import { reorder, selectFields, sessionSchemaOf } from './source-columns.ts';
 import { createReadSession, readSession, readStream, type StorageSession } from './storage-read.ts';
 import { describeTable, parseTableName, quoteIdentifier, quoteTable, type TableReference } from './table-reference.ts';
 import { decodeRows } from './tabledata-decoder.ts';
@@ -69,45 +70,6 @@ type Pinned =
       /** Rows a whole read must give (the table's `numRows`), when that is known. */
       expectedRows: number | undefined;
     };
-
-/**
- * The columns `columns` names, in the table's order (what `tabledata.list` and the Storage
- * Read API send) and in the order asked for (what the source yields). Unknown names are a
- * ConfigError naming them.
- */
-function selectFields(
-  fields: readonly BigQueryField[],
-  columns: readonly string[] | undefined,
-  where: string,
-): { stored: BigQueryField[]; listed: BigQueryField[] } {
-  if (!columns) return { stored: [...fields], listed: [...fields] };
-  const find = (name: string) => fields.find((field) => field.name.toLowerCase() === name.toLowerCase());
-  const missing = columns.filter((name) => !find(name));
-  if (missing.length > 0) {
-    throw new ConfigError(
-      `${where} has no column ${missing.map((name) => `"${name}"`).join(', ')} (it has ${fields.map((field) => field.name).join(', ')}). Fix the endpoint's \`columns\`.`,
-      { details: { columns: missing } },
-    );
-  }
-  const listed = columns.map((name) => find(name) as BigQueryField);
-  return { stored: fields.filter((field) => listed.includes(field)), listed };
-}
-
-/** The REST path's schema of a session's columns, in the order the session sends them. */
-function sessionSchemaOf(at: { fields: BigQueryField[]; session: StorageSession }): Schema {
-  const position = (field: BigQueryField) =>
-    at.session.columns.findIndex((name) => name.toLowerCase() === field.name.toLowerCase());
-  return arrowSchemaOf([...at.fields].sort((a, b) => position(a) - position(b)));
-}
-
-/** A batch of the stored column order as one in `schema`'s order (the same columns). */
-function reorder(schema: Schema, batch: RecordBatch): RecordBatch {
-  const children = schema.fields.map((field) => batch.getChild(field.name)?.data[0] as never);
-  return new RecordBatch(
-    schema,
-    makeData({ type: new Struct(schema.fields), length: batch.numRows, nullCount: 0, children }),
-  );
-}
 
 /** The source, with `readPartition` for the partitions it reports (as the PostgreSQL source has). */
 export interface BigQuerySource extends Source {
