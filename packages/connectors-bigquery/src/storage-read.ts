@@ -197,7 +197,11 @@ export async function* readStream(
     } finally {
       options.signal.removeEventListener('abort', cancel);
       active.delete(rows);
-      if (!finished) rows.cancel();
+      if (!finished) {
+        // A cancelled call may still report CANCELLED after its reader has gone.
+        (rows as { on?: (event: string, listener: () => void) => void }).on?.('error', () => undefined);
+        rows.cancel();
+      }
     }
   }
 }
