@@ -101,6 +101,7 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
     client: await client(),
     connection,
     table: table as TableReference,
+    billingProject: api.projectId,
     retries: args.retries ?? 5,
   });
   const selectList = endpoint.columns ? endpoint.columns.map(quoteIdentifier).join(', ') : '*';

@@ -39,6 +39,8 @@ export interface StorageReadContext {
   client: BigQueryReadClientLike;
   connection: string;
   table: TableReference;
+  /** The project the session is created in and billed to (the connection's `projectId`). Default the table's. */
+  billingProject?: string;
   /** Tries per call (and per stream, counting from its last progress). */
   retries: number;
   /** First backoff between tries, ms. Default 500. */
@@ -54,7 +56,7 @@ export interface SessionRequest {
   maxStreams: number;
 }
 
-/** A session over `table`, billed to the table's project. */
+/** A session over `table`, billed to `billingProject`. */
 export async function createReadSession(
   context: StorageReadContext,
   request: SessionRequest,
@@ -78,7 +80,7 @@ export async function createReadSession(
       try {
         return await context.client.createReadSession(
           {
-            parent: `projects/${table.projectId}`,
+            parent: `projects/${context.billingProject ?? table.projectId}`,
             readSession: {
               table: `projects/${table.projectId}/datasets/${table.datasetId}/tables/${table.tableId}`,
               dataFormat: 'ARROW',

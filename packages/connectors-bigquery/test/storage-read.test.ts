@@ -150,9 +150,12 @@ describe('readApi: storage', () => {
     const values = (batches: RecordBatch[]) => batches.flatMap((batch) => batch.toArray().map((row) => String(row)));
     expect(values(storage.batches)).toEqual(values(rest.batches));
     // It went over gRPC: a session and its ReadRows.
-    const calls = h.emulator.storage!.requests.slice(before).map((request) => request.method);
-    expect(calls).toContain('CreateReadSession');
-    expect(calls).toContain('ReadRows');
+    const calls = h.emulator.storage!.requests.slice(before);
+    expect(calls.map((request) => request.method)).toContain('ReadRows');
+    // Billed to the connection's project.
+    expect(calls.filter((request) => request.method === 'CreateReadSession').map((request) => request.parent)).toEqual([
+      `projects/${PROJECT}`,
+    ]);
   });
 
   it('agrees with REST on tricky data loaded over REST, read as several streams at once', async () => {

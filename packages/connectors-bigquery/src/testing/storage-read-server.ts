@@ -77,6 +77,8 @@ export interface StorageRequest {
   method: string;
   /** The peer as gRPC reports it, e.g. `ipv4:127.0.0.1:53412`. */
   peer: string;
+  /** CreateReadSession: the project the session is billed to (`projects/P`). */
+  parent?: string;
   /** ReadRows: the stream and the offset asked for. */
   readStream?: string;
   offset?: number;
@@ -291,7 +293,7 @@ export async function startStorageReadServer(
   const server = new grpc.Server();
   server.addService(bigQueryReadService(loadBigQueryReadProto()).service, {
     CreateReadSession: (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
-      const entry: StorageRequest = { method: 'CreateReadSession', peer: call.getPeer() };
+      const entry: StorageRequest = { method: 'CreateReadSession', peer: call.getPeer(), parent: call.request.parent };
       requests.push(entry);
       try {
         const session = createReadSession(call.request);
