@@ -102,16 +102,16 @@ export async function createReadSession(
       }
     },
   );
-  return sessionOf(session);
+  return sessionOf(session, call);
 }
 
-function sessionOf(session: ReadSessionLike): StorageSession {
+function sessionOf(
+  session: ReadSessionLike,
+  call: { connection: string; operation: string; table: string },
+): StorageSession {
   const serializedSchema = session.arrowSchema?.serializedSchema;
   if (!session.name || !serializedSchema || serializedSchema.length === 0) {
-    throw toStorageError(
-      { code: 13, details: 'the read session has no name or no Arrow schema', metadata: {} },
-      { connection: '?', operation: 'CreateReadSession' },
-    );
+    throw toStorageError({ code: 13, details: 'the read session has no name or no Arrow schema', metadata: {} }, call);
   }
   const reader = RecordBatchReader.from([serializedSchema] as Iterable<Uint8Array> as never) as RecordBatchReader;
   reader.open();
