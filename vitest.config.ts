@@ -9,7 +9,9 @@ process.env.MALLOC_MMAP_THRESHOLD_ ??= '131072';
 
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    // `.test.tsx`: React component tests (Backstage frontend plugin), each under
+    // `// @vitest-environment jsdom` and importing its test/dom-setup.ts first.
+    include: ['packages/*/test/**/*.test.{ts,tsx}', 'examples/*/test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     // Integration tests start real servers (PostgreSQL, S3) and move real data: run files
@@ -17,5 +19,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     globalSetup: ['./test/global-setup.ts'],
+    // A Backstage frontend dependency whose published ESM Node cannot load as it is (it
+    // imports the directory `@mui/material/Popover`): vite transforms it instead.
+    server: { deps: { inline: ['material-ui-popup-state'] } },
   },
 });

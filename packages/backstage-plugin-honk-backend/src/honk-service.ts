@@ -15,6 +15,7 @@ import type {
   ListMigrationsQuery,
   ListMigrationsResponse,
   MigrationDetail,
+  MigrationStatus,
   MigrationSummary,
   StartResult,
   StartScheduling,
@@ -25,11 +26,12 @@ import {
   emptyCounts,
   type HonkTaskBuilder,
   type MigrationLedger,
+  migrationStatusOf,
   taskSpecForEntity,
   toDetail,
   toSummary,
 } from '@honk/backstage-plugin-honk-node';
-import { chunkIdsOf, chunkProgress, isHonkError, type TaskRecord, type TaskStore } from '@honk/core';
+import { chunkIdsOf, chunkProgress, isHonkError, type TaskRecord, type TaskState, type TaskStore } from '@honk/core';
 import { restoreSnapshot } from './restore-snapshot.ts';
 
 /** Bulk starts and generation accept at most this many entities per request. */
@@ -51,6 +53,20 @@ function mergeTemplate(base: TaskTemplate, override: TaskTemplate | undefined): 
     ...override,
     ...(base.labels || override.labels ? { labels: { ...base.labels, ...override.labels } } : {}),
   };
+}
+
+/** The task states a migration status can come from. */
+function statesOf(statuses: ReadonlySet<MigrationStatus>): TaskState[] {
+  const states = new Set<TaskState>();
+  for (const status of statuses) {
+    if (status === 'pending' || status === 'running' || status === 'dead' || status === 'cancelled') states.add(status);
+    // A chunked task waiting for its chunks is `pending` in the store and `running` here.
+    if (status === 'running') states.add('pending');
+    else if (status === 'failed') states.add('retrying');
+    else if (status === 'succeeded' || status === 'rolled-back' || status === 'migrated') states.add('succeeded');
+    // not-started: no task has it.
+  }
+  return [...states];
 }
 
 /** A store error for a bad request (unknown id, wrong state) as the HTTP error it is. */
@@ -78,21 +94,44 @@ export class HonkService {
     return record;
   }
 
+  /**
+   * Summaries filtered by status and entity, paged, with counts over every migration. Reads
+   * only what can match (the store filters by entity and state) and counts from the store's
+   * counts by state plus the succeeded tasks (whose status the ledger decides), so a page
+   * polling a few entities does not read 10,000 task records each time.
+   */
   async list(query: ListMigrationsQuery): Promise<ListMigrationsResponse> {
-    const all = await this.#options.store.list();
-    // Chunk records are summed under their chunked task, not listed as migrations.
-    const chunks = new Map(all.filter((record) => record.chunkOf !== undefined).map((record) => [record.id, record]));
-    const records = all.filter((record) => record.chunkOf === undefined);
-    const ledger = await this.#options.ledger.forTasks(records.filter((r) => r.state === 'succeeded').map((r) => r.id));
-    const counts = emptyCounts();
+    const { store, ledger } = this.#options;
     const wantedStatus = query.status && query.status.length > 0 ? new Set(query.status) : undefined;
-    const wantedRefs = query.entityRef && query.entityRef.length > 0 ? new Set(query.entityRef) : undefined;
+    const wantedRefs = query.entityRef && query.entityRef.length > 0 ? [...new Set(query.entityRef)] : undefined;
+    const [byState, succeeded] = await Promise.all([store.counts(), store.list({ states: ['succeeded'] })]);
+    const decided = await ledger.forTasks(succeeded.map((record) => record.id));
+    const counts = emptyCounts();
+    counts.pending = byState.pending ?? 0;
+    counts.running = byState.running ?? 0;
+    counts.failed = byState.retrying ?? 0;
+    counts.dead = byState.dead ?? 0;
+    counts.cancelled = byState.cancelled ?? 0;
+    for (const record of succeeded) counts[migrationStatusOf(record, decided.get(record.id) ?? [])]++;
+
+    const states = wantedStatus ? statesOf(wantedStatus) : undefined;
+    let records: TaskRecord[];
+    if (wantedRefs) {
+      records = await store.list({ entities: wantedRefs, ...(states ? { states } : {}) });
+    } else if (states && states.length === 1 && states[0] === 'succeeded') {
+      records = succeeded;
+    } else {
+      records = await store.list(states ? { states } : {});
+    }
+    // Chunk records are summed under their chunked task, not listed as migrations (the counts
+    // above are the store's by state, chunk records included).
+    records = records.filter((record) => record.chunkOf === undefined);
+    const chunkIds = records.flatMap(chunkIdsOf);
+    const chunks = new Map((chunkIds.length > 0 ? await store.list({ ids: chunkIds }) : []).map((r) => [r.id, r]));
     const matching: MigrationSummary[] = [];
     for (const record of records) {
-      const summary = toSummary(record, ledger.get(record.id) ?? [], chunkProgress(record, chunks));
-      counts[summary.status]++;
+      const summary = toSummary(record, decided.get(record.id) ?? [], chunkProgress(record, chunks));
       if (wantedStatus && !wantedStatus.has(summary.status)) continue;
-      if (wantedRefs && !(summary.entityRef && wantedRefs.has(summary.entityRef))) continue;
       matching.push(summary);
     }
     const offset = query.offset ?? 0;
@@ -115,7 +154,7 @@ export class HonkService {
   /** The most recently updated migration of an entity. */
   async entityMigration(entityRef: string): Promise<MigrationDetail> {
     const ref = stringifyEntityRef(parseEntityRef(entityRef));
-    const records = (await this.#options.store.list()).filter((record) => record.entity === ref);
+    const records = await this.#options.store.list({ entities: [ref] });
     const latest = records.sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0))[0];
     if (!latest) throw new NotFoundError(`Entity ${ref} has no Honk migration yet.`);
     return this.detail(latest.id);

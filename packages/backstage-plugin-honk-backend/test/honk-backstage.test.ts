@@ -194,6 +194,26 @@ describe('honk in Backstage', () => {
     expect(listed.body.totalItems).toBe(3);
     expect(listed.body.items).toHaveLength(2);
     expect(listed.body.counts).toMatchObject({ pending: 3, migrated: 1 });
+    // By entity (what the migrations page polls for the rows on screen): only those tasks,
+    // the counts still over every migration.
+    const byEntity = await honk.call(
+      `/api/honk/migrations?entityRef=${encodeURIComponent(refs[0]!)}&entityRef=resource:default/warehouse.shop.orders&entityRef=resource:default/nothing`,
+      ALICE,
+    );
+    expect(
+      byEntity.body.items.map((item: { entityRef: string; status: string }) => [item.entityRef, item.status]),
+    ).toEqual([
+      ['resource:default/warehouse.shop.orders', 'migrated'],
+      [refs[0], 'pending'],
+    ]);
+    expect(byEntity.body.counts).toEqual(listed.body.counts);
+    const migrated = await honk.call(
+      '/api/honk/migrations?status=migrated&entityRef=resource:default/warehouse.shop.orders',
+      ALICE,
+    );
+    expect(migrated.body).toMatchObject({ totalItems: 1, items: [{ signedOff: { by: ALICE } }] });
+    const none = await honk.call('/api/honk/migrations?status=not-started', ALICE);
+    expect(none.body).toMatchObject({ totalItems: 0, items: [] });
 
     const requeue = await honk.call(`/api/honk/migrations/${customers!.id}/requeue`, ALICE, { method: 'POST' });
     expect(requeue.status).toBe(409);

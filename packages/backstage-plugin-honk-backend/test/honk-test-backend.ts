@@ -93,7 +93,15 @@ export interface HonkBackstage {
   stop(): Promise<void>;
 }
 
-export async function startHonkBackstage(features: TestBackendFeature[] = []): Promise<HonkBackstage> {
+export interface HonkBackstageOptions {
+  /** Runs on the test database after the `shop` tables exist, before Backstage starts (more source tables …). */
+  beforeStart?(db: TestDatabase): Promise<void>;
+}
+
+export async function startHonkBackstage(
+  features: TestBackendFeature[] = [],
+  options: HonkBackstageOptions = {},
+): Promise<HonkBackstage> {
   let base = '';
 
   const db = await createTestDatabase();
@@ -102,6 +110,7 @@ export async function startHonkBackstage(features: TestBackendFeature[] = []): P
     await db.sql(`CREATE TABLE shop.${table} (id bigint PRIMARY KEY, note text)`);
     await db.sql(`INSERT INTO shop.${table} SELECT i, 'row ' || i FROM generate_series(1, 500) i`);
   }
+  await options.beforeStart?.(db);
   await db.sql('ANALYZE');
   const dir = mkdtempSync(join(tmpdir(), 'honk-backstage-'));
   const lake = join(dir, 'lake');

@@ -25,9 +25,15 @@ export const INVALID_INPUT_CODES: ReadonlySet<string> = new Set([
   'MODULE_NOT_ALLOWED',
 ]);
 
-/** The exit code for an error that ended a command: 2 invalid input, 3 store unavailable, else 1. */
+/**
+ * Error codes that mean "could not run now" (exit 3): the store is busy or unreachable, or a
+ * service the command talks to (Backstage) is unreachable or answered with a server error.
+ */
+export const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['STORE_UNAVAILABLE', 'TRANSIENT']);
+
+/** The exit code for an error that ended a command: 2 invalid input, 3 unavailable, else 1. */
 export function exitCodeForError(code: string): number {
-  if (code === 'STORE_UNAVAILABLE') return EXIT.unavailable;
+  if (UNAVAILABLE_CODES.has(code)) return EXIT.unavailable;
   return INVALID_INPUT_CODES.has(code) ? EXIT.invalid : EXIT.failed;
 }
 
@@ -39,7 +45,10 @@ export const EXIT = {
   failed: 1,
   /** The spec or the arguments are invalid (found before any data moves). */
   invalid: 2,
-  /** Could not run now: the store is busy (an embedded store another process holds) or unreachable. */
+  /**
+   * Could not run now: the store is busy (an embedded store another process holds) or
+   * unreachable, or a service the command needs (Backstage) is unreachable.
+   */
   unavailable: 3,
   /**
    * `honk run` was stopped by SIGINT (Ctrl-C): 128 + 2, the shell convention. Running tasks

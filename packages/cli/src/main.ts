@@ -22,6 +22,7 @@ const agentCommands = () => import('./commands/agent-command.ts');
 const storeCommands = () => import('./commands/store-commands.ts');
 const manifestsCommands = () => import('./commands/manifests-command.ts');
 const discoverCommands = () => import('./commands/discover-command.ts');
+const backstageCommands = () => import('./commands/backstage-command.ts');
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -175,6 +176,55 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .action(async (argument: string, options) =>
       setExit(await (await discoverCommands()).discoverCommand(argument, options, io)),
     );
+
+  const backstage = program
+    .command('backstage')
+    .description(
+      "the catalog side through a running Backstage's honk plugin (URL: --url or $HONK_BACKSTAGE_URL; token: $HONK_BACKSTAGE_TOKEN)",
+    );
+  const urlOption = '--url <url>';
+  const urlHelp = "Backstage's base URL (default: $HONK_BACKSTAGE_URL)";
+  const filterOption = '--filter <key=value>';
+  const filterHelp =
+    'catalog filter, e.g. metadata.tags=migration (repeatable; the same key twice accepts either value)';
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  backstage
+    .command('generate')
+    .description('build a Honk spec from the dataset entities a catalog filter selects; enqueues nothing')
+    .option(urlOption, urlHelp)
+    .option(filterOption, filterHelp, collect)
+    .option('--template <file>', 'task template (YAML or JSON): target, transform, validate, retry, priority')
+    .option('--out <file>', 'write the spec here (.json for JSON, else YAML) instead of stdout')
+    .option('--json', 'print JSON instead of YAML')
+    .action(async (options) => setExit(await (await backstageCommands()).backstageGenerateCommand(options, io)));
+  backstage
+    .command('start')
+    .description('start the migrations of dataset entities (by ref or catalog filter), optionally in a window')
+    .option(urlOption, urlHelp)
+    .option('--entity <ref>', 'a dataset entity ref, e.g. resource:default/orders (repeatable)', collect)
+    .option(filterOption, filterHelp, collect)
+    .option('--template <file>', "task template merged over the backend's (YAML or JSON)")
+    .option('--not-before <instant>', 'not before this ISO 8601 instant')
+    .option('--window <HH:MM-HH:MM>', 'daily window the tasks may start in')
+    .option('--timezone <zone>', 'time zone of --window (default UTC)')
+    .option('--priority <n>', 'priority (higher first)', (value: string) => {
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed)) throw new InvalidArgumentError('expected a whole number');
+      return parsed;
+    })
+    .option('--dry-run', 'build and validate the tasks, enqueue nothing')
+    .option('--rerun', 'run again even where the same definition already succeeded')
+    .option('--json', 'machine-readable output')
+    .action(async (options) => setExit(await (await backstageCommands()).backstageStartCommand(options, io)));
+  backstage
+    .command('status')
+    .description('migrations as Backstage shows them, with counts by status')
+    .option(urlOption, urlHelp)
+    .option('--status <statuses>', 'only these statuses (comma-separated, repeatable)', idList)
+    .option('--entity <ref>', 'only these dataset entities (repeatable)', collect)
+    .option('--limit <n>', 'at most this many rows (default 100)', positiveInteger)
+    .option('--json', 'machine-readable output')
+    .action(async (options) => setExit(await (await backstageCommands()).backstageStatusCommand(options, io)));
 
   program
     .command('schema')

@@ -5,7 +5,7 @@
  * `pg_class` as parameters — no quoting, no `search_path` — so the answer does not depend on
  * how a name was quoted, and the post-publish check compares against an independent path.
  *
- * The bookkeeping tables (`_honk_applied`, `_honk_snapshots`) are created on first use. In
+ * The bookkeeping tables (`_honk_applied`, `_honk_snapshots`, `_honk_incremental`) are created on first use. In
  * PostgreSQL `CREATE TABLE IF NOT EXISTS` is not safe when several sessions run it at once
  * (two can both see "missing" and one then fails with unique_violation on `pg_type`), so
  * creation is serialised by a transaction-scoped advisory lock, re-checked under the lock,
@@ -22,6 +22,8 @@ export const APPLIED_TABLE = '_honk_applied';
 export const SNAPSHOTS_TABLE = '_honk_snapshots';
 /** Bookkeeping table for chunked staging (see postgres-chunked-staging.ts). */
 export const CHUNKS_TABLE = '_honk_chunks';
+/** Bookkeeping table for incremental tasks' high-water marks (see postgres-publish-incremental.ts). */
+export const INCREMENTAL_TABLE = '_honk_incremental';
 
 const BOOKKEEPING_COLUMNS: Record<string, string> = {
   [APPLIED_TABLE]: `(task_id text NOT NULL, target text NOT NULL, stage_hash text NOT NULL,
@@ -32,6 +34,8 @@ const BOOKKEEPING_COLUMNS: Record<string, string> = {
   [CHUNKS_TABLE]: `(staging text NOT NULL, chunk text NOT NULL, task_id text NOT NULL, target text NOT NULL,
      plan text NOT NULL, rows bigint NOT NULL, result jsonb NOT NULL,
      committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (staging, chunk))`,
+  [INCREMENTAL_TABLE]: `(task_id text NOT NULL, target text NOT NULL, mark jsonb NOT NULL, runs bigint NOT NULL,
+     rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (task_id, target))`,
 };
 
 /**
@@ -77,14 +81,14 @@ export function advisoryKey(purpose: string, name: string): string {
 const DUPLICATE_OBJECT = new Set(['23505', '42P07', '42710']);
 
 /**
- * Creates the bookkeeping table `table` (APPLIED_TABLE or SNAPSHOTS_TABLE) in `schema` unless
+ * Creates the bookkeeping table `table` (APPLIED_TABLE, SNAPSHOTS_TABLE or INCREMENTAL_TABLE) in `schema` unless
  * it exists; safe when many sessions call it at once. Runs its own short transaction, so the
  * client must not be inside one, and the new table is visible to everyone at once.
  */
 export async function ensureBookkeepingTable(
   client: Queryable,
   schema: string,
-  table: typeof APPLIED_TABLE | typeof SNAPSHOTS_TABLE | typeof CHUNKS_TABLE,
+  table: typeof APPLIED_TABLE | typeof SNAPSHOTS_TABLE | typeof CHUNKS_TABLE | typeof INCREMENTAL_TABLE,
 ): Promise<void> {
   const name = { schema, table };
   if (await tableExists(client, name)) return;

@@ -41,6 +41,8 @@ export const postgresConnector = defineConnector<PostgresOptions, PostgresEndpoi
     partitionedRead: true,
     chunkedStaging: true,
     publishModes: ['replace', 'append', 'merge'],
+    incrementalRead: true,
+    incrementalCommit: true,
   },
   createSource: ({ options, endpoint, context }) =>
     new PostgresSource({

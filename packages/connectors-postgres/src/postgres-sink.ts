@@ -7,6 +7,7 @@ import {
   type ChunkedStaging,
   type ChunkedWriteOptions,
   type ConnectorContext,
+  type IncrementalMark,
   SchemaMismatchError,
   type Sink,
   type SinkWriter,
@@ -21,6 +22,7 @@ import { PostgresChunkedStaging } from './postgres-chunked-staging.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
 import type { PostgresOptions } from './postgres-options.ts';
+import { readMark } from './postgres-publish-incremental.ts';
 import { type DiscoveredColumn, describeTable, schemaOf } from './postgres-source.ts';
 import type { PgType, Queryable } from './postgres-types.ts';
 import { PostgresWriter } from './postgres-writer.ts';
@@ -76,6 +78,13 @@ export class PostgresSink implements Sink {
       const columns = await describeTable(client, this.args.table);
       return columns ? { exists: true, schema: schemaOf(columns) } : { exists: false };
     });
+  }
+
+  /** The high-water mark stored for task `key` at this target (`_honk_incremental`), or null. Reads only. */
+  async incrementalMark(key: string): Promise<IncrementalMark | null> {
+    return this.withClient('reading the high-water mark of', (client) =>
+      readMark(client, this.args.table, key, { connection: this.args.context.connectionName }),
+    );
   }
 
   async check(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void> {

@@ -7,7 +7,10 @@
 import {
   ConfigError,
   type ConnectorContext,
+  type IncrementalRead,
+  type IncrementalRequest,
   type Json,
+  mergeConcurrently,
   NotFoundError,
   type PartitionOptions,
   type RawChunk,
@@ -29,6 +32,7 @@ const RAW_DECODE_BATCH_ROWS = 65_536;
 import { CopyOutStream } from './copy-out-stream.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
+import { planIncrement } from './postgres-incremental.ts';
 import type { PartitionBy, PostgresOptions } from './postgres-options.ts';
 import { arrowField, loadTypeRows, type PgType, type Queryable, resolveType } from './postgres-types.ts';
 import { quoteIdentifier, quoteTable, type TableName } from './table-name.ts';
@@ -137,6 +141,11 @@ export interface PostgresSourceArgs {
    * table nobody writes to any more, such as a finished staging table read back in parallel.
    */
   blocks?: { from: number; to: number | null };
+  /**
+   * Read only the rows matching this SQL condition (an increment, see postgres-incremental.ts).
+   * Built by this package from checked values, never taken from users.
+   */
+  filter?: string;
   context: Pick<ConnectorContext, 'connectionName'>;
 }
 
@@ -161,7 +170,7 @@ function blocksWhere(blocks: { from: number; to: number | null }): string {
     return `'(${block},0)'::tid`;
   };
   const lower = `ctid >= ${bound(blocks.from)}`;
-  return blocks.to === null ? ` WHERE ${lower}` : ` WHERE ${lower} AND ctid < ${bound(blocks.to)}`;
+  return blocks.to === null ? lower : `${lower} AND ctid < ${bound(blocks.to)}`;
 }
 
 /** Splits [min, max] into at most `count` contiguous inclusive ranges; the first also takes NULL keys. */
@@ -177,81 +186,11 @@ export function splitKeyRange(min: bigint, max: bigint, count: number): KeyRange
   return ranges;
 }
 
-/**
- * Reads several async iterables at once and yields their items as they come. At most
- * `capacity` items wait (each producer pauses while the buffer is full, which pauses its
- * COPY stream), so memory is bounded by the number of partitions, not the data. The first
- * failure ends everything; `stop` releases producers stuck mid-read.
- */
-async function* mergeConcurrently<T>(
-  sources: ReadonlyArray<AsyncIterable<T>>,
-  capacity: number,
-  stop: () => void,
-): AsyncGenerator<T> {
-  const buffer: T[] = [];
-  const iterators = sources.map((source) => source[Symbol.asyncIterator]());
-  let active = iterators.length;
-  let failed = false;
-  let failure: unknown;
-  let stopped = false;
-  let wakeConsumer: (() => void) | undefined;
-  const waitingProducers: Array<() => void> = [];
-  const wake = () => {
-    const resolve = wakeConsumer;
-    wakeConsumer = undefined;
-    resolve?.();
-  };
-  const produce = async (iterator: AsyncIterator<T>) => {
-    try {
-      while (!stopped) {
-        while (buffer.length >= capacity && !stopped)
-          await new Promise<void>((resolve) => waitingProducers.push(resolve));
-        if (stopped) return;
-        const next = await iterator.next();
-        if (next.done || stopped) return;
-        buffer.push(next.value);
-        wake();
-      }
-    } catch (error) {
-      if (!failed && !stopped) {
-        failed = true;
-        failure = error;
-      }
-    } finally {
-      active--;
-      wake();
-    }
-  };
-  const running = iterators.map(produce);
-  let complete = false;
-  try {
-    while (true) {
-      if (failed) throw failure;
-      if (buffer.length > 0) {
-        const item = buffer.shift() as T;
-        waitingProducers.shift()?.();
-        yield item;
-        continue;
-      }
-      if (active === 0) break;
-      await new Promise<void>((resolve) => {
-        wakeConsumer = resolve;
-      });
-    }
-    complete = true;
-  } finally {
-    stopped = true;
-    buffer.length = 0;
-    for (const resolve of waitingProducers.splice(0)) resolve();
-    if (!complete) stop();
-    await Promise.all(running);
-    await Promise.allSettled(iterators.map((iterator) => iterator.return?.()));
-  }
-}
-
 export class PostgresSource implements Source {
   private session: Promise<Session> | undefined;
   private closed = false;
+  /** False for the sources of an increment: they read in their parent's session, which the parent closes. */
+  private ownsSession = true;
 
   private readonly args: PostgresSourceArgs;
   constructor(args: PostgresSourceArgs) {
@@ -464,7 +403,7 @@ export class PostgresSource implements Source {
     const session = await this.open();
     try {
       const result = await session.client.query<{ count: string }>(
-        `SELECT count(*)::text AS count FROM ${this.fromClause()}`,
+        `SELECT count(*)::text AS count FROM ${this.fromClause()}${this.filterWhere()}`,
       );
       return Number(result.rows[0]!.count);
     } catch (error) {
@@ -478,18 +417,32 @@ export class PostgresSource implements Source {
     return 'table' in target ? quoteTable(target.table) : `(${target.query}) AS honk_query`;
   }
 
+  /** ` WHERE <filter>`, or nothing. */
+  private filterWhere(): string {
+    return this.args.filter === undefined ? '' : ` WHERE ${this.args.filter}`;
+  }
+
   private copySql(columns: readonly DiscoveredColumn[], range?: KeyRange): string {
     const target = this.args.target;
-    if ('query' in target) return `COPY (${target.query}) TO STDOUT (FORMAT binary)`;
+    const filter = this.args.filter;
+    if ('query' in target) {
+      return filter === undefined
+        ? `COPY (${target.query}) TO STDOUT (FORMAT binary)`
+        : `COPY (SELECT * FROM (${target.query}) AS honk_query WHERE ${filter}) TO STDOUT (FORMAT binary)`;
+    }
     const list = columns.map((column) => quoteIdentifier(column.name)).join(', ');
-    const where = this.args.blocks ? blocksWhere(this.args.blocks) : this.rangeWhere(columns, range);
+    const conditions = [
+      ...(filter === undefined ? [] : [filter]),
+      ...(this.args.blocks ? [blocksWhere(this.args.blocks)] : this.rangeWhere(columns, range)),
+    ];
+    const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
     return `COPY (SELECT ${list || 'NULL'} FROM ${quoteTable(target.table)}${where}) TO STDOUT (FORMAT binary)`;
   }
 
-  /** The WHERE clause of a key range; bounds are integers we computed (checked again here), cast to the key's type. */
-  private rangeWhere(columns: readonly DiscoveredColumn[], range: KeyRange | undefined): string {
+  /** The condition of a key range (none or one); bounds are integers we computed (checked again here), cast to the key's type. */
+  private rangeWhere(columns: readonly DiscoveredColumn[], range: KeyRange | undefined): string[] {
     const partitionBy = this.args.partitionBy;
-    if (!partitionBy || !range || range.from === null || range.to === null) return '';
+    if (!partitionBy || !range || range.from === null || range.to === null) return [];
     const integer = /^-?\d+$/;
     if (!integer.test(range.from) || !integer.test(range.to)) {
       throw new ConfigError(`Not a key range of a PostgreSQL partitioned read: ${JSON.stringify(range)}.`);
@@ -497,7 +450,7 @@ export class PostgresSource implements Source {
     const key = quoteIdentifier(partitionBy.column);
     const type = columns.find((column) => column.name === partitionBy.column)!.type.kind;
     const bounds = `${key} BETWEEN '${range.from}'::${type} AND '${range.to}'::${type}`;
-    return range.nulls ? ` WHERE (${key} IS NULL OR ${bounds})` : ` WHERE ${bounds}`;
+    return [range.nulls ? `(${key} IS NULL OR ${bounds})` : bounds];
   }
 
   /** Forgets a session; `hard` kills its socket (a COPY in flight cannot be stopped politely). */
@@ -626,6 +579,7 @@ export class PostgresSource implements Source {
   /** The planner's row estimate of a table source (free: pg_class), undefined for queries or unanalysed tables. */
   private async estimatedRows(session: Session): Promise<number | undefined> {
     const target = this.args.target;
+    if (this.args.filter !== undefined) return this.plannedRows(session);
     if (!('table' in target)) return undefined;
     try {
       const result = await session.client.query<{ rows: string | null }>(
@@ -638,6 +592,63 @@ export class PostgresSource implements Source {
       this.drop(session, true);
       throw toPostgresError(error, this.where('estimating'));
     }
+  }
+
+  /** The planner's estimate of the rows a filtered read yields (EXPLAIN: no rows are read). */
+  private async plannedRows(session: Session): Promise<number | undefined> {
+    if (this.args.filter === 'false') return 0;
+    try {
+      const result = await session.client.query<{ plan: Array<{ Plan: { 'Plan Rows': number } }> }>(
+        `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${this.fromClause()}${this.filterWhere()}`,
+      );
+      const rows = (result.rows[0] as unknown as Record<string, Array<{ Plan: { 'Plan Rows': number } }>>)[
+        'QUERY PLAN'
+      ]?.[0]?.Plan['Plan Rows'];
+      return typeof rows === 'number' ? rows : undefined;
+    } catch (error) {
+      this.drop(session, true);
+      throw toPostgresError(error, this.where('estimating'));
+    }
+  }
+
+  /**
+   * An increment (core's `Source.incremental`): the bound and the rows past the stored mark,
+   * found in this source's transaction (see postgres-incremental.ts). The returned sources
+   * read in this source's session; closing this source ends them.
+   */
+  async incremental(request: IncrementalRequest): Promise<IncrementalRead> {
+    const session = await this.open();
+    const column = session.columns.find((candidate) => candidate.name === request.cursor);
+    if (!column) {
+      throw new ConfigError(
+        `PostgreSQL connection "${this.args.context.connectionName}": incremental.cursor "${request.cursor}" is not a column of ${this.what}.`,
+        { details: { option: 'incremental.cursor', cursor: request.cursor } },
+      );
+    }
+    const target = this.args.target;
+    const from = 'table' in target ? `${quoteTable(target.table)} AS honk_source` : `(${target.query}) AS honk_source`;
+    const where = `PostgreSQL connection "${this.args.context.connectionName}", ${this.what}`;
+    let planned: Awaited<ReturnType<typeof planIncrement>>;
+    try {
+      planned = await planIncrement(session.client, from, column, request, where);
+    } catch (error) {
+      throw toPostgresError(error, this.where('finding the increment of'));
+    }
+    return {
+      mark: planned.mark,
+      reread: planned.reread,
+      increment: this.narrowed(planned.increment),
+      upToMark: () => this.narrowed(planned.upToMark),
+      range: planned.range,
+    };
+  }
+
+  /** A source of the rows matching `filter`, in this source's session (a point in time shared with it). */
+  private narrowed(filter: string): PostgresSource {
+    const child = new PostgresSource({ ...this.args, filter });
+    child.session = this.open();
+    child.ownsSession = false;
+    return child;
   }
 
   async rawFormat(): Promise<string | null> {
@@ -682,6 +693,7 @@ export class PostgresSource implements Source {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (!this.ownsSession) return;
     const pending = this.session;
     this.session = undefined;
     if (!pending) return;

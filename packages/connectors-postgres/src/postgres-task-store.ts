@@ -1056,6 +1056,10 @@ export class PostgresTaskStore implements TaskStore {
       values.push(filter.ids);
       conditions.push(`"id" = ANY($${values.length}::text[])`);
     }
+    if (filter.entities !== undefined) {
+      values.push(filter.entities);
+      conditions.push(`"entity" = ANY($${values.length}::text[])`);
+    }
     let limit = '';
     if (filter.limit !== undefined) {
       values.push(Math.max(0, Math.floor(filter.limit)));

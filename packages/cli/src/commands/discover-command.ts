@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { ConfigError, type Connector, type DatasetInfo, loadSpec, registerSecret, resolveConnection } from '@honk/core';
 import { type CliIo, EXIT } from '../cli-io.ts';
 import { builtinConnectors, connectorRegistry } from '../load-connectors.ts';
+import { textTable } from '../text-table.ts';
 
 export interface DiscoverCommandOptions {
   connection?: string[];
@@ -113,15 +114,7 @@ function table(datasets: readonly DatasetInfo[]): string {
       dataset.modifiedAt ?? '',
     ]),
   ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return textTable(rows);
 }
 
 export async function discoverCommand(argument: string, options: DiscoverCommandOptions, io: CliIo): Promise<number> {

@@ -11,6 +11,7 @@ import {
   chunkIdsOf,
   chunkProgress,
   connectionLimits,
+  enqueueTasks,
   isWaitingForChunks,
   type KeptSnapshot,
   keptSnapshots,
@@ -23,7 +24,6 @@ import {
   type TaskRecord,
   type TaskState,
   type TaskStore,
-  toTaskInputs,
 } from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
 import { EXIT } from '../cli-io.ts';
@@ -148,7 +148,7 @@ export async function enqueueCommand(
   let results: Awaited<ReturnType<TaskStore['enqueue']>>;
   try {
     await store.setConnectionLimits(connectionLimits(resolved));
-    results = await store.enqueue(toTaskInputs(resolved));
+    results = await enqueueTasks(store, resolved.tasks);
   } finally {
     await store.close();
   }

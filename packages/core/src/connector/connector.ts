@@ -46,6 +46,13 @@ export interface ConnectorCapabilities {
   chunkedStaging: boolean;
   /** Publish modes the sink supports. Default `['replace']`. */
   publishModes: readonly PublishMode[];
+  /** `Source.incremental()` reads only the rows past a high-water mark (see incremental-mark.ts). Default `false`. */
+  incrementalRead: boolean;
+  /**
+   * The sink keeps an incremental task's high-water mark and commits it in the same atomic
+   * step as the publish (`Sink.incrementalMark()`, `WriteOptions.incremental`). Default `false`.
+   */
+  incrementalCommit: boolean;
 }
 
 /** Documented defaults for {@link ConnectorCapabilities}. */
@@ -56,6 +63,8 @@ export const defaultCapabilities: ConnectorCapabilities = Object.freeze({
   partitionedRead: false,
   chunkedStaging: false,
   publishModes: Object.freeze(['replace'] as const),
+  incrementalRead: false,
+  incrementalCommit: false,
 });
 
 /** Resolve a connector's partial capabilities against the defaults. */
@@ -239,6 +248,14 @@ export interface Source {
    * the main thread only moves bytes. `null` when this read has none.
    */
   rawDecoder?(): Promise<RawDecoderSpec | null>;
+  /**
+   * Incremental read (declare `incrementalRead`): finds the increment after `request.after`
+   * in this source's point-in-time read and returns a source of just those rows. Called at
+   * most once, before any read; the returned sources live until this one is closed.
+   */
+  incremental?(
+    request: import('./incremental-mark.ts').IncrementalRequest,
+  ): Promise<import('./incremental-mark.ts').IncrementalRead>;
   /** Release everything the source holds. Called once, always. */
   close?(): Promise<void>;
 }
@@ -257,6 +274,11 @@ export interface WriteOptions {
   mode: PublishMode;
   /** Key columns for `merge`. */
   key?: readonly string[];
+  /**
+   * An incremental run's mark, to commit atomically with the publish (only for sinks that
+   * declare `incrementalCommit`; see {@link IncrementalCommit} for what `publish()` must do).
+   */
+  incremental?: import('./incremental-mark.ts').IncrementalCommit;
 }
 
 /** Staged data: complete, durable, not yet visible at the target. */
@@ -281,6 +303,8 @@ export interface StagedTarget {
 export interface PublishResult {
   /** JSON locating the published data. */
   ref: Json;
+  /** Rows the publish added to or changed in the target, when the sink knows (incremental reports show it). */
+  rows?: number;
 }
 
 /**
@@ -312,6 +336,11 @@ export interface SinkWriter {
 export interface Sink {
   /** Whether the target exists, and its schema. */
   describe(): Promise<TargetDescription>;
+  /**
+   * The high-water mark stored at this target under `key` (declare `incrementalCommit`), or
+   * null when there is none. Reads only: the truth an incremental run starts from.
+   */
+  incrementalMark?(key: string): Promise<import('./incremental-mark.ts').IncrementalMark | null>;
   /**
    * Preflight: can data of this schema be written in this mode? Throws SchemaMismatchError
    * naming the column and how to fix it. Must not modify anything.

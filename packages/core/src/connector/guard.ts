@@ -174,6 +174,19 @@ export function guardSource(connector: string, source: Source, hooks: GuardHooks
     guarded.checkUnchanged = (pin: Json, read: { rows: number }) =>
       call(connector, 'checkUnchanged()', () => checkUnchanged(pin, read), hooks);
   }
+  if (source.incremental) {
+    const incremental = source.incremental.bind(source);
+    guarded.incremental = async (request) => {
+      if (closed) throw misuse(connector, 'A source', 'incremental()');
+      const read = await call(connector, 'incremental()', () => incremental(request), hooks);
+      // The increment's sources live on the parent's read: guarded alike, closed with it.
+      return {
+        ...read,
+        increment: guardSource(connector, read.increment, hooks),
+        upToMark: () => guardSource(connector, read.upToMark(), hooks),
+      };
+    };
+  }
   if (source.rawFormat && source.readRaw) {
     const rawFormat = source.rawFormat.bind(source);
     const readRaw = source.readRaw.bind(source);
@@ -224,6 +237,13 @@ export function guardSink(connector: string, sink: Sink, hooks: GuardHooks = {})
       await call(connector, 'close()', () => sink.close?.(), hooks);
     },
   };
+  if (sink.incrementalMark) {
+    const incrementalMark = sink.incrementalMark.bind(sink);
+    guarded.incrementalMark = async (key) => {
+      ensureOpen('incrementalMark()');
+      return call(connector, 'incrementalMark()', () => incrementalMark(key), hooks);
+    };
+  }
   if (sink.openChunked) {
     const openChunked = sink.openChunked.bind(sink);
     guarded.openChunked = async (schema: Schema, options: ChunkedWriteOptions) => {

@@ -296,6 +296,8 @@ export interface NowOption {
 export interface TaskFilter {
   states?: TaskState[];
   ids?: string[];
+  /** Only tasks whose catalog `entity` is one of these refs (what Backstage looks datasets up by). */
+  entities?: string[];
   /** Default: all. */
   limit?: number;
 }

@@ -165,6 +165,7 @@ export class TaskTable {
 
   list(filter: TaskFilter = {}): TaskRecord[] {
     const states = filter.states === undefined ? undefined : new Set(filter.states);
+    const entities = filter.entities === undefined ? undefined : new Set(filter.entities);
     let candidates: TaskRecord[];
     if (filter.ids !== undefined) {
       candidates = [];
@@ -177,6 +178,7 @@ export class TaskTable {
     }
     const matching = candidates
       .filter((record) => states === undefined || states.has(record.state))
+      .filter((record) => entities === undefined || (record.entity !== undefined && entities.has(record.entity)))
       .sort((a, b) => a.sequence - b.sequence);
     const limited = filter.limit === undefined ? matching : matching.slice(0, Math.max(0, filter.limit));
     return limited.map((record) => structuredClone(record));

@@ -36,6 +36,7 @@ import type { BatchTransform } from '../transfer/transform.ts';
 import { createTransforms } from '../transfer/transforms/index.ts';
 import { createValidators } from '../validate/index.ts';
 import type { Validator } from '../validate/validator.ts';
+import { beginIncrement, checkIncrementalTask, type PreparedIncrement } from './incremental-run.ts';
 import type { ResolvedEndpoint, TaskDefinition } from './task-definition.ts';
 
 /** Parses options with a connector schema, turning zod issues into a ConfigError with paths. */
@@ -127,11 +128,13 @@ export interface Prepared {
   schema: Schema;
   target: TargetDescription;
   mode: PublishMode;
-  /** Publish mode and key, as the sink's `check()` and `open()` take them. */
-  publish: Pick<WriteOptions, 'mode' | 'key'>;
+  /** Publish mode and key (and an incremental run's mark), as the sink's `check()` and `open()` take them. */
+  publish: Pick<WriteOptions, 'mode' | 'key' | 'incremental'>;
   validators: Validator[];
   /** Snapshot factory, when a snapshot will be taken of an existing target. */
   snapshot?: () => Promise<Snapshot>;
+  /** An incremental task's increment; `source` then reads just its rows. */
+  incremental?: PreparedIncrement;
   close(): Promise<void>;
 }
 
@@ -181,7 +184,14 @@ export async function prepareTask(
       'Disable validation for this task explicitly (validate: { rowCount: false, checksum: false, sample: 0, schema: false }) if you accept an unverified copy.',
     );
   }
+  checkIncrementalTask(task, from.connector, to.connector);
   if (task.chunks) {
+    if (task.incremental) {
+      throw new ConfigError(
+        `Task "${task.id}": chunks and incremental cannot be combined: an increment is read and published in one attempt. Remove one of them.`,
+        { details: { option: 'chunks' } },
+      );
+    }
     if (!capabilitiesOf(from.connector).partitionedRead) {
       throw missingCapability(
         from.connector.name,
@@ -229,17 +239,23 @@ export async function prepareTask(
     if (schema.fields.length === 0) throw noColumns(task, 'the transforms leave no columns');
     const target = await sink.describe();
     await sink.check?.(schema, publish);
-    const wantSnapshot = (task.snapshot?.enabled ?? targetCaps.snapshot) && target.exists && createSnapshot;
+    // Incremental targets take none (see checkIncrementalTask).
+    const wantSnapshot =
+      (task.snapshot?.enabled ?? (targetCaps.snapshot && !task.incremental)) && target.exists && createSnapshot;
+    const increment = task.incremental
+      ? await beginIncrement({ task, source, sink, sourceSchema, schema, target: to, hooks })
+      : undefined;
     return {
-      source,
+      source: increment?.source ?? source,
       sink,
       transforms,
       sourceSchema,
       schema,
       target,
       mode,
-      publish,
+      publish: increment ? { ...publish, incremental: increment.commit } : publish,
       validators,
+      ...(increment ? { incremental: increment } : {}),
       ...(wantSnapshot
         ? { snapshot: async () => guardSnapshot(to.connector.name, await createSnapshot(to.args), hooks) }
         : {}),
@@ -294,6 +310,8 @@ export interface TaskPlan {
   /** Snapshot of the existing target before publishing. */
   snapshot?: boolean;
   validation?: string[];
+  /** An incremental task's next increment: the stored mark, the bound the source found now, the range. */
+  incremental?: { cursor: string; from: string | null; to: string | null; range: string; fullCheck: boolean };
   error?: SerializedHonkError;
 }
 
@@ -330,6 +348,17 @@ export async function planTask(options: {
       },
       snapshot: prepared.snapshot !== undefined,
       validation: prepared.validators.map((validator) => validator.name),
+      ...(prepared.incremental
+        ? {
+            incremental: {
+              cursor: prepared.incremental.commit.to.cursor,
+              from: prepared.incremental.commit.from?.value ?? null,
+              to: prepared.incremental.commit.to.value,
+              range: prepared.incremental.range,
+              fullCheck: prepared.incremental.fullCheckDue,
+            },
+          }
+        : {}),
     };
   } catch (error) {
     return { taskId: task.id, ok: false, error: toHonkError(error).toJSON() };

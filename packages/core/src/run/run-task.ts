@@ -153,6 +153,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   let schemas: TaskReport['schema'];
   let path: TaskReport['path'];
   let session: AsyncValidationSession | undefined;
+  let incremental: TaskReport['incremental'];
 
   const finish = (error?: unknown): TaskReport => {
     enter('done');
@@ -170,6 +171,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     if (publishing && error !== undefined) report.restored = restored;
     if (schemas) report.schema = schemas;
     if (path) report.path = path;
+    if (incremental) report.incremental = incremental;
     if (error !== undefined) {
       const honk = toHonkError(error);
       report.error = honk.toJSON();
@@ -263,8 +265,21 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     if (options.beforePublish) await step(options.beforePublish());
     const publish = opened.publish();
     publishing = publish;
-    published = (await step(publish)).ref;
+    const result = await step(publish);
+    published = result.ref;
     logger.info({ taskId: task.id, rows: stats.rows }, 'published');
+    const increment = prepared.incremental;
+    if (increment) {
+      // The increment and its mark are committed: nothing after this undoes them (a failing
+      // full check reports an older difference; it does not roll the increment back).
+      writer = undefined;
+      publishing = undefined;
+      incremental = increment.report(stats, result);
+      if (increment.fullCheckDue) {
+        enter('validate');
+        await step(increment.check(incremental, { transforms, schema, signal, batchRows, workers: options.workers }));
+      }
+    }
     return finish();
   } catch (error) {
     watchdog.stop();

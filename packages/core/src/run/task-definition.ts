@@ -40,6 +40,21 @@ export interface SnapshotOptions {
   keepForMs?: number;
 }
 
+/** An incremental task's settings (see docs/incremental.md and `connector/incremental-mark.ts`). */
+export interface IncrementalOptions {
+  /** The source column past whose high-water mark each run reads. */
+  cursor: string;
+  /** Timestamp cursors: read only rows at most this old (ms) behind the source's clock. Default 0. */
+  lagMs?: number;
+  /** Every Nth run also compares the whole target with the source up to the mark. Default never. */
+  fullCheckEvery?: number;
+  /**
+   * Whose mark the target keeps. Default: `meta.scheduledFrom` (a scheduled run continues its
+   * task's mark), else the task id. Spec tasks set it to the spec's task id.
+   */
+  markKey?: string;
+}
+
 export interface TaskDefinition {
   /** Unique, the idempotency key: staging names derive from it. */
   id: string;
@@ -48,6 +63,11 @@ export interface TaskDefinition {
   transform?: TransformOptions;
   validate?: ValidateOptions;
   snapshot?: SnapshotOptions;
+  /**
+   * Move only the rows past the high-water mark the target keeps (target mode `append` or
+   * `merge`). A re-run moves what changed since the last published run.
+   */
+  incremental?: IncrementalOptions;
   /** Rows per batch. Default 65,536. */
   batchRows?: number;
   /**

@@ -5,6 +5,7 @@
 import type { Json, SnapshotRef } from '../connector/connector.ts';
 import type { SerializedHonkError } from '../errors/honk-error.ts';
 import type { ValidationReport } from '../validate/validator.ts';
+import type { IncrementalReport } from './incremental-run.ts';
 
 /** The phases of a run, in order. */
 export type RunPhase = 'preflight' | 'snapshot' | 'transfer' | 'validate' | 'publish' | 'rollback' | 'done';
@@ -36,6 +37,8 @@ export interface TaskReport {
    * With `raw`, `stats.bytes` counts those bytes rather than Arrow buffers.
    */
   path?: 'arrow' | 'raw';
+  /** An incremental run's increment: the marks it started from and committed, rows read and written. */
+  incremental?: IncrementalReport;
   /** Arrow schemas as text, source side after transforms and at the target. */
   schema?: { source: string[]; target?: string[] };
   /** A chunk sub-task's run (see `docs/chunks.md`): what it staged and recorded. */

@@ -585,6 +585,29 @@ export function testTaskStore(options: TaskStoreSuiteOptions): void {
         expect((await store.list({ states: ['pending'], limit: 2 })).map((record) => record.id)).toEqual(['c', 'b']);
       });
 
+      it('lists by catalog entity', async () => {
+        await store.enqueue(
+          [
+            task('o1', { entity: 'resource:default/orders' }),
+            task('p1', { entity: 'resource:default/payments' }),
+            task('x'),
+            task('o2', { entity: 'resource:default/orders' }),
+          ],
+          { now: T0 },
+        );
+        await store.cancel('o2', { now: at(1) });
+        const ids = async (filter: Parameters<TaskStore['list']>[0]) => (await store.list(filter)).map((r) => r.id);
+        expect(await ids({ entities: ['resource:default/orders'] })).toEqual(['o1', 'o2']);
+        expect(await ids({ entities: ['resource:default/orders', 'resource:default/payments'] })).toEqual([
+          'o1',
+          'p1',
+          'o2',
+        ]);
+        expect(await ids({ entities: ['resource:default/orders'], states: ['pending'] })).toEqual(['o1']);
+        expect(await ids({ entities: [] })).toEqual([]);
+        expect(await ids({ entities: ['resource:default/nothing'] })).toEqual([]);
+      });
+
       it('returns copies that do not alias the store', async () => {
         await store.enqueue([task('a', { labels: { k: 'v' } })], { now: T0 });
         const record = await store.get('a');
