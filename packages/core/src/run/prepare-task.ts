@@ -184,14 +184,14 @@ export async function prepareTask(
       'Disable validation for this task explicitly (validate: { rowCount: false, checksum: false, sample: 0, schema: false }) if you accept an unverified copy.',
     );
   }
+  if (task.chunks && task.incremental) {
+    throw new ConfigError(
+      `Task "${task.id}": chunks and incremental cannot be combined: an increment is read and published in one attempt. Remove one of them.`,
+      { details: { option: 'chunks' } },
+    );
+  }
   checkIncrementalTask(task, from.connector, to.connector);
   if (task.chunks) {
-    if (task.incremental) {
-      throw new ConfigError(
-        `Task "${task.id}": chunks and incremental cannot be combined: an increment is read and published in one attempt. Remove one of them.`,
-        { details: { option: 'chunks' } },
-      );
-    }
     if (!capabilitiesOf(from.connector).partitionedRead) {
       throw missingCapability(
         from.connector.name,

@@ -274,7 +274,7 @@ describe('chunked tasks (file connector)', () => {
     }
   });
 
-  it('refuses a single-file target and a source that cannot split, before moving data', async () => {
+  it('refuses a single-file target, a source that cannot split and an incremental task, before moving data', async () => {
     const { registry, task } = await setup(2, 10);
     const single = await runTask({
       task: task({
@@ -298,6 +298,11 @@ describe('chunked tasks (file connector)', () => {
     expect(memory.error).toMatchObject({
       code: 'CAPABILITY_MISSING',
       message: expect.stringContaining('partitionedRead'),
+    });
+    const incremental = await runTask({ task: task({ incremental: { cursor: 'id' } }), connectors: registry });
+    expect(incremental.error).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('chunks and incremental cannot be combined'),
     });
   });
 
