@@ -225,10 +225,19 @@ export async function prepareTask(
       ...hooks,
       ...(location ? { location } : {}),
     });
-    if (task.chunks && (!source.partitions || !source.partition || !sink.openChunked)) {
+    // partitionedRead alone also serves reads of several partitions within one attempt; a
+    // chunk read needs a source that reads one partition alone, later, anywhere: partition(ref).
+    if (task.chunks && (!source.partitions || !source.partition)) {
+      throw missingCapability(
+        from.connector.name,
+        'cannot read its data in chunks (its source has no partition(ref))',
+        'Remove chunks: from the task.',
+      );
+    }
+    if (task.chunks && !sink.openChunked) {
       throw new HonkError(
         'CONNECTOR_MISUSE',
-        `Connectors "${from.connector.name}" and "${to.connector.name}" declare chunked reads and staging but lack Source.partitions()/partition() or Sink.openChunked(); this is a connector defect.`,
+        `Connector "${to.connector.name}" declares chunkedStaging but its sink has no openChunked(); this is a connector defect.`,
       );
     }
     const transforms = createTransforms(task.transform ?? {}, { baseDir: task.baseDir ?? process.cwd() });
