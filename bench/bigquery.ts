@@ -5,6 +5,10 @@
  * - `decode tabledata pages`: JSON.parse of `tabledata.list` pages (20 000 rows, rendered
  *   as BigQuery prints them) + tabledata-decoder.ts into Arrow, next to the file
  *   connector's decode of the same rows from a Parquet file (its source path).
+ * - `decode storage read responses` (`readApi: storage`): the same rows as Storage Read API
+ *   `ReadRows` responses (Arrow IPC record batches of 20 000 rows, encoded beforehand as the
+ *   emulator sends them), read with apache-arrow against the session's schema and converted
+ *   to the REST path's types (storage-arrow.ts), next to the same file decode.
  * - `encode load files`: the sink's per-row checks + core's Parquet writer into the upload,
  *   next to the file connector writing the same batches to a Parquet file.
  * CPU is process CPU (all threads: the Parquet writer runs on workers), per row in µs;
@@ -20,10 +24,17 @@ import { checkBatch } from '../packages/connectors-bigquery/src/bigquery-row-che
 import {
   arrowSchemaOf,
   type BigQueryField,
+  conformBatch,
   decodeRows,
+  decodeStorageBatches,
   type TableRow,
 } from '../packages/connectors-bigquery/src/index.ts';
-import { cellFromJson, renderCell } from '../packages/connectors-bigquery/src/testing/emulator-values.ts';
+import {
+  StorageIpc,
+  storageBatchOf,
+  storageSchemaOf,
+} from '../packages/connectors-bigquery/src/testing/emulator-arrow.ts';
+import { type Cell, cellFromJson, renderCell } from '../packages/connectors-bigquery/src/testing/emulator-values.ts';
 import { benchRows, emit, peakRssMb } from './report.ts';
 
 const PAGE_ROWS = 20_000;
@@ -36,11 +47,10 @@ const fields: BigQueryField[] = [
   { name: 'order_date', type: 'DATE' },
 ];
 
-/** The JSON text of every page, as the API sends it (TIMESTAMPs as integer microseconds). */
-function pages(rows: number): string[] {
-  const texts: string[] = [];
+/** The table's rows as the emulator stores them, a page at a time. */
+function* cellPages(rows: number): Generator<Cell[][]> {
   for (let start = 0; start < rows; start += PAGE_ROWS) {
-    const page: TableRow[] = [];
+    const page: Cell[][] = [];
     for (let row = start; row < Math.min(rows, start + PAGE_ROWS); row++) {
       const values = [
         String(row),
@@ -50,15 +60,31 @@ function pages(rows: number): string[] {
         row % 3 === 0 ? 'false' : 'true',
         `20${String(10 + (row % 15))}-0${1 + (row % 9)}-1${row % 10}`,
       ];
-      page.push({
-        f: fields.map((field, index) => ({
-          v: values[index] === null ? null : renderCell(field, cellFromJson(field, values[index]), true),
-        })),
-      });
+      page.push(fields.map((field, index) => cellFromJson(field, values[index])));
     }
+    yield page;
+  }
+}
+
+/** The JSON text of every page, as the API sends it (TIMESTAMPs as integer microseconds). */
+function pages(rows: number): string[] {
+  const texts: string[] = [];
+  for (const cells of cellPages(rows)) {
+    const page: TableRow[] = cells.map((row) => ({
+      f: fields.map((field, index) => ({ v: renderCell(field, row[index], true) })),
+    }));
     texts.push(JSON.stringify({ kind: 'bigquery#tableDataList', totalRows: String(rows), rows: page }));
   }
   return texts;
+}
+
+/** The session's serialized schema and every `ReadRows` response's serialized record batch. */
+function storageResponses(rows: number): { serializedSchema: Uint8Array; batches: Uint8Array[] } {
+  const ipc = new StorageIpc(storageSchemaOf(fields));
+  const batches = [...cellPages(rows)].map((cells) =>
+    ipc.serializeBatch(storageBatchOf(ipc.schema, fields, cells)).slice(),
+  );
+  return { serializedSchema: ipc.serializedSchema, batches };
 }
 
 function cpuSeconds(): number {
@@ -106,6 +132,21 @@ export async function benchBigQuery(): Promise<void> {
       return batches;
     });
     const batches = decode.value;
+    const responses = storageResponses(rows);
+    const storageDecode = await timed(async () => {
+      const out: RecordBatch[] = [];
+      let first = 1;
+      for (const bytes of responses.batches) {
+        for (const batch of decodeStorageBatches(responses.serializedSchema, bytes)) {
+          out.push(conformBatch(schema, batch, 'bench', first));
+          first += batch.numRows;
+        }
+      }
+      return out;
+    });
+    if (storageDecode.value.reduce((sum, batch) => sum + batch.numRows, 0) !== rows) {
+      throw new Error('bigquery bench: the storage responses decoded to another row count');
+    }
     // Starts the Parquet worker threads before either encode is measured.
     await writeParquet([(batches[0] as RecordBatch).slice(0, 100)], { write: async () => {} }, false);
     const encode = await timed(() => writeParquet(batches, { write: async () => {} }, true));
@@ -146,6 +187,19 @@ export async function benchBigQuery(): Promise<void> {
       ratio: fileDecode.cpu / decode.cpu,
       peakRssMb: peakRssMb(),
       note: `${perRow(decode.cpu).toFixed(2)} µs/row vs file ${perRow(fileDecode.cpu).toFixed(2)} µs/row`,
+    });
+    emit({
+      suite: 'bigquery',
+      name: `decode storage read responses ${rows}`,
+      rows,
+      seconds: storageDecode.seconds,
+      rowsPerSecond: rows / storageDecode.seconds,
+      cpuMicrosPerRow: perRow(storageDecode.cpu),
+      fileCpuMicrosPerRow: perRow(fileDecode.cpu),
+      reference: 'file connector Parquet decode (CPU)',
+      ratio: fileDecode.cpu / storageDecode.cpu,
+      peakRssMb: peakRssMb(),
+      note: `${perRow(storageDecode.cpu).toFixed(2)} µs/row vs file ${perRow(fileDecode.cpu).toFixed(2)} µs/row (tabledata ${perRow(decode.cpu).toFixed(2)})`,
     });
     emit({
       suite: 'bigquery',

@@ -35,10 +35,12 @@ const suites: Record<string, string> = {
   validate: 'validate.ts',
   queue: 'queue.ts',
   postgres: 'postgres.ts',
+  incremental: 'incremental.ts',
   s3: 's3.ts',
   bigquery: 'bigquery.ts',
   hdfs: 'hdfs.ts',
   'postgres-store': 'postgres-store.ts',
+  chunks: 'chunks.ts',
   cli: 'cli.ts',
 };
 
@@ -80,7 +82,8 @@ function fmt(value: number | undefined, digits = 1): string {
 function printRow(r: ScenarioResult): void {
   const parts = [
     `${r.suite}/${r.name}`.padEnd(44),
-    r.rowsPerSecond !== undefined ? `${fmt(r.rowsPerSecond)} rows/s`.padStart(18) : ''.padStart(18),
+    // A name past the column still gets a space before the figure.
+    r.rowsPerSecond !== undefined ? ` ${fmt(r.rowsPerSecond)} rows/s`.padStart(18) : ''.padStart(18),
     r.megabytesPerSecond !== undefined ? `${fmt(r.megabytesPerSecond)} MB/s`.padStart(12) : ''.padStart(12),
     r.peakRssMb !== undefined ? `peak ${fmt(r.peakRssMb, 0)} MB`.padStart(14) : ''.padStart(14),
     r.ratio !== undefined ? `  ${r.ratio.toFixed(2)}× ${r.reference ?? ''}` : '',

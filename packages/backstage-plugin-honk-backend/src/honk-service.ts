@@ -31,7 +31,7 @@ import {
   toDetail,
   toSummary,
 } from '@honk/backstage-plugin-honk-node';
-import { isHonkError, type TaskRecord, type TaskState, type TaskStore } from '@honk/core';
+import { chunkIdsOf, chunkProgress, isHonkError, type TaskRecord, type TaskState, type TaskStore } from '@honk/core';
 import { restoreSnapshot } from './restore-snapshot.ts';
 
 /** Bulk starts and generation accept at most this many entities per request. */
@@ -60,6 +60,8 @@ function statesOf(statuses: ReadonlySet<MigrationStatus>): TaskState[] {
   const states = new Set<TaskState>();
   for (const status of statuses) {
     if (status === 'pending' || status === 'running' || status === 'dead' || status === 'cancelled') states.add(status);
+    // A chunked task waiting for its chunks is `pending` in the store and `running` here.
+    if (status === 'running') states.add('pending');
     else if (status === 'failed') states.add('retrying');
     else if (status === 'succeeded' || status === 'rolled-back' || status === 'migrated') states.add('succeeded');
     // not-started: no task has it.
@@ -121,9 +123,14 @@ export class HonkService {
     } else {
       records = await store.list(states ? { states } : {});
     }
+    // Chunk records are summed under their chunked task, not listed as migrations (the counts
+    // above are the store's by state, chunk records included).
+    records = records.filter((record) => record.chunkOf === undefined);
+    const chunkIds = records.flatMap(chunkIdsOf);
+    const chunks = new Map((chunkIds.length > 0 ? await store.list({ ids: chunkIds }) : []).map((r) => [r.id, r]));
     const matching: MigrationSummary[] = [];
     for (const record of records) {
-      const summary = toSummary(record, decided.get(record.id) ?? []);
+      const summary = toSummary(record, decided.get(record.id) ?? [], chunkProgress(record, chunks));
       if (wantedStatus && !wantedStatus.has(summary.status)) continue;
       matching.push(summary);
     }
@@ -135,7 +142,13 @@ export class HonkService {
   async detail(taskId: string): Promise<MigrationDetail> {
     const record = await this.#record(taskId);
     const ledger = await this.#options.ledger.forTasks([record.id]);
-    return toDetail(record, ledger.get(record.id) ?? []);
+    const ids = chunkIdsOf(record);
+    const chunks = ids.length > 0 ? await this.#options.store.list({ ids }) : [];
+    return toDetail(
+      record,
+      ledger.get(record.id) ?? [],
+      chunkProgress(record, new Map(chunks.map((chunk) => [chunk.id, chunk]))),
+    );
   }
 
   /** The most recently updated migration of an entity. */

@@ -5,8 +5,9 @@
  */
 import { dirname } from 'node:path';
 import { HONK_ANNOTATIONS } from '@honk/backstage-plugin-honk-common';
+import { migrationStatusOf } from '@honk/backstage-plugin-honk-node';
 import { createPostgresTaskStore, postgresConnector } from '@honk/connectors-postgres';
-import { Agent, ConnectorRegistry, createFileSource, fileConnector } from '@honk/core';
+import { Agent, CHUNKS_WAITING_RUN_AT, ConnectorRegistry, createFileSource, fileConnector } from '@honk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALICE, eventually, type HonkBackstage, MALLORY, startHonkBackstage } from './honk-test-backend.ts';
 
@@ -283,5 +284,36 @@ describe('honk in Backstage', () => {
     expect((await honk.store.list()).length).toBe(before);
     const invalid = await honk.call('/api/honk/migrations/bulk', ALICE, { method: 'POST', body: JSON.stringify({}) });
     expect(invalid.status).toBe(400);
+  });
+  it('lists a chunked task once, its chunks summed under it, and shows it running while it waits for them', async () => {
+    const warehouse = { connector: 'postgres', connection: 'warehouse', options: { url: honk.db.url } };
+    await honk.store.enqueue([
+      {
+        id: 'chunky-orders',
+        definition: {
+          source: { ...warehouse, endpoint: { table: 'shop.orders', partitionBy: { column: 'id' } } },
+          target: { ...warehouse, endpoint: { table: 'public.chunky_orders' } },
+          chunks: { max: 3 },
+        },
+      },
+    ]);
+    const done = await withAgent(() =>
+      eventually('the chunked task to succeed', async () => {
+        const record = await honk.store.get('chunky-orders');
+        return record?.state === 'succeeded' ? record : undefined;
+      }),
+    );
+    expect(done.chunked?.chunks).toBe(3);
+    // While its chunks run, the task waits in the store (pending, never due): it is under way.
+    expect(migrationStatusOf({ ...done, state: 'pending', runAt: CHUNKS_WAITING_RUN_AT })).toBe('running');
+    expect(migrationStatusOf({ ...done, state: 'pending', runAt: done.updatedAt })).toBe('pending');
+    const listed = await honk.call('/api/honk/migrations', ALICE);
+    const ids = listed.body.items.map((item: { taskId: string }) => item.taskId);
+    expect(ids).toContain('chunky-orders');
+    expect(ids.filter((id: string) => id.startsWith('chunky-orders#'))).toEqual([]);
+    const item = listed.body.items.find((entry: { taskId: string }) => entry.taskId === 'chunky-orders');
+    expect(item).toMatchObject({ status: 'succeeded', chunks: { total: 3, states: { succeeded: 3 }, rows: 500 } });
+    const detail = await honk.call('/api/honk/migrations/chunky-orders', ALICE);
+    expect(detail.body).toMatchObject({ chunks: { total: 3, rows: 500 }, report: { chunks: { count: 3, rows: 500 } } });
   });
 });

@@ -78,6 +78,11 @@ export interface MigrationSummary {
   enqueuedAt: string;
   /** The last progress an agent reported (rows, bytes, rate …). */
   progress?: unknown;
+  /**
+   * A chunked task (see @honk/core docs/chunks.md): its chunks in sum — how many are in each
+   * task store state, and the rows staged so far. Its chunks are not listed as migrations.
+   */
+  chunks?: { total: number; states: Record<string, number>; rows: number };
   lastError?: MigrationError;
   signedOff?: { by: string; at: string };
   rolledBack?: { by: string; at: string };

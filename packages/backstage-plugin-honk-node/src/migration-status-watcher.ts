@@ -89,7 +89,8 @@ export class MigrationStatusWatcher {
 
   async #pollOnce(): Promise<void> {
     try {
-      const active = await this.#store.list({ states: ACTIVE });
+      // Chunk records are parts of their task, not migrations of their own.
+      const active = (await this.#store.list({ states: ACTIVE })).filter((record) => record.chunkOf === undefined);
       const next = new Map(active.map((record) => [record.id, `${record.state}|${record.attempts}`]));
       const changed: TaskRecord[] = active.filter((record) => this.#active.get(record.id) !== next.get(record.id));
       const ended = [...this.#active.keys()].filter((id) => !next.has(id));

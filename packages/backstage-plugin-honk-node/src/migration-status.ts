@@ -10,7 +10,7 @@ import type {
   MigrationWindow,
 } from '@honk/backstage-plugin-honk-common';
 import { MIGRATION_STATUSES } from '@honk/backstage-plugin-honk-common';
-import type { TaskRecord } from '@honk/core';
+import { type ChunkProgress, isWaitingForChunks, type TaskRecord } from '@honk/core';
 import type { LedgerEntry } from './migration-ledger.ts';
 
 /** When the current run of the task succeeded (the end of its last succeeded attempt). */
@@ -41,7 +41,8 @@ export function decidingAction(record: TaskRecord, entries: readonly LedgerEntry
 export function migrationStatusOf(record: TaskRecord, entries: readonly LedgerEntry[] = []): MigrationStatus {
   switch (record.state) {
     case 'pending':
-      return 'pending';
+      // A chunked task waiting for its chunks is under way: they are running or queued.
+      return isWaitingForChunks(record) ? 'running' : 'pending';
     case 'running':
       return 'running';
     case 'retrying':
@@ -57,7 +58,12 @@ export function migrationStatusOf(record: TaskRecord, entries: readonly LedgerEn
   }
 }
 
-export function toSummary(record: TaskRecord, entries: readonly LedgerEntry[] = []): MigrationSummary {
+/** `chunks`: a chunked task's chunks in sum (`chunkProgress` of @honk/core), when known. */
+export function toSummary(
+  record: TaskRecord,
+  entries: readonly LedgerEntry[] = [],
+  chunks?: ChunkProgress,
+): MigrationSummary {
   const status = migrationStatusOf(record, entries);
   const action = decidingAction(record, entries);
   return {
@@ -73,15 +79,20 @@ export function toSummary(record: TaskRecord, entries: readonly LedgerEntry[] = 
     updatedAt: record.updatedAt,
     enqueuedAt: record.enqueuedAt,
     ...(record.progress !== undefined ? { progress: record.progress } : {}),
+    ...(chunks ? { chunks: { total: chunks.total, states: { ...chunks.states }, rows: chunks.rows } } : {}),
     ...(record.lastError ? { lastError: record.lastError } : {}),
     ...(action?.action === 'sign-off' ? { signedOff: { by: action.actor, at: action.at } } : {}),
     ...(action?.action === 'rollback' ? { rolledBack: { by: action.actor, at: action.at } } : {}),
   };
 }
 
-export function toDetail(record: TaskRecord, entries: readonly LedgerEntry[] = []): MigrationDetail {
+export function toDetail(
+  record: TaskRecord,
+  entries: readonly LedgerEntry[] = [],
+  chunks?: ChunkProgress,
+): MigrationDetail {
   return {
-    ...toSummary(record, entries),
+    ...toSummary(record, entries, chunks),
     history: record.history.map((attempt) => ({ ...attempt })),
     ...(record.report !== undefined ? { report: record.report } : {}),
     ...(record.snapshotRef !== undefined ? { snapshotRef: record.snapshotRef } : {}),

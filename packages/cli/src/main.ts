@@ -130,6 +130,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .argument('[ids...]', 'only these task ids')
     .option(storeOption, storeHelp)
     .option('--state <state>', 'only tasks in this state (repeatable)', idList)
+    .option('--chunks', 'also list the chunks of chunked tasks one by one (they are summed under their task)')
     .option('--json', 'machine-readable output')
     .action(async (ids: string[], options) => setExit(await (await storeCommands()).statusCommand(ids, options, io)));
 

@@ -207,8 +207,15 @@ export class BigQueryApi {
     }
   }
 
-  /** One page of a table's rows (`tabledata.list`), TIMESTAMPs as integer microseconds. */
-  tablePage(table: TableReference, page: { maxResults: number; pageToken?: string }, signal?: AbortSignal) {
+  /**
+   * One page of a table's rows (`tabledata.list`), TIMESTAMPs as integer microseconds;
+   * `selectedFields` pages hold only those columns, in the table's order.
+   */
+  tablePage(
+    table: TableReference,
+    page: { maxResults: number; pageToken?: string; selectedFields?: readonly string[] },
+    signal?: AbortSignal,
+  ) {
     return this.callPage(
       { operation: 'tabledata.list', table: describeTable(table) },
       {
@@ -217,6 +224,7 @@ export class BigQueryApi {
         qs: {
           maxResults: page.maxResults,
           ...(page.pageToken ? { pageToken: page.pageToken } : {}),
+          ...(page.selectedFields ? { selectedFields: page.selectedFields.join(',') } : {}),
           'formatOptions.useInt64Timestamp': true,
         },
       },

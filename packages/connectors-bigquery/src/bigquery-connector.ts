@@ -13,6 +13,7 @@ import {
   bigQueryConnectionSchema,
   bigQueryEndpointSchema,
 } from './bigquery-options.ts';
+import { createBigQueryReadClient } from './bigquery-read-client.ts';
 import { createBigQuerySink } from './bigquery-sink.ts';
 import { createBigQuerySnapshot } from './bigquery-snapshot.ts';
 import { createBigQuerySource } from './bigquery-source.ts';
@@ -38,6 +39,8 @@ export const bigQueryConnector = defineConnector<BigQueryConnectionOptions, BigQ
     snapshot: true,
     readStaged: true,
     countPushdown: true,
+    // readApi: storage reports its read session's streams; REST reads are one partition.
+    partitionedRead: true,
     publishModes: ['replace', 'append', 'merge'],
   },
   createSource: ({ options, endpoint, context }) =>
@@ -45,6 +48,9 @@ export const bigQueryConnector = defineConnector<BigQueryConnectionOptions, BigQ
       api: bigQueryApiFor(options, context.connectionName),
       endpoint,
       pageRows: options.pageRows,
+      retries: options.retries,
+      readStreams: options.readStreams,
+      ...(endpoint.readApi === 'storage' ? { readClient: () => createBigQueryReadClient(options) } : {}),
     }),
   createSink: ({ options, endpoint, context }) =>
     createBigQuerySink({

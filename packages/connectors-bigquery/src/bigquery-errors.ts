@@ -170,3 +170,92 @@ export async function withBigQueryRetry<T>(
     },
   );
 }
+
+/** gRPC status codes (google.rpc.Code) by number, for messages. */
+const GRPC_STATUS_NAMES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
+
+/** The HTTP status a gRPC status stands for (google.rpc.Code's documented mapping). */
+const GRPC_HTTP_STATUS: Record<number, number> = {
+  1: 503, // CANCELLED by the server or the network, not by Honk (aborts are checked first)
+  2: 500,
+  4: 504,
+  5: 404,
+  7: 403,
+  8: 429,
+  10: 503, // ABORTED: a concurrency conflict, retried
+  13: 500,
+  14: 503,
+  15: 500,
+  16: 401,
+};
+
+interface GrpcErrorLike {
+  code: number;
+  details?: string;
+  message?: string;
+}
+
+function isGrpcError(error: unknown): error is GrpcErrorLike {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as GrpcErrorLike).code === 'number' &&
+    ('details' in error || 'metadata' in error)
+  );
+}
+
+/**
+ * Converts a Storage Read API (gRPC) failure into a HonkError, with the same classes as the
+ * REST errors: NOT_FOUND → NotFoundError, PERMISSION_DENIED/UNAUTHENTICATED → AuthError,
+ * UNAVAILABLE/INTERNAL/DEADLINE_EXCEEDED/ABORTED/RESOURCE_EXHAUSTED/CANCELLED/UNKNOWN →
+ * TransientError; INVALID_ARGUMENT/FAILED_PRECONDITION/OUT_OF_RANGE (a column, row
+ * restriction or snapshot time the service refuses) and UNIMPLEMENTED (an endpoint without
+ * the Storage Read API) → ConfigError. HonkErrors pass through.
+ */
+export function toStorageError(error: unknown, context: BigQueryCallContext): HonkError {
+  if (!isGrpcError(error)) return toBigQueryError(error, context);
+  const status = GRPC_STATUS_NAMES[error.code] ?? String(error.code);
+  const detail = redactText(error.details || error.message || status);
+  const where = `BigQuery connection "${context.connection}": Storage Read API ${context.operation}${context.table ? ` on ${context.table}` : ''}`;
+  const details = {
+    connection: context.connection,
+    operation: context.operation,
+    ...(context.table ? { table: context.table } : {}),
+    grpcStatus: status,
+  };
+  if (error.code === 12) {
+    return new ConfigError(
+      `${where}: the endpoint does not implement it (UNIMPLEMENTED: ${detail}). Check \`storageApiEndpoint\`, or read with \`readApi: rest\`.`,
+      { cause: error, details },
+    );
+  }
+  if (error.code === 3 || error.code === 9 || error.code === 11) {
+    return new ConfigError(
+      `${where} was refused (${status}): ${detail}. Check the endpoint's \`columns\`, \`rowRestriction\` and \`snapshotTime\`.`,
+      { cause: error, details },
+    );
+  }
+  const http = GRPC_HTTP_STATUS[error.code] ?? 500;
+  return toBigQueryError(Object.assign(new Error(`${status}: ${detail}`), { code: http, errors: [], cause: error }), {
+    ...context,
+    operation: `Storage Read API ${context.operation}`,
+  });
+}

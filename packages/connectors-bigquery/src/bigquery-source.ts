@@ -1,6 +1,7 @@
 /**
- * The BigQuery source: a table (read with `tabledata.list`, pages decoded into Arrow) or a
- * query (a query job; its result pages read with `getQueryResults`).
+ * The BigQuery source: a table (read with `tabledata.list`, pages decoded into Arrow, or
+ * with `readApi: storage` through a Storage Read API session, storage-read.ts) or a query
+ * (a query job; its result pages read with `getQueryResults`).
  *
  * One point in time:
  * - a table is pinned on first use (its `lastModifiedTime` and row count); after the last
@@ -9,22 +10,49 @@
  *   streaming buffer is being written to: read it with `snapshotTime`.
  * - `snapshotTime` reads the table as of that instant (`FOR SYSTEM_TIME AS OF`, a query).
  * - a query runs once per source; every `read()` pages through the same job's results.
+ * - `readApi: storage`: one read session per source, which is itself a snapshot: with
+ *   `snapshotTime` its `table_modifiers.snapshot_time`; without, the session's creation,
+ *   and the table's `lastModifiedTime` must be the same before and after the session is
+ *   created (else `SOURCE_CHANGED`). Every `read()` reads that session's streams again;
+ *   `partitions()` are its streams.
  *
- * `count()` answers from metadata: the table's `numRows`, or the query result's `totalRows`.
+ * `count()` answers from metadata: the table's `numRows`, or the query result's `totalRows`
+ * (with `readApi: storage` and `snapshotTime` or `rowRestriction`, a `COUNT(*)` query).
  */
-import { NotFoundError, type ReadOptions, type Source, TransientError, throwIfAborted } from '@honk/core';
-import type { RecordBatch, Schema } from 'apache-arrow';
+import {
+  ConfigError,
+  NotFoundError,
+  type ReadOptions,
+  type Source,
+  type SourcePartition,
+  TransientError,
+  throwIfAborted,
+} from '@honk/core';
+import { RecordBatch, type Schema } from 'apache-arrow';
 import type { BigQueryApi, JobResource, RowsPage, TableResource } from './bigquery-api.ts';
 import type { BigQueryEndpointOptions } from './bigquery-options.ts';
+import type { BigQueryReadClientLike } from './bigquery-read-client.ts';
 import { arrowSchemaOf, type BigQueryField } from './bigquery-types.ts';
-import { describeTable, parseTableName, quoteTable, type TableReference } from './table-reference.ts';
+import { reorder, selectFields, sessionSchemaOf } from './source-columns.ts';
+import { createReadSession, readSession, readStream, type StorageSession } from './storage-read.ts';
+import { describeTable, parseTableName, quoteIdentifier, quoteTable, type TableReference } from './table-reference.ts';
 import { decodeRows } from './tabledata-decoder.ts';
 
 export interface BigQuerySourceArgs {
   api: BigQueryApi;
-  endpoint: Pick<BigQueryEndpointOptions, 'table' | 'query' | 'snapshotTime'>;
+  endpoint: Pick<BigQueryEndpointOptions, 'table' | 'query' | 'snapshotTime' | 'columns'> &
+    Partial<Pick<BigQueryEndpointOptions, 'readApi' | 'rowRestriction'>>;
   /** Rows asked for per page (BigQuery may return fewer). */
   pageRows: number;
+  /**
+   * `readApi: storage`: the Storage Read API client, or a factory the source calls on first
+   * need and closes in `close()`.
+   */
+  readClient?: BigQueryReadClientLike | (() => Promise<BigQueryReadClientLike>);
+  /** `readApi: storage`: the most streams per read session. Default 4. */
+  readStreams?: number;
+  /** `readApi: storage`: tries per Storage Read API call and per stream. Default 5. */
+  retries?: number;
   /** Called once from `close()` (a client the source owns). */
   onClose?: () => Promise<void> | void;
 }
@@ -32,24 +60,61 @@ export interface BigQuerySourceArgs {
 /** What a read is pinned to. */
 type Pinned =
   | { kind: 'table'; table: TableReference; resource: TableResource; fields: BigQueryField[] }
-  | { kind: 'query'; job: JobResource['jobReference']; fields: BigQueryField[]; totalRows: number };
+  | { kind: 'query'; job: JobResource['jobReference']; fields: BigQueryField[]; totalRows: number }
+  | {
+      kind: 'storage';
+      table: TableReference;
+      resource: TableResource;
+      fields: BigQueryField[];
+      session: StorageSession;
+      /** Rows a whole read must give (the table's `numRows`), when that is known. */
+      expectedRows: number | undefined;
+    };
 
-export function createBigQuerySource(args: BigQuerySourceArgs): Source {
+/** The source, with `readPartition` for the partitions it reports (as the PostgreSQL source has). */
+export interface BigQuerySource extends Source {
+  partitions(): Promise<SourcePartition[]>;
+  /** Reads one partition of `partitions()`, at the same point in time as `read()`. */
+  readPartition(partition: SourcePartition, options: ReadOptions): AsyncIterable<RecordBatch>;
+}
+
+export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
   const { api, endpoint } = args;
   const connection = api.connection;
   const table = endpoint.table !== undefined ? parseTableName(endpoint.table, api.projectId) : undefined;
   let pinned: Promise<Pinned> | undefined;
   let schema: Schema | undefined;
 
+  const storage = endpoint.readApi === 'storage';
+  let readClient: Promise<BigQueryReadClientLike> | undefined;
+  const client = (): Promise<BigQueryReadClientLike> => {
+    const given = args.readClient;
+    if (!given) {
+      throw new ConfigError(
+        `BigQuery connection "${connection}": \`readApi: storage\` needs a Storage Read API client, and none was given.`,
+      );
+    }
+    readClient ??= typeof given === 'function' ? given() : Promise.resolve(given);
+    return readClient;
+  };
+  const storageContext = async () => ({
+    client: await client(),
+    connection,
+    table: table as TableReference,
+    billingProject: api.projectId,
+    retries: args.retries ?? 5,
+  });
+  const selectList = endpoint.columns ? endpoint.columns.map(quoteIdentifier).join(', ') : '*';
+
   const queryText = (resource?: TableResource): string | undefined => {
     if (endpoint.query !== undefined) return endpoint.query;
     if (!table) return undefined;
     if (endpoint.snapshotTime !== undefined) {
-      return `SELECT * FROM ${quoteTable(table)} FOR SYSTEM_TIME AS OF TIMESTAMP '${new Date(endpoint.snapshotTime).toISOString()}'`;
+      return `SELECT ${selectList} FROM ${quoteTable(table)} FOR SYSTEM_TIME AS OF TIMESTAMP '${new Date(endpoint.snapshotTime).toISOString()}'`;
     }
     // Views have no rows of their own for tabledata.list.
     if (resource && resource.type !== 'TABLE' && resource.type !== 'SNAPSHOT' && resource.type !== 'CLONE') {
-      return `SELECT * FROM ${quoteTable(table)}`;
+      return `SELECT ${selectList} FROM ${quoteTable(table)}`;
     }
     return undefined;
   };
@@ -80,19 +145,85 @@ export function createBigQuerySource(args: BigQuerySourceArgs): Source {
     };
   };
 
+  const refuseStreamingBuffer = () =>
+    new TransientError(
+      `BigQuery connection "${connection}": table ${describeTable(table as TableReference)} has rows in its streaming buffer, so it is being written to and cannot be read at one point in time. Set the endpoint's \`snapshotTime\` to read it as of an instant.`,
+      { code: 'SOURCE_CHANGED' },
+    );
+
+  const changed = (reference: TableReference, what: string) => {
+    pinned = undefined;
+    schema = undefined;
+    return new TransientError(
+      `BigQuery connection "${connection}": table ${describeTable(reference)} changed while it was read (${what}). The attempt is retried; set \`snapshotTime\` to read a table that is always being written.`,
+      { code: 'SOURCE_CHANGED', details: { table: describeTable(reference) } },
+    );
+  };
+
+  /** A Storage Read API session: the read's point in time (see the file's comment). */
+  const pinStorage = async (signal?: AbortSignal): Promise<Pinned> => {
+    const reference = table as TableReference;
+    const before = await lookUp(signal);
+    if (before.type === 'VIEW') {
+      throw new ConfigError(
+        `BigQuery connection "${connection}": ${describeTable(reference)} is a view, which the Storage Read API does not read. Read it with \`readApi: rest\` (Honk then runs the view as a query).`,
+      );
+    }
+    const where = `BigQuery connection "${connection}": table ${describeTable(reference)}`;
+    const { stored, listed } = selectFields(before.schema?.fields ?? [], endpoint.columns, where);
+    // Fails at plan time on a type Honk cannot read, before a session is created.
+    arrowSchemaOf(listed);
+    if (endpoint.snapshotTime === undefined && before.streamingBuffer) throw refuseStreamingBuffer();
+    const session = await createReadSession(
+      await storageContext(),
+      {
+        ...(endpoint.columns ? { columns: stored.map((field) => field.name) } : {}),
+        ...(endpoint.rowRestriction ? { rowRestriction: endpoint.rowRestriction } : {}),
+        ...(endpoint.snapshotTime !== undefined ? { snapshotTime: Date.parse(endpoint.snapshotTime) } : {}),
+        maxStreams: args.readStreams ?? 4,
+      },
+      signal,
+    );
+    const sent = session.columns.map((name) => name.toLowerCase()).join(',');
+    if (sent !== stored.map((field) => field.name.toLowerCase()).join(',')) {
+      throw changed(
+        reference,
+        `the read session has columns ${session.columns.join(', ')}; the table has ${stored.map((field) => field.name).join(', ')}`,
+      );
+    }
+    if (endpoint.snapshotTime === undefined) {
+      // The session reads the table as of its creation: the version looked up before it
+      // when nothing modified the table in between.
+      const after = await lookUp(signal);
+      if (after.lastModifiedTime !== before.lastModifiedTime) {
+        throw changed(reference, `modified at ${after.lastModifiedTime} while the read session was created`);
+      }
+    }
+    const whole = endpoint.snapshotTime === undefined && endpoint.rowRestriction === undefined;
+    return {
+      kind: 'storage',
+      table: reference,
+      resource: before,
+      fields: listed,
+      session,
+      expectedRows: whole ? Number(before.numRows ?? 0) : undefined,
+    };
+  };
+
   const pin = (signal?: AbortSignal): Promise<Pinned> => {
     pinned ??= (async (): Promise<Pinned> => {
+      if (storage) return pinStorage(signal);
       const resource = table && endpoint.snapshotTime === undefined ? await lookUp(signal) : undefined;
       const query = queryText(resource);
       if (query !== undefined) return runQuery(query, signal);
       const current = resource as TableResource;
-      if (current.streamingBuffer) {
-        throw new TransientError(
-          `BigQuery connection "${connection}": table ${describeTable(table as TableReference)} has rows in its streaming buffer, so it is being written to and cannot be read at one point in time. Set the endpoint's \`snapshotTime\` to read it as of an instant.`,
-          { code: 'SOURCE_CHANGED' },
-        );
-      }
-      return { kind: 'table', table: table as TableReference, resource: current, fields: current.schema?.fields ?? [] };
+      if (current.streamingBuffer) throw refuseStreamingBuffer();
+      const { listed } = selectFields(
+        current.schema?.fields ?? [],
+        endpoint.columns,
+        `BigQuery connection "${connection}": table ${describeTable(table as TableReference)}`,
+      );
+      return { kind: 'table', table: table as TableReference, resource: current, fields: listed };
     })();
     pinned.catch(() => {
       pinned = undefined;
@@ -102,8 +233,58 @@ export function createBigQuerySource(args: BigQuerySourceArgs): Source {
 
   const fetchPage = (at: Pinned, maxResults: number, pageToken: string | undefined, signal: AbortSignal) =>
     at.kind === 'table'
-      ? api.tablePage(at.table, { maxResults, ...(pageToken ? { pageToken } : {}) }, signal)
-      : api.queryPage(at.job, { maxResults, ...(pageToken ? { pageToken } : {}) }, signal);
+      ? api.tablePage(
+          at.table,
+          {
+            maxResults,
+            ...(pageToken ? { pageToken } : {}),
+            ...(endpoint.columns ? { selectedFields: at.fields.map((field) => field.name) } : {}),
+          },
+          signal,
+        )
+      : api.queryPage(
+          (at as Extract<Pinned, { kind: 'query' }>).job,
+          { maxResults, ...(pageToken ? { pageToken } : {}) },
+          signal,
+        );
+
+  /** Rows of a `COUNT(*)` query over the table (storage reads with a snapshot time or a row restriction). */
+  const countQuery = async (): Promise<number> => {
+    const asOf =
+      endpoint.snapshotTime !== undefined
+        ? ` FOR SYSTEM_TIME AS OF TIMESTAMP '${new Date(endpoint.snapshotTime).toISOString()}'`
+        : '';
+    const where = endpoint.rowRestriction ? ` WHERE ${endpoint.rowRestriction}` : '';
+    const done = await api.runJob(
+      {
+        query: {
+          query: `SELECT COUNT(*) AS n FROM ${quoteTable(table as TableReference)}${asOf}${where}`,
+          useLegacySql: false,
+        },
+      },
+      { operation: 'query (count)' },
+    );
+    const page = await api.queryPage(done.jobReference, { maxResults: 1 });
+    return Number(page.rows?.[0]?.f[0]?.v ?? 0);
+  };
+
+  async function* readStorage(
+    at: Extract<Pinned, { kind: 'storage' }>,
+    arrow: Schema,
+    options: ReadOptions,
+  ): AsyncGenerator<RecordBatch> {
+    let rows = 0;
+    // Batches come in the table's column order; the schema is in the order asked for.
+    const stored = sessionSchemaOf(at);
+    const ordered = stored.fields.every((field, index) => field.name === arrow.fields[index]?.name);
+    for await (const batch of readSession(await storageContext(), at.session, { ...options, schema: stored })) {
+      rows += batch.numRows;
+      yield ordered ? new RecordBatch(arrow, batch.data) : reorder(arrow, batch);
+    }
+    if (at.expectedRows !== undefined && rows !== at.expectedRows) {
+      throw changed(at.table, `${rows} rows read, ${at.expectedRows} when the read began`);
+    }
+  }
 
   return {
     async schema() {
@@ -123,13 +304,55 @@ export function createBigQuerySource(args: BigQuerySourceArgs): Source {
 
     async count() {
       const at = await pin();
+      if (at.kind === 'storage') return at.expectedRows ?? countQuery();
       return at.kind === 'table' ? Number(at.resource.numRows ?? 0) : at.totalRows;
+    },
+
+    /** With `readApi: storage`, the read session's streams; otherwise the whole table or query, as one. */
+    async partitions(): Promise<SourcePartition[]> {
+      const at = await pin();
+      if (at.kind !== 'storage') return [{ ref: { whole: true } }];
+      const share =
+        at.session.streams.length > 0 ? Math.round(at.session.estimatedRows / at.session.streams.length) : 0;
+      return at.session.streams.map((stream) => ({ ref: { stream }, estimatedRows: share }));
+    },
+
+    /** Reads one partition of `partitions()`: a stream of this source's read session. */
+    async *readPartition(partition: SourcePartition, options: ReadOptions): AsyncGenerator<RecordBatch> {
+      const ref = partition.ref as { stream?: unknown; whole?: unknown };
+      const at = await pin(options.signal);
+      if (at.kind !== 'storage') {
+        if (ref.whole !== true)
+          throw new ConfigError(`Not a partition of this BigQuery source: ${JSON.stringify(ref)}.`);
+        yield* this.read(options);
+        return;
+      }
+      if (typeof ref.stream !== 'string' || !at.session.streams.includes(ref.stream)) {
+        throw new ConfigError(`Not a stream of this BigQuery source's read session: ${JSON.stringify(ref)}.`);
+      }
+      const arrow = await this.schema();
+      const stored = sessionSchemaOf(at);
+      for await (const batch of readStream(await storageContext(), at.session, ref.stream, {
+        ...options,
+        schema: stored,
+      })) {
+        yield reorder(arrow, batch);
+      }
     },
 
     async *read(options: ReadOptions): AsyncGenerator<RecordBatch> {
       const at = await pin(options.signal);
       const arrow = await this.schema();
+      if (at.kind === 'storage') {
+        yield* readStorage(at, arrow, options);
+        return;
+      }
       const maxResults = Math.max(1, Math.min(args.pageRows, options.batchRows));
+      // `selectedFields` pages hold the columns in the table's order.
+      const tableOrder =
+        at.kind === 'table' && endpoint.columns
+          ? arrowSchemaOf((at.resource.schema?.fields ?? []).filter((field) => at.fields.includes(field)))
+          : arrow;
       let rows = 0;
       let next: Promise<RowsPage> | undefined = fetchPage(at, maxResults, undefined, options.signal);
       // The parsed page (an object per cell) is dropped before the batch is yielded: only
@@ -142,7 +365,10 @@ export function createBigQuerySource(args: BigQuerySourceArgs): Source {
         next = page.pageToken ? fetchPage(at, maxResults, page.pageToken, options.signal) : undefined;
         const pageRows = page.rows ?? [];
         if (pageRows.length === 0) return null;
-        const batch = decodeRows(arrow, pageRows, rows + 1);
+        const batch =
+          at.kind === 'table' && endpoint.columns
+            ? reorder(arrow, decodeRows(tableOrder, pageRows, rows + 1))
+            : decodeRows(arrow, pageRows, rows + 1);
         rows += pageRows.length;
         return batch;
       };
@@ -159,18 +385,22 @@ export function createBigQuerySource(args: BigQuerySourceArgs): Source {
         const after = await lookUp(options.signal);
         const expected = Number(at.resource.numRows ?? 0);
         if (after.lastModifiedTime !== at.resource.lastModifiedTime || rows !== expected) {
-          pinned = undefined;
-          schema = undefined;
-          throw new TransientError(
-            `BigQuery connection "${connection}": table ${describeTable(at.table)} changed while it was read (${rows} rows read, ${expected} when the read began; modified at ${after.lastModifiedTime}). The attempt is retried; set \`snapshotTime\` to read a table that is always being written.`,
-            { code: 'SOURCE_CHANGED', details: { table: describeTable(at.table) } },
+          throw changed(
+            at.table,
+            `${rows} rows read, ${expected} when the read began; modified at ${after.lastModifiedTime}`,
           );
         }
       }
     },
 
     async close() {
-      await args.onClose?.();
+      const owned = typeof args.readClient === 'function' ? readClient : undefined;
+      readClient = undefined;
+      try {
+        if (owned) await (await owned.catch(() => undefined))?.close();
+      } finally {
+        await args.onClose?.();
+      }
     },
   };
 }

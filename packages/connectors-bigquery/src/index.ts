@@ -17,6 +17,7 @@ export {
   bigQueryReason,
   QUOTA_RETRY_AFTER_MS,
   toBigQueryError,
+  toStorageError,
   withBigQueryRetry,
 } from './bigquery-errors.ts';
 export {
@@ -27,9 +28,17 @@ export {
   bigQueryEndpointSchema,
 } from './bigquery-options.ts';
 export { appendMarker, GENERATION_LABEL, mergeStatement } from './bigquery-publish.ts';
+export {
+  type BigQueryReadClientLike,
+  type CreateReadSessionRequestLike,
+  createBigQueryReadClient,
+  type ReadRowsResponseLike,
+  type ReadRowsStreamLike,
+  type ReadSessionLike,
+} from './bigquery-read-client.ts';
 export { createBigQuerySink, stagingTableOf } from './bigquery-sink.ts';
 export { createBigQuerySnapshot } from './bigquery-snapshot.ts';
-export { createBigQuerySource } from './bigquery-source.ts';
+export { type BigQuerySource, type BigQuerySourceArgs, createBigQuerySource } from './bigquery-source.ts';
 export {
   arrowFieldOf,
   arrowSchemaOf,
@@ -41,5 +50,15 @@ export {
   describeBigQueryType,
 } from './bigquery-types.ts';
 export { createBigQueryClient } from './create-bigquery-client.ts';
+export { conformBatch, conformData } from './storage-arrow.ts';
+export {
+  createReadSession,
+  decodeStorageBatches,
+  readSession,
+  readStream,
+  type SessionRequest,
+  type StorageReadContext,
+  type StorageSession,
+} from './storage-read.ts';
 export { parseTableName, quoteIdentifier, quoteTable, type TableReference } from './table-reference.ts';
 export { decodeRows, type TableCell, type TableRow } from './tabledata-decoder.ts';

@@ -1,7 +1,8 @@
 /**
  * The shared conformance suites against the emulator, run as a child process
  * (`honk-bigquery-emulator`) so the bounded-memory case measures the connector, not the
- * emulator's store.
+ * emulator's store. The source suite runs twice: tables read with `tabledata.list` (REST)
+ * and through the Storage Read API (gRPC, the emulator split into several streams).
  */
 import { testSink, testSnapshot, testSource } from '@honk/core/testing';
 import { afterAll, beforeAll } from 'vitest';
@@ -19,8 +20,18 @@ afterAll(async () => {
 
 const suite = {
   connector: bigQueryConnector,
-  options: () => bigQueryConnectionSchema.parse({ projectId: 'honk-conformance', apiEndpoint: emulator.endpoint }),
-  endpoint: (caseName: string) => ({ table: `conformance.${caseName}`, snapshotMethod: 'snapshot' as const }),
+  options: () =>
+    bigQueryConnectionSchema.parse({
+      projectId: 'honk-conformance',
+      apiEndpoint: emulator.endpoint,
+      storageApiEndpoint: emulator.storageEndpoint,
+      readStreams: 3,
+    }),
+  endpoint: (caseName: string) => ({
+    table: `conformance.${caseName}`,
+    snapshotMethod: 'snapshot' as const,
+    readApi: 'rest' as 'rest' | 'storage',
+  }),
   // BigQuery has no NULL arrays (a NULL list would come back as []): the sink refuses them,
   // so lists are tested with non-null values in bigquery-types.test.ts instead.
   // The bounded-memory case keeps the suite's defaults (700 000 wide rows, 192 MiB). It is
@@ -29,5 +40,13 @@ const suite = {
 };
 
 testSource(suite);
+testSource({
+  ...suite,
+  name: 'bigquery (readApi: storage)',
+  endpoint: (caseName: string) => ({
+    ...suite.endpoint(`storage_${caseName.replace(/-/g, '_')}`),
+    readApi: 'storage' as const,
+  }),
+});
 testSink(suite);
 testSnapshot(suite);

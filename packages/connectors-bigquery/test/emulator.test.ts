@@ -1,12 +1,14 @@
 /**
- * The emulator as a server: no request of the client leaves loopback, routes answer with
- * and without the `/bigquery/v2` prefix, errors have BigQuery's body, and the
- * `honk-bigquery-emulator` command starts, prints its endpoint and stops on SIGTERM.
+ * The emulator as a server: no request of the client leaves loopback (REST and the Storage
+ * Read API's gRPC), routes answer with and without the `/bigquery/v2` prefix, errors have
+ * BigQuery's body, and the `honk-bigquery-emulator` command starts, prints both endpoints
+ * and stops on SIGTERM.
  */
 import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
 import { ConnectorRegistry, runTask } from '@honk/core';
 import { createMemoryConnector, MemoryStorage, makeTrickyBatch } from '@honk/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,12 +59,31 @@ describe('emulator', () => {
         connectors: registry,
       });
       expect(back.ok).toBe(true);
+      // And through the Storage Read API (gRPC over HTTP/2, another socket stack).
+      const storageBack = await runTask({
+        task: {
+          id: 'loopback-storage',
+          source: {
+            connector: 'bigquery',
+            connection: 'bq',
+            options: h.options,
+            endpoint: { table: 'net.orders', readApi: 'storage' },
+          },
+          target: { connector: 'memory', connection: 'memory', options: {}, endpoint: { name: 'out-storage' } },
+        },
+        connectors: registry,
+      });
+      expect(storageBack.ok, storageBack.error?.message).toBe(true);
+      expect(h.emulator.storage!.requests.some((request) => request.method === 'ReadRows')).toBe(true);
     } finally {
       unsubscribe('net.client.socket', onSocket);
     }
     expect(connections.length).toBeGreaterThan(0);
     expect(connections.filter((address) => !isLoopback(address))).toEqual([]);
     expect(h.emulator.requests.every((request) => isLoopback(request.remoteAddress))).toBe(true);
+    expect(h.emulator.storage!.requests.every((request) => isLoopback(request.peer.replace(/^ipv4:|:\d+$/g, '')))).toBe(
+      true,
+    );
     expect(isIP(new URL(h.emulator.endpoint).hostname)).toBe(4);
   });
 
@@ -84,18 +105,31 @@ describe('emulator', () => {
 
   it('honk-bigquery-emulator prints its endpoint when ready and stops on SIGTERM', async () => {
     const bin = fileURLToPath(new URL('../bin/honk-bigquery-emulator.js', import.meta.url));
-    const child = spawn(process.execPath, [bin, '--port', '0', '--project', 'cli', '--dataset', 'demo'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const endpoint = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [bin, '--port', '0', '--storage-port', '0', '--project', 'cli', '--dataset', 'demo'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const [endpoint, storageEndpoint] = await new Promise<string[]>((resolve, reject) => {
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (match) resolve(match[1] as string);
+        const match =
+          /listening on (http:\/\/127\.0\.0\.1:\d+) .*; Storage Read API \(gRPC\) on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(
+            output,
+          );
+        if (match) resolve([match[1] as string, match[2] as string]);
       });
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
     });
+    // The gRPC endpoint it printed answers.
+    const grpcClient = new grpc.Client(new URL(storageEndpoint as string).host, grpc.credentials.createInsecure());
+    await new Promise<void>((resolve, reject) =>
+      grpcClient.waitForReady(Date.now() + 10_000, (error) => (error ? reject(error) : resolve())),
+    );
+    grpcClient.close();
     const datasets = (await (await fetch(`${endpoint}/bigquery/v2/projects/cli/datasets`)).json()) as {
       datasets: { datasetReference: { datasetId: string } }[];
     };

@@ -6,7 +6,7 @@ export { planColumns } from './arrow-to-postgres.ts';
 export { type ClaimableTasksQueryOptions, claimableTasksQuery } from './claimable-tasks-query.ts';
 export { CopyBinaryDecoder } from './copy-binary-decoder.ts';
 export { CopyBinaryEncoder, encodable } from './copy-binary-encoder.ts';
-export { APPLIED_TABLE, SNAPSHOTS_TABLE } from './postgres-catalog.ts';
+export { APPLIED_TABLE, INCREMENTAL_TABLE, SNAPSHOTS_TABLE } from './postgres-catalog.ts';
 export { postgresConnector } from './postgres-connector.ts';
 export { discoverPostgres } from './postgres-discover.ts';
 export { toPostgresError } from './postgres-errors.ts';

@@ -5,7 +5,7 @@
  * `pg_class` as parameters — no quoting, no `search_path` — so the answer does not depend on
  * how a name was quoted, and the post-publish check compares against an independent path.
  *
- * The bookkeeping tables (`_honk_applied`, `_honk_snapshots`) are created on first use. In
+ * The bookkeeping tables (`_honk_applied`, `_honk_snapshots`, `_honk_incremental`) are created on first use. In
  * PostgreSQL `CREATE TABLE IF NOT EXISTS` is not safe when several sessions run it at once
  * (two can both see "missing" and one then fails with unique_violation on `pg_type`), so
  * creation is serialised by a transaction-scoped advisory lock, re-checked under the lock,
@@ -20,6 +20,10 @@ import { quoteTable, type TableName } from './table-name.ts';
 export const APPLIED_TABLE = '_honk_applied';
 /** Bookkeeping table for snapshots (see postgres-snapshot.ts). */
 export const SNAPSHOTS_TABLE = '_honk_snapshots';
+/** Bookkeeping table for chunked staging (see postgres-chunked-staging.ts). */
+export const CHUNKS_TABLE = '_honk_chunks';
+/** Bookkeeping table for incremental tasks' high-water marks (see postgres-publish-incremental.ts). */
+export const INCREMENTAL_TABLE = '_honk_incremental';
 
 const BOOKKEEPING_COLUMNS: Record<string, string> = {
   [APPLIED_TABLE]: `(task_id text NOT NULL, target text NOT NULL, stage_hash text NOT NULL,
@@ -27,6 +31,11 @@ const BOOKKEEPING_COLUMNS: Record<string, string> = {
   [SNAPSHOTS_TABLE]: `(id text PRIMARY KEY, task_id text NOT NULL, target text NOT NULL, snapshot_table text NOT NULL,
      state text NOT NULL, indexes jsonb NOT NULL DEFAULT '[]', applied_hash text,
      taken_at timestamptz NOT NULL DEFAULT now())`,
+  [CHUNKS_TABLE]: `(staging text NOT NULL, chunk text NOT NULL, task_id text NOT NULL, target text NOT NULL,
+     plan text NOT NULL, rows bigint NOT NULL, result jsonb NOT NULL,
+     committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (staging, chunk))`,
+  [INCREMENTAL_TABLE]: `(task_id text NOT NULL, target text NOT NULL, mark jsonb NOT NULL, runs bigint NOT NULL,
+     rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (task_id, target))`,
 };
 
 /**
@@ -72,14 +81,14 @@ export function advisoryKey(purpose: string, name: string): string {
 const DUPLICATE_OBJECT = new Set(['23505', '42P07', '42710']);
 
 /**
- * Creates the bookkeeping table `table` (APPLIED_TABLE or SNAPSHOTS_TABLE) in `schema` unless
+ * Creates the bookkeeping table `table` (APPLIED_TABLE, SNAPSHOTS_TABLE or INCREMENTAL_TABLE) in `schema` unless
  * it exists; safe when many sessions call it at once. Runs its own short transaction, so the
  * client must not be inside one, and the new table is visible to everyone at once.
  */
 export async function ensureBookkeepingTable(
   client: Queryable,
   schema: string,
-  table: typeof APPLIED_TABLE | typeof SNAPSHOTS_TABLE,
+  table: typeof APPLIED_TABLE | typeof SNAPSHOTS_TABLE | typeof CHUNKS_TABLE | typeof INCREMENTAL_TABLE,
 ): Promise<void> {
   const name = { schema, table };
   if (await tableExists(client, name)) return;

@@ -39,7 +39,10 @@ export const postgresConnector = defineConnector<PostgresOptions, PostgresEndpoi
     readStaged: true,
     countPushdown: true,
     partitionedRead: true,
+    chunkedStaging: true,
     publishModes: ['replace', 'append', 'merge'],
+    incrementalRead: true,
+    incrementalCommit: true,
   },
   createSource: ({ options, endpoint, context }) =>
     new PostgresSource({

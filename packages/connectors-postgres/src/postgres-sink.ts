@@ -4,7 +4,10 @@
  * and publishes in one transaction (replace, append or merge; see README).
  */
 import {
+  type ChunkedStaging,
+  type ChunkedWriteOptions,
   type ConnectorContext,
+  type IncrementalMark,
   SchemaMismatchError,
   type Sink,
   type SinkWriter,
@@ -15,9 +18,11 @@ import type { Schema } from 'apache-arrow';
 import { planColumns } from './arrow-to-postgres.ts';
 import { encodable } from './copy-binary-encoder.ts';
 import { findTable } from './postgres-catalog.ts';
+import { PostgresChunkedStaging } from './postgres-chunked-staging.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
 import type { PostgresOptions } from './postgres-options.ts';
+import { readMark } from './postgres-publish-incremental.ts';
 import { type DiscoveredColumn, describeTable, schemaOf } from './postgres-source.ts';
 import type { PgType, Queryable } from './postgres-types.ts';
 import { PostgresWriter } from './postgres-writer.ts';
@@ -73,6 +78,13 @@ export class PostgresSink implements Sink {
       const columns = await describeTable(client, this.args.table);
       return columns ? { exists: true, schema: schemaOf(columns) } : { exists: false };
     });
+  }
+
+  /** The high-water mark stored for task `key` at this target (`_honk_incremental`), or null. Reads only. */
+  async incrementalMark(key: string): Promise<IncrementalMark | null> {
+    return this.withClient('reading the high-water mark of', (client) =>
+      readMark(client, this.args.table, key, { connection: this.args.context.connectionName }),
+    );
   }
 
   async check(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void> {
@@ -147,6 +159,15 @@ export class PostgresSink implements Sink {
       `PostgreSQL connection "${this.args.context.connectionName}": cannot write to ${quoteTable(this.args.table)}: ${problems.join('; ')}.`,
       { details: { table: quoteTable(this.args.table), problems } },
     );
+  }
+
+  /**
+   * Chunked staging (see postgres-chunked-staging.ts): the staging columns are planned once,
+   * as for `open()`; the table itself is created by the first chunk.
+   */
+  async openChunked(schema: Schema, options: ChunkedWriteOptions): Promise<ChunkedStaging> {
+    const { columns } = await this.withClient('checking', (client) => this.plan(client, schema, options));
+    return new PostgresChunkedStaging(this.args, schema, columns, options);
   }
 
   async open(schema: Schema, options: WriteOptions): Promise<SinkWriter> {

@@ -7,13 +7,19 @@
 import {
   ConfigError,
   type ConnectorContext,
+  type IncrementalRead,
+  type IncrementalRequest,
+  type Json,
+  mergeConcurrently,
   NotFoundError,
+  type PartitionOptions,
   type RawChunk,
   type RawDecoderSpec,
   type RawReadOptions,
   type ReadOptions,
   type Source,
   type SourcePartition,
+  TransientError,
   throwIfAborted,
 } from '@honk/core';
 import { type RecordBatch, Schema } from 'apache-arrow';
@@ -26,6 +32,7 @@ const RAW_DECODE_BATCH_ROWS = 65_536;
 import { CopyOutStream } from './copy-out-stream.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
+import { planIncrement } from './postgres-incremental.ts';
 import type { PartitionBy, PostgresOptions } from './postgres-options.ts';
 import { arrowField, loadTypeRows, type PgType, type Queryable, resolveType } from './postgres-types.ts';
 import { quoteIdentifier, quoteTable, type TableName } from './table-name.ts';
@@ -125,10 +132,20 @@ export interface PostgresSourceArgs {
   /** Read by key range over several connections sharing one snapshot (tables only). */
   partitionBy?: PartitionBy;
   /**
+   * Read only this key range of `partitionBy.column`, alone, in this source's own snapshot: a
+   * chunk of a chunked task (see {@link PostgresSource.partition}). Raw reads work as for a table.
+   */
+  range?: KeyRange;
+  /**
    * Read only heap blocks `[from, to)` of the table (`to` null: to the end): a part of a
    * table nobody writes to any more, such as a finished staging table read back in parallel.
    */
   blocks?: { from: number; to: number | null };
+  /**
+   * Read only the rows matching this SQL condition (an increment, see postgres-incremental.ts).
+   * Built by this package from checked values, never taken from users.
+   */
+  filter?: string;
   context: Pick<ConnectorContext, 'connectionName'>;
 }
 
@@ -153,7 +170,7 @@ function blocksWhere(blocks: { from: number; to: number | null }): string {
     return `'(${block},0)'::tid`;
   };
   const lower = `ctid >= ${bound(blocks.from)}`;
-  return blocks.to === null ? ` WHERE ${lower}` : ` WHERE ${lower} AND ctid < ${bound(blocks.to)}`;
+  return blocks.to === null ? lower : `${lower} AND ctid < ${bound(blocks.to)}`;
 }
 
 /** Splits [min, max] into at most `count` contiguous inclusive ranges; the first also takes NULL keys. */
@@ -169,81 +186,11 @@ export function splitKeyRange(min: bigint, max: bigint, count: number): KeyRange
   return ranges;
 }
 
-/**
- * Reads several async iterables at once and yields their items as they come. At most
- * `capacity` items wait (each producer pauses while the buffer is full, which pauses its
- * COPY stream), so memory is bounded by the number of partitions, not the data. The first
- * failure ends everything; `stop` releases producers stuck mid-read.
- */
-async function* mergeConcurrently<T>(
-  sources: ReadonlyArray<AsyncIterable<T>>,
-  capacity: number,
-  stop: () => void,
-): AsyncGenerator<T> {
-  const buffer: T[] = [];
-  const iterators = sources.map((source) => source[Symbol.asyncIterator]());
-  let active = iterators.length;
-  let failed = false;
-  let failure: unknown;
-  let stopped = false;
-  let wakeConsumer: (() => void) | undefined;
-  const waitingProducers: Array<() => void> = [];
-  const wake = () => {
-    const resolve = wakeConsumer;
-    wakeConsumer = undefined;
-    resolve?.();
-  };
-  const produce = async (iterator: AsyncIterator<T>) => {
-    try {
-      while (!stopped) {
-        while (buffer.length >= capacity && !stopped)
-          await new Promise<void>((resolve) => waitingProducers.push(resolve));
-        if (stopped) return;
-        const next = await iterator.next();
-        if (next.done || stopped) return;
-        buffer.push(next.value);
-        wake();
-      }
-    } catch (error) {
-      if (!failed && !stopped) {
-        failed = true;
-        failure = error;
-      }
-    } finally {
-      active--;
-      wake();
-    }
-  };
-  const running = iterators.map(produce);
-  let complete = false;
-  try {
-    while (true) {
-      if (failed) throw failure;
-      if (buffer.length > 0) {
-        const item = buffer.shift() as T;
-        waitingProducers.shift()?.();
-        yield item;
-        continue;
-      }
-      if (active === 0) break;
-      await new Promise<void>((resolve) => {
-        wakeConsumer = resolve;
-      });
-    }
-    complete = true;
-  } finally {
-    stopped = true;
-    buffer.length = 0;
-    for (const resolve of waitingProducers.splice(0)) resolve();
-    if (!complete) stop();
-    await Promise.all(running);
-    await Promise.allSettled(iterators.map((iterator) => iterator.return?.()));
-  }
-}
-
 export class PostgresSource implements Source {
   private session: Promise<Session> | undefined;
   private closed = false;
+  /** False for the sources of an increment: they read in their parent's session, which the parent closes. */
+  private ownsSession = true;
 
   private readonly args: PostgresSourceArgs;
   constructor(args: PostgresSourceArgs) {
@@ -266,9 +213,10 @@ export class PostgresSource implements Source {
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         // Exported first, so the snapshot partition readers import is this transaction's own.
-        const snapshotId = this.args.partitionBy
-          ? (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id
-          : undefined;
+        const snapshotId =
+          this.args.partitionBy && !this.args.range
+            ? (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id
+            : undefined;
         const target = this.args.target;
         let columns: DiscoveredColumn[];
         if ('table' in target) {
@@ -326,10 +274,17 @@ export class PostgresSource implements Source {
   /** The key ranges of a partitioned read, as `partitions()` reports them. */
   private ranges: Promise<KeyRange[]> | undefined;
 
-  private keyRanges(): Promise<KeyRange[]> {
+  private keyRanges(count?: number): Promise<KeyRange[]> {
     const partitionBy = this.args.partitionBy;
     if (!partitionBy) return Promise.resolve([{ from: null, to: null, nulls: true }]);
-    this.ranges ??= (async () => {
+    if (count !== undefined) return this.computeRanges(partitionBy, count);
+    this.ranges ??= this.computeRanges(partitionBy, partitionBy.partitions ?? DEFAULT_PARTITIONS);
+    return this.ranges;
+  }
+
+  /** `count` key ranges over [min, max] of the key, in this source's snapshot. */
+  private computeRanges(partitionBy: PartitionBy, count: number): Promise<KeyRange[]> {
+    const ranges = (async () => {
       const session = await this.open();
       const column = quoteIdentifier(partitionBy.column);
       try {
@@ -338,28 +293,117 @@ export class PostgresSource implements Source {
         );
         const { lo, hi } = result.rows[0]!;
         if (lo === null || hi === null) return [{ from: null, to: null, nulls: true }];
-        return splitKeyRange(BigInt(lo), BigInt(hi), partitionBy.partitions ?? DEFAULT_PARTITIONS);
+        return splitKeyRange(BigInt(lo), BigInt(hi), count);
       } catch (error) {
-        this.ranges = undefined;
         throw toPostgresError(error, this.where('finding the key range of'));
       }
     })();
-    return this.ranges;
+    // A failed look-up may be retried by a later call.
+    ranges.catch(() => {
+      if (this.ranges === ranges) this.ranges = undefined;
+    });
+    return ranges;
   }
 
   /**
    * Key ranges for a partitioned read (with `partitionBy`), each read by its own connection
    * in the snapshot this source exported; without `partitionBy`, one range: everything.
    */
-  async partitions(): Promise<SourcePartition[]> {
-    return (await this.keyRanges()).map((range) => ({ ref: { ...range } }));
+  async partitions(options: PartitionOptions = {}): Promise<SourcePartition[]> {
+    if (options.max !== undefined && options.max > 1 && !this.args.partitionBy) {
+      throw new ConfigError(
+        `PostgreSQL connection "${this.args.context.connectionName}": ${this.what} can only be read in chunks by key ranges: ` +
+          'add partitionBy: { column: <an integer key> } to the source, or remove chunks: from the task.',
+      );
+    }
+    return (await this.keyRanges(options.max)).map((range) => ({ ref: { ...range } }));
+  }
+
+  /**
+   * A chunk of a chunked task: one key range `partitions()` returned, read alone over its own
+   * connection in its own snapshot (the plan's snapshot died with its transaction; see
+   * {@link checkUnchanged} for why the chunks still add up to one point in time).
+   */
+  partition(ref: Json): PostgresSource {
+    const range = ref as unknown as KeyRange;
+    if (typeof range !== 'object' || range === null || typeof range.nulls !== 'boolean') {
+      throw new ConfigError(`Not a key range of a PostgreSQL chunked read: ${JSON.stringify(ref)}.`);
+    }
+    return new PostgresSource({ ...this.args, range: { from: range.from, to: range.to, nulls: range.nulls } });
+  }
+
+  /**
+   * The source's snapshot (`txid_current_snapshot()`, the transaction `partitions()` ran in):
+   * which transactions' rows the plan saw.
+   */
+  async pin(): Promise<Json> {
+    const session = await this.open();
+    try {
+      const result = await session.client.query<{ snapshot: string }>(
+        'SELECT txid_current_snapshot()::text AS snapshot',
+      );
+      return { snapshot: result.rows[0]!.snapshot };
+    } catch (error) {
+      this.drop(session, true);
+      throw toPostgresError(error, this.where('pinning'));
+    }
+  }
+
+  /**
+   * SOURCE_CHANGED unless the table is as the plan's snapshot saw it: no row now in the table
+   * was written (inserted or updated) by a transaction the snapshot did not see, and the table
+   * holds exactly the rows the chunks read (so nothing was deleted after its chunk read it).
+   * Then every chunk, though read in a snapshot of its own, read exactly the rows the table
+   * holds now: the chunks add up to one point in time. One scan of the table, on the server.
+   */
+  async checkUnchanged(pin: Json, read: { rows: number }): Promise<void> {
+    const snapshot = (pin as { snapshot?: unknown } | null)?.snapshot;
+    if (typeof snapshot !== 'string') return; // a query source: one chunk, one snapshot
+    const target = this.args.target;
+    if (!('table' in target)) return;
+    const [xmin, xmax, list] = snapshot.split(':');
+    const client = await connect(this.args.options, this.args.context, `checking ${this.what} for changes`);
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const next = (
+        await client.query<{ next: string }>('SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS next')
+      ).rows[0]!.next;
+      // A row's 64-bit xid is `next` minus its xmin's distance below `next` (32-bit xmins wrap):
+      // rows written since the plan's oldest running transaction are at most `window` below it.
+      const result = await client.query<{ total: string; changed: string }>(
+        `SELECT count(*)::text AS total,
+                count(*) FILTER (WHERE d BETWEEN 1 AND $2::int8 AND ($1::int8 - d >= $3::int8 OR $1::int8 - d = ANY($4::int8[])))::text AS changed
+           FROM (SELECT ((($1::int8 % 4294967296) - xmin::text::int8) % 4294967296 + 4294967296) % 4294967296 AS d
+                   FROM ${quoteTable(target.table)}) AS rows`,
+        [next, String(BigInt(next) - BigInt(xmin!)), xmax, list ? list.split(',').filter(Boolean) : []],
+      );
+      await client.query('COMMIT');
+      const total = Number(result.rows[0]!.total);
+      const changed = Number(result.rows[0]!.changed);
+      if (changed > 0 || total !== read.rows) {
+        throw new TransientError(
+          `PostgreSQL connection "${this.args.context.connectionName}": ${this.what} changed while it was read in chunks ` +
+            `(${changed > 0 ? `${changed} row(s) written since the chunks were planned` : `${total} rows now, ${read.rows} read`}). ` +
+            'Nothing was published; the chunks are planned and read again. Stop writes to the table during a chunked migration, or migrate it unchunked (one snapshot).',
+          {
+            code: 'SOURCE_CHANGED',
+            details: { connection: this.args.context.connectionName, changed, rows: total, read: read.rows },
+          },
+        );
+      }
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw toPostgresError(error, this.where('checking for changes'));
+    } finally {
+      await release(client);
+    }
   }
 
   async count(): Promise<number> {
     const session = await this.open();
     try {
       const result = await session.client.query<{ count: string }>(
-        `SELECT count(*)::text AS count FROM ${this.fromClause()}`,
+        `SELECT count(*)::text AS count FROM ${this.fromClause()}${this.filterWhere()}`,
       );
       return Number(result.rows[0]!.count);
     } catch (error) {
@@ -373,18 +417,32 @@ export class PostgresSource implements Source {
     return 'table' in target ? quoteTable(target.table) : `(${target.query}) AS honk_query`;
   }
 
+  /** ` WHERE <filter>`, or nothing. */
+  private filterWhere(): string {
+    return this.args.filter === undefined ? '' : ` WHERE ${this.args.filter}`;
+  }
+
   private copySql(columns: readonly DiscoveredColumn[], range?: KeyRange): string {
     const target = this.args.target;
-    if ('query' in target) return `COPY (${target.query}) TO STDOUT (FORMAT binary)`;
+    const filter = this.args.filter;
+    if ('query' in target) {
+      return filter === undefined
+        ? `COPY (${target.query}) TO STDOUT (FORMAT binary)`
+        : `COPY (SELECT * FROM (${target.query}) AS honk_query WHERE ${filter}) TO STDOUT (FORMAT binary)`;
+    }
     const list = columns.map((column) => quoteIdentifier(column.name)).join(', ');
-    const where = this.args.blocks ? blocksWhere(this.args.blocks) : this.rangeWhere(columns, range);
+    const conditions = [
+      ...(filter === undefined ? [] : [filter]),
+      ...(this.args.blocks ? [blocksWhere(this.args.blocks)] : this.rangeWhere(columns, range)),
+    ];
+    const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
     return `COPY (SELECT ${list || 'NULL'} FROM ${quoteTable(target.table)}${where}) TO STDOUT (FORMAT binary)`;
   }
 
-  /** The WHERE clause of a key range; bounds are integers we computed (checked again here), cast to the key's type. */
-  private rangeWhere(columns: readonly DiscoveredColumn[], range: KeyRange | undefined): string {
+  /** The condition of a key range (none or one); bounds are integers we computed (checked again here), cast to the key's type. */
+  private rangeWhere(columns: readonly DiscoveredColumn[], range: KeyRange | undefined): string[] {
     const partitionBy = this.args.partitionBy;
-    if (!partitionBy || !range || range.from === null || range.to === null) return '';
+    if (!partitionBy || !range || range.from === null || range.to === null) return [];
     const integer = /^-?\d+$/;
     if (!integer.test(range.from) || !integer.test(range.to)) {
       throw new ConfigError(`Not a key range of a PostgreSQL partitioned read: ${JSON.stringify(range)}.`);
@@ -392,7 +450,7 @@ export class PostgresSource implements Source {
     const key = quoteIdentifier(partitionBy.column);
     const type = columns.find((column) => column.name === partitionBy.column)!.type.kind;
     const bounds = `${key} BETWEEN '${range.from}'::${type} AND '${range.to}'::${type}`;
-    return range.nulls ? ` WHERE (${key} IS NULL OR ${bounds})` : ` WHERE ${bounds}`;
+    return [range.nulls ? `(${key} IS NULL OR ${bounds})` : bounds];
   }
 
   /** Forgets a session; `hard` kills its socket (a COPY in flight cannot be stopped politely). */
@@ -402,7 +460,7 @@ export class PostgresSource implements Source {
   }
 
   async *read(options: ReadOptions): AsyncIterable<RecordBatch> {
-    if (this.args.partitionBy) {
+    if (this.args.partitionBy && !this.args.range) {
       yield* this.readPartitioned(options);
       return;
     }
@@ -410,7 +468,7 @@ export class PostgresSource implements Source {
     const session = await this.open();
     const decoder = new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows));
     let finished = false;
-    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns)));
+    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns, this.args.range)));
     try {
       for await (const chunk of stream as unknown as AsyncIterable<Buffer>) {
         for (const batch of decoder.push(chunk)) {
@@ -499,7 +557,7 @@ export class PostgresSource implements Source {
 
   /** Worker threads decode forwarded tuples with copy-binary-raw-decoder.ts (see core's `Source.rawDecoder`). */
   async rawDecoder(): Promise<RawDecoderSpec | null> {
-    if (this.args.partitionBy) return null;
+    if (this.args.partitionBy && !this.args.range) return null;
     const session = await this.open();
     const init: CopyRawDecoderInit = {
       columns: session.columns.map((column) => ({ name: column.name, type: column.type })),
@@ -521,6 +579,7 @@ export class PostgresSource implements Source {
   /** The planner's row estimate of a table source (free: pg_class), undefined for queries or unanalysed tables. */
   private async estimatedRows(session: Session): Promise<number | undefined> {
     const target = this.args.target;
+    if (this.args.filter !== undefined) return this.plannedRows(session);
     if (!('table' in target)) return undefined;
     try {
       const result = await session.client.query<{ rows: string | null }>(
@@ -535,9 +594,66 @@ export class PostgresSource implements Source {
     }
   }
 
+  /** The planner's estimate of the rows a filtered read yields (EXPLAIN: no rows are read). */
+  private async plannedRows(session: Session): Promise<number | undefined> {
+    if (this.args.filter === 'false') return 0;
+    try {
+      const result = await session.client.query<{ plan: Array<{ Plan: { 'Plan Rows': number } }> }>(
+        `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${this.fromClause()}${this.filterWhere()}`,
+      );
+      const rows = (result.rows[0] as unknown as Record<string, Array<{ Plan: { 'Plan Rows': number } }>>)[
+        'QUERY PLAN'
+      ]?.[0]?.Plan['Plan Rows'];
+      return typeof rows === 'number' ? rows : undefined;
+    } catch (error) {
+      this.drop(session, true);
+      throw toPostgresError(error, this.where('estimating'));
+    }
+  }
+
+  /**
+   * An increment (core's `Source.incremental`): the bound and the rows past the stored mark,
+   * found in this source's transaction (see postgres-incremental.ts). The returned sources
+   * read in this source's session; closing this source ends them.
+   */
+  async incremental(request: IncrementalRequest): Promise<IncrementalRead> {
+    const session = await this.open();
+    const column = session.columns.find((candidate) => candidate.name === request.cursor);
+    if (!column) {
+      throw new ConfigError(
+        `PostgreSQL connection "${this.args.context.connectionName}": incremental.cursor "${request.cursor}" is not a column of ${this.what}.`,
+        { details: { option: 'incremental.cursor', cursor: request.cursor } },
+      );
+    }
+    const target = this.args.target;
+    const from = 'table' in target ? `${quoteTable(target.table)} AS honk_source` : `(${target.query}) AS honk_source`;
+    const where = `PostgreSQL connection "${this.args.context.connectionName}", ${this.what}`;
+    let planned: Awaited<ReturnType<typeof planIncrement>>;
+    try {
+      planned = await planIncrement(session.client, from, column, request, where);
+    } catch (error) {
+      throw toPostgresError(error, this.where('finding the increment of'));
+    }
+    return {
+      mark: planned.mark,
+      reread: planned.reread,
+      increment: this.narrowed(planned.increment),
+      upToMark: () => this.narrowed(planned.upToMark),
+      range: planned.range,
+    };
+  }
+
+  /** A source of the rows matching `filter`, in this source's session (a point in time shared with it). */
+  private narrowed(filter: string): PostgresSource {
+    const child = new PostgresSource({ ...this.args, filter });
+    child.session = this.open();
+    child.ownsSession = false;
+    return child;
+  }
+
   async rawFormat(): Promise<string | null> {
-    // Partitions interleave rows from several streams: they go through Arrow.
-    if (this.args.partitionBy) return null;
+    // Partitions read at once interleave rows from several streams: they go through Arrow.
+    if (this.args.partitionBy && !this.args.range) return null;
     return rawCopyFormat((await this.open()).columns);
   }
 
@@ -554,7 +670,7 @@ export class PostgresSource implements Source {
       ? new CopyBinaryDecoder(session.schema, session.columns, Math.max(1, options.batchRows))
       : undefined;
     let finished = false;
-    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns)));
+    const stream = session.client.query(new CopyOutStream(this.copySql(session.columns, this.args.range)));
     try {
       for await (const chunk of stream as unknown as AsyncIterable<Buffer>) {
         const batches = decoder ? decoder.push(chunk) : [];
@@ -577,6 +693,7 @@ export class PostgresSource implements Source {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (!this.ownsSession) return;
     const pending = this.session;
     this.session = undefined;
     if (!pending) return;

@@ -52,7 +52,10 @@
 import { randomUUID } from 'node:crypto';
 import {
   assertDuration,
+  assertSplitInput,
   type BacklogFilter,
+  type ChunkedTask,
+  type ChunkOf,
   type Claim,
   type ClaimOptions,
   ConfigError,
@@ -71,6 +74,9 @@ import {
   prepareTaskInputs,
   type QueueBacklog,
   type RequeueOptions,
+  type SplitInput,
+  type SplitResult,
+  splitRecords,
   stripUndefined,
   TASK_STATES,
   type TaskAttempt,
@@ -89,6 +95,7 @@ import {
 import pg from 'pg';
 import { postgresBacklog } from './postgres-backlog.ts';
 import { toPostgresError } from './postgres-errors.ts';
+import { cancelChunksSql, cascadeSelect, chunkCascadeCtes, settleSql } from './postgres-task-store-chunks.ts';
 import { quoteIdentifier, shortHash } from './table-name.ts';
 import { migrateTaskStore } from './task-store-migrations.ts';
 
@@ -139,6 +146,10 @@ interface TaskRow {
   /** `{}` when the task requires none. */
   agent_labels: Record<string, string>;
   entity: string | null;
+  /** The chunked task's id, on a chunk record. */
+  chunk_of: string | null;
+  chunk: ChunkOf | null;
+  chunked: ChunkedTask | null;
 }
 
 interface ReapedRow {
@@ -177,7 +188,16 @@ const RECORD_COLUMNS: ReadonlyArray<[keyof TaskRow, string]> = [
   ['labels', 'jsonb'],
   ['agent_labels', 'jsonb'],
   ['entity', 'text'],
+  ['chunk_of', 'text'],
+  ['chunk', 'jsonb'],
+  ['chunked', 'jsonb'],
 ];
+
+/** What {@link cascadeSelect} reports: tasks woken by a chunk's end, chunks cancelled by their task's end. */
+interface Cascade {
+  woken: string[] | null;
+  orphaned: string[] | null;
+}
 
 /** Thrown inside a transaction to run it again from the start (a concurrent insert won). */
 class RetryTransaction extends Error {}
@@ -273,6 +293,14 @@ export class PostgresTaskStore implements TaskStore {
           [prepared.map((item) => item.id)],
         );
         const existing = new Map(rows.map((row) => [row.id, toRecord(row)]));
+        for (const record of existing.values()) {
+          if (record.chunkOf !== undefined) {
+            throw new ConfigError(
+              `Task id "${record.id}" is chunk ${record.chunkOf.index} of task "${record.chunkOf.task}"; chunks are made by split(), not enqueued. Use another id.`,
+            );
+          }
+        }
+        const replanned: string[] = [];
         const newCount = prepared.length - existing.size;
         const sequences =
           newCount === 0
@@ -330,6 +358,9 @@ export class PostgresTaskStore implements TaskStore {
             });
             continue;
           }
+          // A new definition, or a new run of a succeeded task, plans its chunks afresh.
+          const replan = changed || current.state === 'succeeded';
+          if (replan && current.chunked !== undefined) replanned.push(item.id);
           updates.push(
             stripUndefined<TaskRecord>({
               ...current,
@@ -339,6 +370,7 @@ export class PostgresTaskStore implements TaskStore {
               lastError: undefined,
               report: undefined,
               lease: undefined,
+              chunked: replan ? undefined : current.chunked,
               history:
                 current.state === 'running'
                   ? endAttempt(current.history, { endedAt: nowIso, outcome: 'superseded' })
@@ -350,25 +382,14 @@ export class PostgresTaskStore implements TaskStore {
           events.push({ type: 'task-enqueued', taskId: item.id, at: nowIso, outcome });
           results.push({ id: item.id, outcome, state: 'pending' });
         }
-        const columns = RECORD_COLUMNS.map(([name]) => `"${name}"`).join(', ');
-        const recordset = `jsonb_to_recordset($1::jsonb) AS r(${RECORD_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', ')})`;
-        if (inserts.length > 0) {
-          // In id order, so two enqueuers of overlapping new ids wait on each other instead of deadlocking.
-          inserts.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-          const inserted = await client.query(
-            `INSERT INTO ${this.#t.tasks} (${columns}) SELECT ${columns} FROM ${recordset} ON CONFLICT ("id") DO NOTHING`,
-            [JSON.stringify(inserts.map(toRow))],
-          );
-          // Another process created one of these ids since our SELECT: decide again with its row.
-          if (inserted.rowCount !== inserts.length) throw new RetryTransaction();
-        }
-        if (updates.length > 0) {
-          const assignments = RECORD_COLUMNS.filter(([name]) => name !== 'id')
-            .map(([name]) => `"${name}" = r."${name}"`)
-            .join(', ');
-          await client.query(`UPDATE ${this.#t.tasks} t SET ${assignments} FROM ${recordset} WHERE t."id" = r."id"`, [
-            JSON.stringify(updates.map(toRow)),
+        await this.#putRecords(client, inserts, updates);
+        if (replanned.length > 0) {
+          const cancelled = await client.query<{ id: string }>(cancelChunksSql(this.#t.tasks), [
+            replanned,
+            nowIso,
+            nowIso,
           ]);
+          for (const row of cancelled.rows) events.push({ type: 'task-cancelled', taskId: row.id, at: nowIso });
         }
         if (events.length > 0) await this.#notify(client, events[0] as TaskStoreEvent);
         return { results, events };
@@ -378,6 +399,30 @@ export class PostgresTaskStore implements TaskStore {
       this.events.emit(events);
       return results;
     });
+  }
+
+  /** Writes whole records: `inserts` are new ids (a lost insert race retries the transaction), `updates` exist. */
+  async #putRecords(client: pg.PoolClient, inserts: TaskRecord[], updates: TaskRecord[]): Promise<void> {
+    const columns = RECORD_COLUMNS.map(([name]) => `"${name}"`).join(', ');
+    const recordset = `jsonb_to_recordset($1::jsonb) AS r(${RECORD_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', ')})`;
+    if (inserts.length > 0) {
+      // In id order, so two enqueuers of overlapping new ids wait on each other instead of deadlocking.
+      inserts.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const inserted = await client.query(
+        `INSERT INTO ${this.#t.tasks} (${columns}) SELECT ${columns} FROM ${recordset} ON CONFLICT ("id") DO NOTHING`,
+        [JSON.stringify(inserts.map(toRow))],
+      );
+      // Another process created one of these ids since our SELECT: decide again with its row.
+      if (inserted.rowCount !== inserts.length) throw new RetryTransaction();
+    }
+    if (updates.length > 0) {
+      const assignments = RECORD_COLUMNS.filter(([name]) => name !== 'id')
+        .map(([name]) => `"${name}" = r."${name}"`)
+        .join(', ');
+      await client.query(`UPDATE ${this.#t.tasks} t SET ${assignments} FROM ${recordset} WHERE t."id" = r."id"`, [
+        JSON.stringify(updates.map(toRow)),
+      ]);
+    }
   }
 
   // ---------------------------------------------------------------- claim
@@ -400,7 +445,9 @@ export class PostgresTaskStore implements TaskStore {
       // Fast path, one statement: take back expired leases and, when there were none (a task
       // taken back must compete in this very claim), lock the first due row in claim order
       // and lease it if it needs no connection-limit check and its window is known open.
-      const { rows } = await this.#pool.query<TaskRow & { limited: string[]; claimed: boolean; reaped: ReapedRow[] }>(
+      const { rows } = await this.#pool.query<
+        TaskRow & { limited: string[]; claimed: boolean; reaped: ReapedRow[] } & Cascade
+      >(
         this.#prepared(
           `WITH ${this.#reapCtes('$1', '$8', '$9', '$10')},
            c AS (
@@ -425,17 +472,18 @@ export class PostgresTaskStore implements TaskStore {
                 AND NOT EXISTS (SELECT 1 FROM "changed")
               RETURNING t."id")
            SELECT c.*, (u."id" IS NOT NULL) AS "claimed",
-                  (SELECT jsonb_agg(to_jsonb(r)) FROM "reaped" r) AS "reaped"
+                  (SELECT jsonb_agg(to_jsonb(r)) FROM "reaped" r) AS "reaped",
+                  ${cascadeSelect('$9', '$10', '$8')}
              FROM (SELECT 1) one LEFT JOIN c ON true LEFT JOIN u ON true`,
         ),
         [nowIso, exclude, open, known, agentId, token, expiresAt, nowIso, this.channel, this.#origin, labels, only],
       );
-      const first = rows[0] as TaskRow & { limited: string[]; claimed: boolean; reaped: ReapedRow[] | null };
+      const first = rows[0] as TaskRow & { limited: string[]; claimed: boolean; reaped: ReapedRow[] | null } & Cascade;
       const reaped = (first.reaped ?? []).map((entry) => ({
         ...entry,
         lease_expires_at: new Date(entry.lease_expires_at as unknown as string),
       }));
-      const events = reapEvents(reaped, nowIso);
+      const events = [...reapEvents(reaped, nowIso), ...cascadeEvents(first, nowIso)];
       const row = first.id === null ? undefined : first;
       let claim: Claim | null = null;
       if (row?.claimed === true) {
@@ -572,7 +620,9 @@ export class PostgresTaskStore implements TaskStore {
                   "updated_at" = ${now}::timestamptz
              FROM "expired" e
             WHERE t."id" = e."id"
-           RETURNING t."id", t."lease_owner", t."attempts", t."state", t."lease_expires_at", e."error"),
+           RETURNING t."id", t."lease_owner", t."attempts", t."state", t."lease_expires_at", e."error",
+                     t."chunk_of", t."chunk"),
+         ${chunkCascadeCtes(this.#t.tasks, '"changed"', `f."state" = 'dead'`, now, nowText)},
          "reaped" AS (
            SELECT ch.*, pg_notify(${channel}, jsonb_build_object('o', ${origin}::text, 'e', jsonb_build_object(
                     'type', 'lease-expired', 'taskId', ch."id", 'at', ${nowText}::text, 'agentId', ch."lease_owner",
@@ -582,11 +632,19 @@ export class PostgresTaskStore implements TaskStore {
 
   /** Takes back expired leases now; returns the events (not yet emitted). */
   async #reap(nowIso: string): Promise<TaskStoreEvent[]> {
-    const { rows } = await this.#pool.query<ReapedRow>(
-      this.#prepared(`WITH ${this.#reapCtes('$1', '$2', '$3', '$4')} SELECT * FROM "reaped"`),
+    const { rows } = await this.#pool.query<{ reaped: ReapedRow[] | null } & Cascade>(
+      this.#prepared(
+        `WITH ${this.#reapCtes('$1', '$2', '$3', '$4')}
+         SELECT (SELECT jsonb_agg(to_jsonb(r)) FROM "reaped" r) AS "reaped", ${cascadeSelect('$3', '$4', '$2')}`,
+      ),
       [nowIso, nowIso, this.channel, this.#origin],
     );
-    return reapEvents(rows, nowIso);
+    const first = rows[0] as { reaped: ReapedRow[] | null } & Cascade;
+    const reaped = (first.reaped ?? []).map((entry) => ({
+      ...entry,
+      lease_expires_at: new Date(entry.lease_expires_at as unknown as string),
+    }));
+    return [...reapEvents(reaped, nowIso), ...cascadeEvents(first, nowIso)];
   }
 
   /** Takes back expired leases outside a claim (a holder found its lease expired), and emits. */
@@ -638,6 +696,7 @@ export class PostgresTaskStore implements TaskStore {
               SET "state" = 'succeeded', "report" = $3::jsonb, "last_error" = NULL,
                   "history" = jsonb_set("history", '{-1}', ("history" -> -1) || $4::jsonb), "updated_at" = $5::timestamptz
             WHERE "id" = $1 AND "state" = 'running' AND "lease_token" = $2 AND "lease_expires_at" > $5::timestamptz
+              AND "chunk_of" IS NULL
             RETURNING "id", "lease_owner", "attempts", "connections")
          SELECT u."lease_owner", u."attempts",
                 (SELECT count(*) FROM (
@@ -658,10 +717,65 @@ export class PostgresTaskStore implements TaskStore {
         ],
       );
       const row = rows[0];
-      if (row === undefined) return this.#fenced(id, token, now);
-      this.events.emit([
+      if (row !== undefined) {
+        this.events.emit([
+          { type: 'task-succeeded', taskId: id, at: nowIso, agentId: row.lease_owner, attempt: row.attempts },
+        ]);
+        return;
+      }
+      const chunk = await this.#pool.query<{ chunk_of: string | null }>(
+        `SELECT "chunk_of" FROM ${this.#t.tasks} WHERE "id" = $1`,
+        [id],
+      );
+      const parent = chunk.rows[0]?.chunk_of;
+      if (parent == null) return this.#fenced(id, token, now);
+      const events = await this.#completeChunk(id, parent, token, report, nowIso);
+      if (events === undefined) return this.#fenced(id, token, now);
+      this.events.emit(events);
+    });
+  }
+
+  /**
+   * Completes chunk `id` of task `parent` in a transaction that first locks the task's row,
+   * so the ends of sibling chunks are serialised and the last one wakes the task (see
+   * postgres-task-store-chunks.ts). Undefined when the lease does not hold.
+   */
+  async #completeChunk(
+    id: string,
+    parent: string,
+    token: string,
+    report: Json,
+    nowIso: string,
+  ): Promise<TaskStoreEvent[] | undefined> {
+    return this.#transaction(async (client) => {
+      await client.query(`SELECT 1 FROM ${this.#t.tasks} WHERE "id" = $1 FOR UPDATE`, [parent]);
+      const { rows } = await client.query<{ lease_owner: string; attempts: number; plan: string }>(
+        `UPDATE ${this.#t.tasks}
+            SET "state" = 'succeeded', "report" = $3::jsonb, "last_error" = NULL,
+                "history" = jsonb_set("history", '{-1}', ("history" -> -1) || $4::jsonb), "updated_at" = $5::timestamptz
+          WHERE "id" = $1 AND "state" = 'running' AND "lease_token" = $2 AND "lease_expires_at" > $5::timestamptz
+          RETURNING "lease_owner", "attempts", "chunk" ->> 'plan' AS "plan"`,
+        [
+          id,
+          token,
+          report === undefined ? null : JSON.stringify(report),
+          JSON.stringify({ endedAt: nowIso, outcome: 'succeeded' }),
+          nowIso,
+        ],
+      );
+      const row = rows[0];
+      if (row === undefined) return undefined;
+      const events: TaskStoreEvent[] = [
         { type: 'task-succeeded', taskId: id, at: nowIso, agentId: row.lease_owner, attempt: row.attempts },
-      ]);
+      ];
+      await this.#notify(client, events[0] as TaskStoreEvent);
+      const woken = await client.query(settleSql(this.#t.tasks), [parent, row.plan, nowIso]);
+      if ((woken.rowCount ?? 0) > 0) {
+        const event: TaskStoreEvent = { type: 'task-chunks-ended', taskId: parent, at: nowIso };
+        await this.#notify(client, event);
+        events.push(event);
+      }
+      return events;
     });
   }
 
@@ -673,7 +787,9 @@ export class PostgresTaskStore implements TaskStore {
     const runAtIso = isoOf(options.retryAt ?? now, `fail() of task "${id}": retryAt`);
     const relayed = { ...taskError, message: taskError.message.slice(0, RELAYED_MESSAGE_CHARS) };
     return this.#op(`failing task "${id}"`, async () => {
-      const { rows } = await this.#pool.query<{ state: 'retrying' | 'dead'; attempts: number; run_at: string }>(
+      const { rows } = await this.#pool.query<
+        { state: 'retrying' | 'dead'; attempts: number; run_at: string } & Cascade
+      >(
         this.#prepared(`WITH u AS (
            UPDATE ${this.#t.tasks}
               SET "state" = CASE WHEN NOT $3::boolean OR "attempts" >= "max_attempts" THEN 'dead' ELSE 'retrying' END,
@@ -682,8 +798,9 @@ export class PostgresTaskStore implements TaskStore {
                   "history" = jsonb_set("history", '{-1}', ("history" -> -1) || $6::jsonb),
                   "updated_at" = $7::timestamptz
             WHERE "id" = $1 AND "state" = 'running' AND "lease_token" = $2 AND "lease_expires_at" > $7::timestamptz
-            RETURNING "id", "state", "attempts", ${iso('"run_at"')} AS "run_at")
-         SELECT u."state", u."attempts", u."run_at",
+            RETURNING "id", "state", "attempts", ${iso('"run_at"')} AS "run_at", "chunk_of", "chunk"),
+         ${chunkCascadeCtes(this.#t.tasks, 'u', `f."state" = 'dead'`, '$7', '$10')}
+         SELECT u."state", u."attempts", u."run_at", ${cascadeSelect('$8', '$9', '$10')},
                 pg_notify($8, jsonb_build_object('o', $9::text, 'e',
                   CASE WHEN u."state" = 'dead'
                     THEN jsonb_build_object('type', 'task-dead', 'taskId', u."id", 'at', $10::text, 'attempt', u."attempts", 'error', $11::jsonb)
@@ -718,6 +835,7 @@ export class PostgresTaskStore implements TaskStore {
               runAt: row.run_at,
               error: taskError,
             },
+        ...cascadeEvents(row, nowIso),
       ]);
       return row.state;
     });
@@ -771,6 +889,59 @@ export class PostgresTaskStore implements TaskStore {
     });
   }
 
+  async split(id: string, token: string, input: SplitInput, options: NowOption = {}): Promise<SplitResult> {
+    this.#assertOpen();
+    assertSplitInput(id, input);
+    const now = options.now ?? new Date();
+    isoOf(now, 'split now'); // refuses an instant outside what the database holds
+    return this.#op(`splitting task "${id}" into chunks`, async () => {
+      const outcome = await this.#transaction(async (client) => {
+        const { rows } = await client.query<TaskRow>(`SELECT * FROM ${this.#t.tasks} WHERE "id" = $1 FOR UPDATE`, [id]);
+        const row = rows[0];
+        if (
+          row?.state !== 'running' ||
+          row.lease_token !== token ||
+          row.lease_expires_at === null ||
+          row.lease_expires_at.getTime() <= now.getTime()
+        ) {
+          return undefined;
+        }
+        const existing = (
+          await client.query<TaskRow>(`SELECT * FROM ${this.#t.tasks} WHERE "chunk_of" = $1 ORDER BY "id" FOR UPDATE`, [
+            id,
+          ])
+        ).rows.map(toRecord);
+        const indexes = new Set(existing.map((record) => record.chunkOf?.index));
+        const fresh = input.chunks.filter((_, index) => !indexes.has(index)).length;
+        const sequences =
+          fresh === 0
+            ? []
+            : (
+                await client.query<{ value: string }>(
+                  'SELECT nextval($1::regclass) AS "value" FROM generate_series(1, $2::int)',
+                  [this.#t.sequence, fresh],
+                )
+              ).rows
+                .map((item) => Number(item.value))
+                .sort((a, b) => a - b);
+        let next = 0;
+        const split = splitRecords(toRecord(row), existing, input, now, () => sequences[next++] as number);
+        await this.#putRecords(
+          client,
+          split.chunks.filter((chunk) => chunk.created).map((chunk) => chunk.record),
+          [split.parent, ...split.chunks.filter((chunk) => !chunk.created).map((chunk) => chunk.record)],
+        );
+        // One wake-up is enough: idle agents claim until nothing is left.
+        const wake = split.events.find((event) => event.type === 'task-enqueued' || event.type === 'task-chunks-ended');
+        if (wake !== undefined) await this.#notify(client, wake);
+        return split;
+      });
+      if (outcome === undefined) return this.#fenced(id, token, now);
+      this.events.emit(outcome.events);
+      return { chunks: input.chunks.length, waiting: outcome.waiting };
+    });
+  }
+
   /**
    * A fenced update matched nothing: says why with a LeaseLostError. When the lease merely
    * expired, takes expired leases back first so the record shows it (as every store does).
@@ -804,6 +975,8 @@ export class PostgresTaskStore implements TaskStore {
            UPDATE ${this.#t.tasks}
               SET "state" = 'pending', "run_at" = $2::timestamptz,
                   "attempts" = CASE WHEN $3::boolean THEN 0 ELSE "attempts" END,
+                  -- Running a succeeded chunked task again plans its chunks afresh.
+                  "chunked" = CASE WHEN "state" = 'succeeded' THEN NULL ELSE "chunked" END,
                   "report" = NULL, "updated_at" = $2::timestamptz
             WHERE "id" = $1 AND "state" <> 'running'
             RETURNING *)
@@ -834,7 +1007,7 @@ export class PostgresTaskStore implements TaskStore {
     const now = options.now ?? new Date();
     const nowIso = isoOf(now, 'cancel now');
     return this.#op(`cancelling task "${id}"`, async () => {
-      const { rows } = await this.#pool.query<TaskRow>(
+      const { rows } = await this.#pool.query<TaskRow & Cascade>(
         `WITH u AS (
            UPDATE ${this.#t.tasks}
               SET "state" = 'cancelled',
@@ -842,15 +1015,17 @@ export class PostgresTaskStore implements TaskStore {
                                 THEN jsonb_set("history", '{-1}', ("history" -> -1) || $2::jsonb) ELSE "history" END,
                   "updated_at" = $3::timestamptz
             WHERE "id" = $1 AND "state" IN ('pending', 'retrying', 'running')
-            RETURNING *)
+            RETURNING *),
+         ${chunkCascadeCtes(this.#t.tasks, 'u', 'true', '$3', '$6')}
          SELECT u.*, pg_notify($4, jsonb_build_object('o', $5::text, 'e', jsonb_build_object(
-                  'type', 'task-cancelled', 'taskId', u."id", 'at', $6::text))::text) AS "notified"
+                  'type', 'task-cancelled', 'taskId', u."id", 'at', $6::text))::text) AS "notified",
+                ${cascadeSelect('$4', '$5', '$6')}
            FROM u`,
         [id, JSON.stringify({ endedAt: nowIso, outcome: 'cancelled' }), nowIso, this.channel, this.#origin, nowIso],
       );
       const row = rows[0];
       if (row !== undefined) {
-        this.events.emit([{ type: 'task-cancelled', taskId: id, at: nowIso }]);
+        this.events.emit([{ type: 'task-cancelled', taskId: id, at: nowIso }, ...cascadeEvents(row, nowIso)]);
         return toRecord(row);
       }
       const current = await this.#pool.query<TaskRow>(`SELECT * FROM ${this.#t.tasks} WHERE "id" = $1`, [id]);
@@ -1147,6 +1322,14 @@ function safeWindowAllows(window: TaskWindow, now: Date): boolean {
   }
 }
 
+/** The events of a chunk cascade (see postgres-task-store-chunks.ts). */
+function cascadeEvents(cascade: Cascade, nowIso: string): TaskStoreEvent[] {
+  return [
+    ...(cascade.orphaned ?? []).map((id): TaskStoreEvent => ({ type: 'task-cancelled', taskId: id, at: nowIso })),
+    ...(cascade.woken ?? []).map((id): TaskStoreEvent => ({ type: 'task-chunks-ended', taskId: id, at: nowIso })),
+  ];
+}
+
 function reapEvents(rows: readonly ReapedRow[], nowIso: string): TaskStoreEvent[] {
   const events: TaskStoreEvent[] = [];
   const ordered = [...rows].sort(
@@ -1200,6 +1383,8 @@ function toRecord(row: TaskRow): TaskRecord {
   if (row.report !== null) record.report = row.report;
   if (row.entity !== null) record.entity = row.entity;
   if (row.agent_labels !== null && Object.keys(row.agent_labels).length > 0) record.agentLabels = row.agent_labels;
+  if (row.chunk !== null) record.chunkOf = row.chunk;
+  if (row.chunked !== null) record.chunked = row.chunked;
   if (row.state === 'running' && row.lease_token !== null && row.lease_expires_at !== null) {
     record.lease = {
       owner: row.lease_owner ?? '',
@@ -1238,6 +1423,9 @@ function toRow(record: TaskRecord): Record<string, unknown> {
     labels: record.labels,
     agent_labels: record.agentLabels ?? {},
     entity: record.entity ?? null,
+    chunk_of: record.chunkOf?.task ?? null,
+    chunk: record.chunkOf ?? null,
+    chunked: record.chunked ?? null,
   };
 }
 

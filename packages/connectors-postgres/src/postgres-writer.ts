@@ -28,9 +28,11 @@ import {
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CopyBinaryEncoder } from './copy-binary-encoder.ts';
-import { APPLIED_TABLE, ensureBookkeepingTable, findTable, lockTarget } from './postgres-catalog.ts';
+import { APPLIED_TABLE, ensureBookkeepingTable, findTable, INCREMENTAL_TABLE, lockTarget } from './postgres-catalog.ts';
 import { connect, type PgClient, release } from './postgres-client.ts';
 import { toPostgresError } from './postgres-errors.ts';
+import { verifyPublished } from './postgres-publish-check.ts';
+import { checkMark, commitMark, dropRereadRows, refuseUnmarkedRows } from './postgres-publish-incremental.ts';
 import { pendingSnapshot, publishReplace, settleSnapshots } from './postgres-publish-replace.ts';
 import type { PostgresSinkArgs } from './postgres-sink.ts';
 import { PostgresSource, rawCopyFormat } from './postgres-source.ts';
@@ -45,6 +47,19 @@ import { quoteIdentifier, quoteTable, shortHash, type TableName } from './table-
  */
 export function stagingTableName(taskId: string, target: TableName): string {
   return `_honk_stage_${shortHash(`${taskId}\u0000${quoteTable(target)}`)}`;
+}
+
+/**
+ * Rows already in a staging table (a chunked task's finish, see postgres-chunked-staging.ts):
+ * the writer copies nothing and publishes them like its own.
+ */
+export interface StagedRows {
+  table: TableName;
+  rows: number;
+  /** The idempotency key of an append (in place of the staged bytes' hash). */
+  appliedKey: string;
+  /** Runs in the publish transaction, before COMMIT (forgetting the chunks' bookkeeping). */
+  beforeCommit(client: PgClient): Promise<void>;
 }
 
 /** Stages rows into the staging table and publishes them (see the file comment). */
@@ -68,19 +83,26 @@ export class PostgresWriter implements SinkWriter {
   private readonly args: PostgresSinkArgs;
   private readonly columns: Array<{ name: string; type: PgType; ddl: string }>;
   private readonly options: WriteOptions;
+  private readonly staged: StagedRows | undefined;
   constructor(
     args: PostgresSinkArgs,
     client: PgClient,
     schema: Schema,
     columns: Array<{ name: string; type: PgType; ddl: string }>,
     options: WriteOptions,
+    staged?: StagedRows,
   ) {
     this.args = args;
     this.columns = columns;
     this.options = options;
     this.client = client;
-    this.hash = options.mode === 'append' ? createHash('sha256') : null;
-    this.staging = { schema: args.table.schema, table: stagingTableName(args.context.taskId, args.table) };
+    this.staged = staged;
+    // An incremental append is made once by its high-water mark instead (postgres-publish-incremental.ts).
+    this.hash = options.mode === 'append' && !options.incremental && !staged ? createHash('sha256') : null;
+    this.staging = staged?.table ?? {
+      schema: args.table.schema,
+      table: stagingTableName(args.context.taskId, args.table),
+    };
     this.encoder = new CopyBinaryEncoder(
       schema.fields.map((field) => field.type),
       columns,
@@ -93,6 +115,11 @@ export class PostgresWriter implements SinkWriter {
 
   async start(): Promise<void> {
     const client = this.client!;
+    if (this.staged) {
+      this.stagingOid = await findTable(client, this.staging);
+      this.rows = this.staged.rows;
+      return;
+    }
     const stage = quoteTable(this.staging);
     await client.query(`DROP TABLE IF EXISTS ${stage}`);
     const definition = this.columns.map((column) => `${quoteIdentifier(column.name)} ${column.ddl}`).join(', ');
@@ -167,6 +194,7 @@ export class PostgresWriter implements SinkWriter {
   }
 
   async stage(): Promise<StagedTarget> {
+    if (this.staged) return this.stagedTarget();
     this.failIfBroken();
     const stream = this.stream!;
     await new Promise<void>((resolve, reject) => {
@@ -187,6 +215,10 @@ export class PostgresWriter implements SinkWriter {
       );
     }
     this.stream = undefined;
+    return this.stagedTarget();
+  }
+
+  private stagedTarget(): StagedTarget {
     const stage = this.staging;
     const { options, context } = this.args;
     return {
@@ -232,11 +264,16 @@ export class PostgresWriter implements SinkWriter {
     const client = this.client!;
     const target = this.args.table;
     const mode = this.options.mode;
+    const incremental = this.options.incremental;
+    const connection = this.args.context.connectionName;
+    let written = this.rows;
     try {
       // Created in its own short transaction before the publish one (safe when tasks race).
-      if (mode === 'append') await ensureBookkeepingTable(client, target.schema, APPLIED_TABLE);
+      if (mode === 'append' && !incremental) await ensureBookkeepingTable(client, target.schema, APPLIED_TABLE);
+      if (incremental) await ensureBookkeepingTable(client, target.schema, INCREMENTAL_TABLE);
       await client.query('BEGIN');
       await lockTarget(client, target);
+      if (incremental) await checkMark(client, target, incremental, connection);
       const existing = await findTable(client, target);
       if (mode === 'replace' || existing === null) {
         await publishReplace(client, {
@@ -250,13 +287,32 @@ export class PostgresWriter implements SinkWriter {
             `CREATE UNIQUE INDEX ON ${quoteTable(target)} (${this.options.key.map(quoteIdentifier).join(', ')})`,
           );
         }
-        if (mode === 'append' && existing === null) await this.recordApplied(client);
+        if (mode === 'append' && existing === null && !incremental) await this.recordApplied(client);
         await this.verifyPublished(client, this.stagingOid, null);
+      } else if (mode === 'append' && incremental) {
+        await refuseUnmarkedRows(client, target, incremental, connection);
+        const skipped = await dropRereadRows(
+          client,
+          {
+            staging: this.staging,
+            target,
+            columns: this.columns.map((column) => ({ name: column.name, type: column.type, declared: column.ddl })),
+            commit: incremental,
+          },
+          connection,
+        );
+        written = await this.insertStaged(client);
+        await client.query(`DROP TABLE ${quoteTable(this.staging)}`);
+        await this.verifyPublished(client, existing, written, this.rows - skipped);
       } else if (mode === 'append') {
-        await this.verifyPublished(client, existing, await this.publishAppend(client));
+        const inserted = await this.publishAppend(client);
+        written = inserted ?? 0;
+        await this.verifyPublished(client, existing, inserted);
       } else {
         await this.verifyPublished(client, existing, await this.publishMerge(client));
       }
+      if (incremental) await commitMark(client, target, incremental, written);
+      await this.staged?.beforeCommit(client);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
@@ -264,48 +320,28 @@ export class PostgresWriter implements SinkWriter {
     }
     await release(client);
     this.client = undefined;
-    return { ref: { schema: target.schema, table: target.table, mode } };
+    return { ref: { schema: target.schema, table: target.table, mode }, rows: written };
   }
 
-  /**
-   * The bug guard before COMMIT: the table the catalog holds under exactly the target's schema
-   * and name must be the one the rows went into (`expectedOid`: the staging table after a
-   * replace, the locked target for append/merge), and an INSERT must have taken every staged
-   * row (`inserted`, null when no INSERT ran). After a replace the target *is* the staged
-   * table, whose row count COPY reported and validation read back. Anything else — a trigger
-   * or rule that swallowed rows, an event trigger that renamed the table, a name resolved to
-   * another table — fails the task with nothing published, never a success for a table Honk
-   * did not write.
-   */
-  private async verifyPublished(client: PgClient, expectedOid: number | null, inserted: number | null): Promise<void> {
-    const target = this.args.table;
-    const found = await findTable(client, target);
-    const problems: string[] = [];
-    if (found === null) problems.push(`no table named exactly ${quoteTable(target)} exists after publishing`);
-    else if (found !== expectedOid) {
-      problems.push(`the table now named ${quoteTable(target)} is not the one the rows were written to`);
-    }
-    if (inserted !== null && inserted !== this.rows) {
-      problems.push(`${this.rows} staged rows were written, but the INSERT reported ${inserted}`);
-    }
-    if (problems.length === 0) return;
-    throw new ValidationFailedError(
-      `PostgreSQL connection "${this.args.context.connectionName}": publishing (${this.options.mode}) into ` +
-        `${quoteTable(target)} failed its check: ${problems.join('; ')}. Nothing was published (the transaction was ` +
-        'rolled back). A trigger, rule or event trigger on the target changes what is written; Honk publishes only ' +
-        'what it can prove landed in the named table.',
-      {
-        details: {
-          table: quoteTable(target),
-          check: 'published-target',
-          stagedRows: this.rows,
-          ...(inserted !== null ? { insertedRows: inserted } : {}),
-        },
-      },
-    );
+  /** The bug guard before COMMIT (see postgres-publish-check.ts). */
+  private verifyPublished(
+    client: PgClient,
+    expectedOid: number | null,
+    inserted: number | null,
+    expected = this.rows,
+  ): Promise<void> {
+    return verifyPublished(client, {
+      target: this.args.table,
+      mode: this.options.mode,
+      connection: this.args.context.connectionName,
+      expectedOid,
+      inserted,
+      expected,
+    });
   }
 
   private appliedHash(): string {
+    if (this.staged) return this.staged.appliedKey;
     if (!this.hash) throw new Error('the staged content hash is only kept for append');
     return this.hash.copy().digest('hex');
   }
@@ -340,11 +376,7 @@ export class PostgresWriter implements SinkWriter {
     let inserted: number | null = null;
     if (await this.recordApplied(client)) {
       await this.copySnapshot(client, this.appliedHash());
-      const list = this.columnList();
-      const result = await client.query(
-        `INSERT INTO ${quoteTable(this.args.table)} (${list}) SELECT ${list} FROM ${quoteTable(this.staging)}`,
-      );
-      inserted = result.rowCount ?? 0;
+      inserted = await this.insertStaged(client);
     } else {
       this.args.context.logger.info(
         { table: quoteTable(this.args.table), taskId: this.args.context.taskId },
@@ -353,6 +385,15 @@ export class PostgresWriter implements SinkWriter {
     }
     await client.query(`DROP TABLE ${quoteTable(this.staging)}`);
     return inserted;
+  }
+
+  /** Inserts every staged row into the target; returns the rows the INSERT reported. */
+  private async insertStaged(client: PgClient): Promise<number> {
+    const list = this.columnList();
+    const result = await client.query(
+      `INSERT INTO ${quoteTable(this.args.table)} (${list}) SELECT ${list} FROM ${quoteTable(this.staging)}`,
+    );
+    return result.rowCount ?? 0;
   }
 
   /** Rows the upsert reported (inserted plus updated: every staged row, when all went in). */

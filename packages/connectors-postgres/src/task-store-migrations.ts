@@ -80,6 +80,16 @@ export const TASK_STORE_MIGRATIONS: readonly TaskStoreMigration[] = [
       `ALTER TABLE ${s}."tasks" ADD COLUMN "agent_labels" jsonb NOT NULL DEFAULT '{}'::jsonb`,
     ],
   },
+  {
+    version: 3,
+    description: 'chunked tasks: chunk sub-tasks and their plan',
+    statements: (s) => [
+      // Columns without a default: added without rewriting the table.
+      `ALTER TABLE ${s}."tasks" ADD COLUMN "chunk_of" text, ADD COLUMN "chunk" jsonb, ADD COLUMN "chunked" jsonb`,
+      // A chunk's end looks at its siblings; a chunked task's cascades find its chunks.
+      `CREATE INDEX "tasks_chunk_of" ON ${s}."tasks" ("chunk_of", "state") WHERE "chunk_of" IS NOT NULL`,
+    ],
+  },
 ];
 
 /** The newest schema version this code writes. */

@@ -1,4 +1,4 @@
-import { testSink, testSnapshot, testSource } from '@honk/core/testing';
+import { testIncremental, testSink, testSnapshot, testSource } from '@honk/core/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { postgresConnector } from '../src/index.ts';
 import { createTestDatabase, type TestDatabase } from './postgres-test-database.ts';
@@ -22,3 +22,4 @@ beforeAll(async () => {
 testSource(suite);
 testSink(suite);
 testSnapshot(suite);
+testIncremental(suite);

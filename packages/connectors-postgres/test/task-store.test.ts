@@ -221,6 +221,66 @@ describe('PostgresTaskStore claims', () => {
   });
 });
 
+describe('PostgresTaskStore chunked tasks across instances', () => {
+  it('wakes a chunked task exactly when its last chunk succeeds, with chunks completed at once by many instances', async () => {
+    const schema = freshSchema();
+    const instances = await Promise.all(Array.from({ length: 4 }, () => open(schema)));
+    const [first] = instances as [PostgresTaskStore];
+    const chunks = 24;
+    for (let round = 0; round < 3; round++) {
+      const id = `big-${round}`;
+      await first.enqueue([{ id, definition: { id } }]);
+      const planner = await first.claim('planner', { leaseMs: 600_000 });
+      expect(planner?.task.id).toBe(id);
+      await first.split(id, planner!.token, {
+        planId: `p${round}`,
+        plan: {},
+        chunks: Array.from({ length: chunks }, (_, index) => index),
+      });
+      const claims = await Promise.all(
+        Array.from({ length: chunks }, (_, index) =>
+          instances[index % instances.length]!.claim(`w${index}`, { leaseMs: 600_000 }),
+        ),
+      );
+      expect(new Set(claims.map((claim) => claim?.task.id)).size).toBe(chunks);
+      // Every instance completes its share at the same moment; only the last completion may wake the task.
+      await Promise.all(
+        claims.map((claim, index) => instances[index % instances.length]!.complete(claim!.task.id, claim!.token, {})),
+      );
+      const parent = await first.get(id);
+      expect(parent?.runAt).not.toBe('9999-12-31T23:59:59.999Z');
+      expect((await first.claim('finaliser', { leaseMs: 600_000 }))?.task.id).toBe(id);
+    }
+  });
+
+  it('upgrades a version 2 queue to chunked tasks in place', async () => {
+    const schema = freshSchema();
+    const quoted = `"${schema}"`;
+    await sql(`CREATE SCHEMA ${quoted}`);
+    await sql(`CREATE TABLE ${quoted}."task_store_migrations" (
+      "version" integer PRIMARY KEY, "description" text NOT NULL, "applied_at" timestamptz NOT NULL DEFAULT now())`);
+    for (const migration of TASK_STORE_MIGRATIONS.slice(0, 2)) {
+      for (const statement of migration.statements(quoted)) await sql(statement);
+      await sql(`INSERT INTO ${quoted}."task_store_migrations" ("version", "description") VALUES ($1, 'old')`, [
+        migration.version,
+      ]);
+    }
+    await sql(`INSERT INTO ${quoted}."tasks" ("id", "definition", "definition_hash", "priority", "run_at", "connections",
+      "state", "attempts", "max_attempts", "history", "enqueued_at", "updated_at", "sequence", "labels")
+      VALUES ('old', '{}', 'h', 0, now(), '{}', 'pending', 0, 3, '[]', now(), now(),
+              nextval('${quoted}."task_sequence"'), '{}')`);
+    const store = await open(schema);
+    const record = await store.get('old');
+    expect(record).not.toHaveProperty('chunkOf');
+    expect(record).not.toHaveProperty('chunked');
+    const claim = await store.claim('agent', { leaseMs: 60_000 });
+    expect(await store.split('old', claim!.token, { planId: 'p', plan: {}, chunks: [1, 2] })).toEqual({
+      chunks: 2,
+      waiting: 2,
+    });
+  });
+});
+
 describe('PostgresTaskStore connection failures', () => {
   it('reports an unreachable server as retryable, without the password', async () => {
     const error = await createPostgresTaskStore({ url: 'postgres://someone:s3cret-pw@127.0.0.1:1/db' }).catch(

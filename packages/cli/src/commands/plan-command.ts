@@ -68,6 +68,12 @@ function printPlan(io: CliIo, plan: PlanEntry, action: Action): void {
       lines.push(`      ${(column.source ?? '(new)').padEnd(width)}  →  ${column.target ?? '(dropped)'}`);
     }
     if (plan.validation?.length) lines.push(`    validation: ${plan.validation.join(', ')}`);
+    if (plan.incremental) {
+      const { cursor, from, range, fullCheck } = plan.incremental;
+      lines.push(
+        `    incremental on ${cursor}: mark ${from ?? 'none yet'}; next run reads ${range}${fullCheck ? ' (and makes the full check)' : ''}`,
+      );
+    }
   }
   io.stdout(`${lines.join('\n')}\n`);
 }

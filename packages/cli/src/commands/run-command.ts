@@ -2,7 +2,8 @@
  * `honk run <spec>`: enqueue every task of the spec (idempotently) and run in-process agents
  * until nothing runnable is left. The default store is the journal in `.honk/` beside the
  * spec, so a re-run skips what already succeeded with the same definition and resumes the
- * rest, also after the previous run was killed.
+ * rest, also after the previous run was killed. Incremental tasks are the exception: each
+ * `honk run` runs them again, moving what changed at the source since their last run.
  *
  * SIGTERM / SIGINT drain: no new task starts, running ones may finish within
  * `--drain-timeout-ms` (default 30 s), then they are aborted (nothing publishes, staging is
@@ -19,6 +20,7 @@ import {
   Agent,
   checkTransformModules,
   connectionLimits,
+  enqueueTasks,
   HonkEvents,
   type IdleReport,
   type LoadedSpec,
@@ -29,7 +31,6 @@ import {
   sharedWorkerPool,
   sweepSnapshots,
   type TaskStore,
-  toTaskInputs,
 } from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
 import { EXIT, exitCodeForSignal, noteStopSignal } from '../cli-io.ts';
@@ -67,7 +68,11 @@ function printSummary(io: CliIo, summary: RunSummary, idle: IdleReport[]): void 
   }
   const lines = [''];
   for (const task of summary.tasks) {
-    const rows = task.rows !== undefined ? `${task.rows.toLocaleString('en-US')} rows` : '';
+    const mark = (task.incremental as { to?: string | null } | undefined)?.to;
+    const rows =
+      task.rows !== undefined
+        ? `${task.rows.toLocaleString('en-US')} rows${mark !== undefined ? ` (incremental, mark ${mark ?? 'none'})` : ''}`
+        : '';
     const detail = task.error
       ? `${task.error.code}: ${task.error.message}`
       : task.action === 'skipped'
@@ -154,7 +159,8 @@ export async function runCommand(specPath: string, options: RunCommandOptions, i
       uninstall.push(() => process.off(signal, onSignal));
     }
     await store.setConnectionLimits(connectionLimits(resolved));
-    const enqueued = await store.enqueue(toTaskInputs(resolved));
+    // Incremental tasks run every time (see enqueueTasks); the rest resume.
+    const enqueued = await enqueueTasks(store, resolved.tasks);
     const ids = enqueued.map((result) => result.id);
     const ran = new Set<string>();
     events.on('task-claimed', (event) => ran.add(event.taskId));

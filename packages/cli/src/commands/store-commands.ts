@@ -4,10 +4,15 @@
  */
 import { resolve } from 'node:path';
 import {
+  type ChunkProgress,
   ConfigError,
   cancelTask,
   checkTransformModules,
+  chunkIdsOf,
+  chunkProgress,
   connectionLimits,
+  enqueueTasks,
+  isWaitingForChunks,
   type KeptSnapshot,
   keptSnapshots,
   listDeadLetters,
@@ -19,7 +24,6 @@ import {
   type TaskRecord,
   type TaskState,
   type TaskStore,
-  toTaskInputs,
 } from '@honk/core';
 import type { CliIo } from '../cli-io.ts';
 import { EXIT } from '../cli-io.ts';
@@ -60,13 +64,25 @@ function snapshotLine(snapshot: KeptSnapshot): string {
   return `      snapshot (${snapshot.connector}${where ? ` ${where}` : ''}) taken ${age(snapshot.ageMs)} ago, ${when}`;
 }
 
-function line(record: TaskRecord, now: Date): string {
-  const error = record.lastError ? `  ${record.lastError.code}: ${record.lastError.message}` : '';
-  const head = `  ${record.state.padEnd(10)} ${record.id.padEnd(28)} attempts ${record.attempts}/${record.maxAttempts}${error}`;
-  return [head, ...keptSnapshots(record, now).map(snapshotLine)].join('\n');
+function chunkText(progress: ChunkProgress): string {
+  const states = TASK_STATES.filter((state) => state !== 'succeeded' && (progress.states[state] ?? 0) > 0)
+    .map((state) => `${progress.states[state]} ${state}`)
+    .join(', ');
+  return `chunks ${progress.states.succeeded ?? 0}/${progress.total} succeeded${states ? `, ${states}` : ''}; ${progress.rows.toLocaleString('en-US')} rows`;
 }
 
-function brief(record: TaskRecord, now = new Date()) {
+function line(record: TaskRecord, now: Date, chunks?: ChunkProgress): string {
+  const error = record.lastError ? `  ${record.lastError.code}: ${record.lastError.message}` : '';
+  const waiting = isWaitingForChunks(record) ? 'waiting' : record.state;
+  const head = `  ${waiting.padEnd(10)} ${record.id.padEnd(28)} attempts ${record.attempts}/${record.maxAttempts}${error}`;
+  return [
+    head,
+    ...(chunks ? [`      ${chunkText(chunks)}`] : []),
+    ...keptSnapshots(record, now).map(snapshotLine),
+  ].join('\n');
+}
+
+function brief(record: TaskRecord, now = new Date(), chunks?: ChunkProgress) {
   const snapshots = keptSnapshots(record, now).map((snapshot) => ({
     connector: snapshot.connector,
     takenAt: snapshot.takenAt,
@@ -87,6 +103,8 @@ function brief(record: TaskRecord, now = new Date()) {
     ...(record.lease ? { lease: { owner: record.lease.owner, expiresAt: record.lease.expiresAt } } : {}),
     ...(record.progress ? { progress: record.progress } : {}),
     ...(snapshots.length > 0 ? { snapshots } : {}),
+    ...(record.chunkOf ? { chunkOf: { task: record.chunkOf.task, index: record.chunkOf.index } } : {}),
+    ...(chunks ? { chunks, waitingForChunks: isWaitingForChunks(record) } : {}),
   };
 }
 
@@ -130,7 +148,7 @@ export async function enqueueCommand(
   let results: Awaited<ReturnType<TaskStore['enqueue']>>;
   try {
     await store.setConnectionLimits(connectionLimits(resolved));
-    results = await store.enqueue(toTaskInputs(resolved));
+    results = await enqueueTasks(store, resolved.tasks);
   } finally {
     await store.close();
   }
@@ -144,7 +162,7 @@ export async function enqueueCommand(
 
 export async function statusCommand(
   ids: string[],
-  options: { store?: string; json?: boolean; state?: string[] },
+  options: { store?: string; json?: boolean; state?: string[]; chunks?: boolean },
   io: CliIo,
 ) {
   const states = options.state?.map((state) => {
@@ -153,18 +171,26 @@ export async function statusCommand(
     return state as TaskState;
   });
   const location = resolveStore(options.store, { cwd: io.cwd, env: io.env });
-  const { counts, records } = await withStore(options.store, io, async (store) => ({
-    counts: await store.counts(),
-    records: await store.list({ ...(ids.length ? { ids } : {}), ...(states ? { states } : {}) }),
-  }));
+  const { counts, records, chunks } = await withStore(options.store, io, async (store) => {
+    const listed = await store.list({ ...(ids.length ? { ids } : {}), ...(states ? { states } : {}) });
+    // A chunked task's chunks are listed under it in sum; `--chunks` lists them one by one too.
+    const chunkIds = listed.flatMap(chunkIdsOf);
+    const chunkRecords = chunkIds.length > 0 ? await store.list({ ids: chunkIds }) : [];
+    return {
+      counts: await store.counts(),
+      records: options.chunks || ids.length > 0 ? listed : listed.filter((record) => record.chunkOf === undefined),
+      chunks: new Map(chunkRecords.map((record) => [record.id, record])),
+    };
+  });
   const now = new Date();
   if (options.json) {
     const store = { url: location.description, from: location.from };
-    io.stdout(`${JSON.stringify({ store, counts, tasks: records.map((record) => brief(record, now)) }, null, 2)}\n`);
+    const tasks = records.map((record) => brief(record, now, chunkProgress(record, chunks)));
+    io.stdout(`${JSON.stringify({ store, counts, tasks }, null, 2)}\n`);
   } else {
     io.stdout(`Store: ${location.description} (from ${location.from})\n`);
     io.stdout(`${TASK_STATES.map((state) => `${state}: ${counts[state]}`).join('  ')}\n`);
-    for (const record of records) io.stdout(`${line(record, now)}\n`);
+    for (const record of records) io.stdout(`${line(record, now, chunkProgress(record, chunks))}\n`);
   }
   return EXIT.ok;
 }

@@ -31,7 +31,13 @@ export function createPlainProgress(events: HonkEvents, write: (line: string) =>
     events.on('task-dead', (e) =>
       write(`✖ ${e.taskId}: ${e.error.code} — ${e.error.message} [dead-lettered: ${e.reason}]`),
     ),
-    events.on('task-released', (e) => write(`⏏ ${e.taskId}: released back to the store (${e.reason})`)),
+    events.on('task-released', (e) =>
+      write(
+        e.reason === 'chunked'
+          ? `⑂ ${e.taskId}: split into ${e.chunks} chunks (any agent runs them; the task publishes once they are staged)`
+          : `⏏ ${e.taskId}: released back to the store (${e.reason})`,
+      ),
+    ),
     events.on('connection-paused', (e) =>
       write(`⏸ connection ${e.connection} paused until ${e.until} after ${e.failures} ${e.code} failures`),
     ),
@@ -57,12 +63,19 @@ export function createBarProgress(events: HonkEvents, total: number): ProgressDi
   );
   const overall = multibar.create(total, 0, { label: 'tasks' });
   const running = new Map<string, cliProgress.SingleBar>();
+  /** Chunks of chunked tasks: shown while they run, not counted as tasks. */
+  const chunks = new Set<string>();
   let ended = 0;
-  const end = (taskId: string, label: string) => {
+  const drop = (taskId: string) => {
     const bar = running.get(taskId);
-    if (bar) {
-      multibar.remove(bar);
-      running.delete(taskId);
+    if (bar) multibar.remove(bar);
+    running.delete(taskId);
+  };
+  const end = (taskId: string, label: string) => {
+    drop(taskId);
+    if (chunks.delete(taskId)) {
+      multibar.log(`${label}\n`);
+      return;
     }
     ended++;
     overall.update(Math.min(ended, total), { label: 'tasks' });
@@ -70,7 +83,12 @@ export function createBarProgress(events: HonkEvents, total: number): ProgressDi
   };
   const offs = [
     events.on('task-claimed', (e) => {
+      if (e.chunkOf) chunks.add(e.taskId);
       running.set(e.taskId, multibar.create(1, 0, { label: `${e.taskId} starting` }, { format: '   {label}' }));
+    }),
+    events.on('task-released', (e) => {
+      drop(e.taskId);
+      if (e.reason === 'chunked') multibar.log(`⑂ ${e.taskId}: split into ${e.chunks} chunks\n`);
     }),
     events.on('task-progress', (e) => {
       running

@@ -21,6 +21,8 @@ export interface TaskOutcome {
   error?: { code: string; message: string; retryable: boolean };
   validation?: unknown;
   snapshot?: unknown;
+  /** An incremental task's increment: the marks (`from`, `to`), rows read and written (see @honk/core IncrementalReport). */
+  incremental?: unknown;
 }
 
 export interface RunSummary {
@@ -43,6 +45,7 @@ interface ReportLike {
   path?: string;
   validation?: unknown;
   snapshot?: unknown;
+  incremental?: unknown;
   startedAt?: string;
   endedAt?: string;
 }
@@ -68,6 +71,7 @@ export function outcomeOf(record: TaskRecord, ranThisTime: boolean): TaskOutcome
   if (report?.path) outcome.path = report.path;
   if (report?.validation) outcome.validation = report.validation;
   if (report?.snapshot) outcome.snapshot = report.snapshot;
+  if (report?.incremental) outcome.incremental = report.incremental;
   if (record.state !== 'succeeded' && record.lastError) outcome.error = { ...record.lastError };
   return outcome;
 }

@@ -7,7 +7,7 @@
  * Routes, with or without the `/bigquery/v2` prefix (the client drops it when
  * `BIGQUERY_EMULATOR_HOST` is set), as goccy/bigquery-emulator serves them:
  * - datasets: list, insert, get, patch, delete (`deleteContents`)
- * - tables: list, insert, get, patch, update, delete; `tabledata.list` (paging,
+ * - tables: list, insert, get, patch, update, delete; `tabledata.list` (paging, `selectedFields`,
  *   `formatOptions.useInt64Timestamp`, pages of at most about 10 MB, emulator-render.ts); `insertAll`
  * - jobs: insert (query, copy, load; PENDING → RUNNING → DONE over `jobLatencyMs`), the multipart upload
  *   `POST /upload/bigquery/v2/projects/{p}/jobs?uploadType=multipart`, get, list, cancel;
@@ -15,12 +15,16 @@
  * Errors are `{ error: { code, message, errors: [{ reason, message }], status } }`.
  *
  * `injectFault()` makes chosen requests fail, for tests of retries and error mapping.
+ *
+ * The Storage Read API (gRPC) is served beside it on its own port (`storageEndpoint`),
+ * over the same store: see storage-read-server.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RowsPageBody, writeRowsPage } from './emulator-render.ts';
 import { EmulatorError, EmulatorStore, type StoredTable } from './emulator-store.ts';
 import { cellFromJson, EmulatorValueError } from './emulator-values.ts';
+import { type StorageReadServer, startStorageReadServer } from './storage-read-server.ts';
 
 export interface BigQueryEmulatorOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
@@ -33,6 +37,15 @@ export interface BigQueryEmulatorOptions {
   project?: string;
   /** How long a job takes, in ms: PENDING its first half, RUNNING its second, then DONE. Default 0. */
   jobLatencyMs?: number;
+  /**
+   * Also serve the Storage Read API (gRPC, storage-read-server.ts) on `storagePort`.
+   * Default true.
+   */
+  storageApi?: boolean;
+  /** Port of the Storage Read API on `host`; 0 (default) picks a free one. */
+  storagePort?: number;
+  /** Rows per Storage Read API `ReadRows` response. Default 1024. */
+  storageBatchRows?: number;
 }
 
 /** A fault to answer instead of serving a request. */
@@ -63,6 +76,13 @@ export interface BigQueryEmulator {
   readonly port: number;
   readonly project: string;
   readonly store: EmulatorStore;
+  /**
+   * `http://127.0.0.1:PORT` of the Storage Read API (plaintext gRPC): the connection's
+   * `storageApiEndpoint`. Undefined with `storageApi: false`.
+   */
+  readonly storageEndpoint: string | undefined;
+  /** The Storage Read API server (its requests and fault injection), when started. */
+  readonly storage: StorageReadServer | undefined;
   /** Every request served, in order. */
   readonly requests: EmulatorRequest[];
   injectFault(fault: EmulatorFault): void;
@@ -314,16 +334,27 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
       ];
     }
     const table: StoredTable = store.requireTable(projectId, id, subId);
-    if (leaf === 'data')
+    if (leaf === 'data') {
+      const members = { kind: 'bigquery#tableDataList', etag: `"${table.lastModifiedTime}"` };
+      const selected = query.get('selectedFields');
+      if (!selected) return [200, new RowsPageBody(members, table.fields, table.rows, query)];
+      // Only those columns, in the table's order, as the service sends them.
+      const wanted = new Set(selected.split(',').map((name) => name.trim().toLowerCase()));
+      const keep = table.fields.flatMap((field, index) => (wanted.has(field.name.toLowerCase()) ? [index] : []));
+      if (keep.length !== wanted.size) {
+        throw new EmulatorError(400, 'invalid', `selectedFields ${selected} names a field the table does not have.`);
+      }
+      const fields = keep.map((index) => table.fields[index] as (typeof table.fields)[number]);
       return [
         200,
         new RowsPageBody(
-          { kind: 'bigquery#tableDataList', etag: `"${table.lastModifiedTime}"` },
-          table.fields,
-          table.rows,
+          members,
+          fields,
+          table.rows.map((row) => keep.map((index) => row[index])),
           query,
         ),
       ];
+    }
     if (leaf === 'insertAll') {
       const resource = json(body);
       const insertErrors: unknown[] = [];
@@ -414,18 +445,33 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const storage =
+    options.storageApi === false
+      ? undefined
+      : await startStorageReadServer(store, {
+          host: address.address,
+          ...(options.storagePort !== undefined ? { port: options.storagePort } : {}),
+          ...(options.storageBatchRows !== undefined ? { batchRows: options.storageBatchRows } : {}),
+        }).catch((error: unknown) => {
+          server.close();
+          throw error;
+        });
   return {
     endpoint: `http://${host}:${address.port}`,
     port: address.port,
     project,
     store,
+    storageEndpoint: storage?.endpoint,
+    storage,
     requests,
     injectFault: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
     createDataset,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop: async () => {
+      await storage?.stop();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 export interface EmulatorProcess {
   readonly endpoint: string;
+  /** The Storage Read API (plaintext gRPC), `http://127.0.0.1:PORT`. */
+  readonly storageEndpoint: string;
   readonly project: string;
   stop(): Promise<void>;
 }
@@ -21,18 +23,20 @@ export async function startBigQueryEmulatorProcess(
     bin,
     '--port',
     '0',
+    '--storage-port',
+    '0',
     '--project',
     project,
     ...(options.datasets ?? []).flatMap((name) => ['--dataset', name]),
   ];
   if (options.jobLatencyMs !== undefined) args.push('--job-latency-ms', String(options.jobLatencyMs));
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
+  const [endpoint, storageEndpoint] = await new Promise<[string, string]>((resolve, reject) => {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1] as string);
+      const match = /listening on (http:\/\/\S+) .*Storage Read API \(gRPC\) on (http:\/\/\S+)/.exec(output);
+      if (match) resolve([match[1] as string, match[2] as string]);
     });
     child.once('exit', (code) =>
       reject(new Error(`honk-bigquery-emulator exited with code ${code} before listening: ${output}`)),
@@ -41,6 +45,7 @@ export async function startBigQueryEmulatorProcess(
   });
   return {
     endpoint,
+    storageEndpoint,
     project,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -261,6 +261,28 @@ export class EmulatorStore {
     return job;
   }
 
+  /**
+   * The table as it was at `at` (ms): rows and schema of the version then current. The rows
+   * array of the current version grows in place on appends, so `count` tells how many rows
+   * belonged to it at the time of the call.
+   */
+  versionAt(
+    table: StoredTable,
+    at: number,
+    reason = 'invalid',
+  ): { rows: Cell[][]; fields: BigQueryField[]; count: number } {
+    if (at < table.creationTime) {
+      throw new EmulatorError(
+        400,
+        reason,
+        `Invalid snapshot time ${new Date(at).toISOString()}: the table did not exist then.`,
+      );
+    }
+    const version = table.history.find((entry) => at < entry.until);
+    const rows = version ? version.rows : table.rows;
+    return { rows, fields: version ? version.fields : table.fields, count: rows.length };
+  }
+
   #resolve(
     projectId: string,
     table: SqlTable | { projectId?: string; datasetId: string; tableId: string },
@@ -390,18 +412,7 @@ export class EmulatorStore {
     if (statement.asOf !== undefined) {
       const at = Date.parse(statement.asOf);
       if (Number.isNaN(at)) throw new EmulatorError(400, 'invalidQuery', `Invalid timestamp: '${statement.asOf}'`);
-      if (at < table.creationTime) {
-        throw new EmulatorError(
-          400,
-          'invalidQuery',
-          `Invalid snapshot time ${statement.asOf}: the table did not exist then.`,
-        );
-      }
-      const version = table.history.find((entry) => at < entry.until);
-      if (version) {
-        rows = version.rows;
-        fields = version.fields;
-      }
+      ({ rows, fields } = this.versionAt(table, at, 'invalidQuery'));
     }
     const columnIndex = (name: string): [number, BigQueryField] => {
       const index = fields.findIndex((field) => field.name.toLowerCase() === name.toLowerCase());

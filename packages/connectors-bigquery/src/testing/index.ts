@@ -13,3 +13,12 @@ export {
 export { type EmulatorProcess, startBigQueryEmulatorProcess } from './emulator-process.ts';
 export { UnsupportedSqlError } from './emulator-sql.ts';
 export { EmulatorError, EmulatorStore, type StoredJob, type StoredTable } from './emulator-store.ts';
+export {
+  bigQueryReadService,
+  loadBigQueryReadProto,
+  type StorageFault,
+  type StorageReadServer,
+  type StorageReadServerOptions,
+  type StorageRequest,
+  startStorageReadServer,
+} from './storage-read-server.ts';

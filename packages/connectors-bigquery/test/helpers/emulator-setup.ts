@@ -4,7 +4,7 @@
  * server probe switched off, so no request can leave the machine.
  */
 import { type BigQueryConnectionOptions, bigQueryApiFor, bigQueryConnectionSchema } from '../../src/index.ts';
-import { type BigQueryEmulator, startBigQueryEmulator } from '../../src/testing/index.ts';
+import { type BigQueryEmulator, type BigQueryEmulatorOptions, startBigQueryEmulator } from '../../src/testing/index.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -20,10 +20,15 @@ export interface EmulatorHarness {
 export async function startEmulatorHarness(
   datasets: string[],
   overrides: Partial<BigQueryConnectionOptions> = {},
-  emulatorOptions: { jobLatencyMs?: number } = {},
+  emulatorOptions: Omit<BigQueryEmulatorOptions, 'project' | 'datasets'> = {},
 ): Promise<EmulatorHarness> {
   const emulator = await startBigQueryEmulator({ project: PROJECT, datasets, ...emulatorOptions });
-  const options = bigQueryConnectionSchema.parse({ projectId: PROJECT, apiEndpoint: emulator.endpoint, ...overrides });
+  const options = bigQueryConnectionSchema.parse({
+    projectId: PROJECT,
+    apiEndpoint: emulator.endpoint,
+    storageApiEndpoint: emulator.storageEndpoint,
+    ...overrides,
+  });
   return { emulator, options, api: bigQueryApiFor(options, 'test') };
 }
 

@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pLimit, { type LimitFunction } from 'p-limit';
 import pRetry from 'p-retry';
-import type { Json, Logger } from '../connector/connector.ts';
+import type { Json, Logger, SnapshotRef } from '../connector/connector.ts';
 import type { ConnectorRegistry } from '../connector/connector-registry.ts';
 import { AbortedError, ConfigError, isHonkError, TransientError, toHonkError } from '../errors/honk-error.ts';
 import { redactText } from '../errors/redact.ts';
@@ -32,10 +32,13 @@ import { HonkEvents } from '../observe/events.ts';
 import { silentLogger } from '../observe/logger.ts';
 import { type AttachTracingOptions, attachTracing } from '../observe/tracing.ts';
 import { type AgentClassFilter, agentClassAllows } from '../queue/agent-class.ts';
-import type { Claim, TaskError, TaskRecord, TaskState, TaskStore } from '../queue/task-store.ts';
+import { chunkTaskId, isWaitingForChunks } from '../queue/chunk-split.ts';
+import type { Claim, SplitResult, TaskError, TaskRecord, TaskState, TaskStore } from '../queue/task-store.ts';
 import { LeaseLostError } from '../queue/task-store.ts';
+import { runChunk } from '../run/chunks/run-chunk.ts';
+import { runChunkedStep } from '../run/chunks/run-chunked-task.ts';
 import { runTask as defaultRunTask, type RunTaskOptions } from '../run/run-task.ts';
-import type { RunPhase, TaskReport, TransferStats } from '../run/task-report.ts';
+import type { RunEvent, RunPhase, TaskReport, TransferStats } from '../run/task-report.ts';
 import { windowAllows } from '../spec/task-window.ts';
 import { type BackoffPolicy, computeBackoff, DEFAULT_BACKOFF } from './backoff.ts';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.ts';
@@ -124,8 +127,11 @@ export interface StopOptions {
   reason?: string;
 }
 
-/** Why a pending or retrying task is not awaited by {@link Agent.runUntilIdle}. */
-export type WaitingReason = 'not-before' | 'window' | 'connection-paused' | 'agent-class';
+/**
+ * Why a pending or retrying task is not awaited by {@link Agent.runUntilIdle}. `chunks`: a
+ * chunked task waiting for chunks that are themselves waiting.
+ */
+export type WaitingReason = 'not-before' | 'window' | 'connection-paused' | 'agent-class' | 'chunks';
 
 export interface WaitingTask {
   id: string;
@@ -172,6 +178,8 @@ interface InFlight {
   backoff?: Partial<BackoffPolicy> | undefined;
   /** The snapshot ref this attempt put on the record, replacing the record's older ones. */
   handedOver?: Json;
+  /** The attempt planned a chunked task and handed its chunks to the store (which ended the attempt). */
+  split?: SplitResult;
   done: Promise<void>;
 }
 
@@ -184,6 +192,7 @@ const WAKING_STORE_EVENTS = new Set([
   'task-dead',
   'task-cancelled',
   'lease-expired',
+  'task-chunks-ended',
 ]);
 
 function isLeaseLost(error: unknown): boolean {
@@ -559,6 +568,7 @@ export class Agent {
       ...this.#taskBase(task),
       maxAttempts: task.maxAttempts,
       connections: [...task.connections],
+      ...(task.chunkOf ? { chunkOf: { task: task.chunkOf.task, index: task.chunkOf.index } } : {}),
     });
     if (entry.controller.signal.aborted) {
       // Aborted while queued behind p-limit (a stop arrived before it started).
@@ -575,14 +585,19 @@ export class Agent {
     try {
       ({ definition, connectors } = await this.#definitionOf(task));
       entry.backoff = definition.retry?.backoff;
-      report = await this.#runTask({
+      // The fencing point: a fresh heartbeat proves the lease holds.
+      const fence = async () => {
+        await entry.beat?.catch(() => {});
+        await this.#heartbeat(entry);
+      };
+      const run = {
         task: definition,
         connectors,
         signal: entry.controller.signal,
         logger: this.#logger,
         progressIntervalMs: this.#progressIntervalMs,
         ...(this.#idleTimeoutMs !== undefined ? { idleTimeoutMs: this.#idleTimeoutMs } : {}),
-        onEvent: (event) => {
+        onEvent: (event: RunEvent) => {
           if (event.type === 'task-phase') {
             entry.phase = event.phase;
             this.events.emit('task-phase', { ...this.#taskBase(task), phase: event.phase });
@@ -592,7 +607,7 @@ export class Agent {
             this.events.emit('task-progress', { ...this.#taskBase(task), ...stats });
           }
         },
-        onSnapshot: async (ref) => {
+        onSnapshot: async (ref: SnapshotRef) => {
           try {
             await this.#store.setSnapshotRef(task.id, token, ref as Json);
             entry.handedOver = ref as Json;
@@ -601,12 +616,37 @@ export class Agent {
             throw error;
           }
         },
-        // The fencing point: a fresh heartbeat right before publish proves the lease holds.
-        beforePublish: async () => {
-          await entry.beat?.catch(() => {});
-          await this.#heartbeat(entry);
-        },
-      });
+        beforePublish: fence,
+      };
+      const split = this.#store.split?.bind(this.#store);
+      if (task.chunkOf) {
+        // A chunk of a chunked task: the task's id names its staging, not the chunk record's.
+        const { task: parent, index, plan, ref } = task.chunkOf;
+        report = await runChunk({ ...run, task: { ...definition, id: parent }, chunk: { index, plan, ref } });
+      } else if (definition.chunks && split) {
+        const chunked = task.chunked;
+        const step = await runChunkedStep({
+          ...run,
+          record: task,
+          beforeDiscard: fence,
+          queue: {
+            chunks: () =>
+              chunked === undefined
+                ? Promise.resolve([])
+                : this.#store.list({
+                    ids: Array.from({ length: chunked.chunks }, (_, index) => chunkTaskId(task.id, index)),
+                  }),
+            split: (input) => split(task.id, token, input),
+          },
+        });
+        if (step.kind === 'split') {
+          entry.split = step.result;
+          const now = new Date().toISOString();
+          report = { taskId: task.id, ok: true, stats: { ...ZERO_STATS }, timings: {}, startedAt: now, endedAt: now };
+        } else report = step.report;
+      } else {
+        report = await this.#runTask(run);
+      }
     } catch (error) {
       // runTask resolves with a report even on failure; this covers a definition that
       // cannot be read and a replaced runTask that throws.
@@ -714,6 +754,11 @@ export class Agent {
     const base = this.#taskBase(task);
     const stats = report.stats ?? ZERO_STATS;
     try {
+      if (entry.split) {
+        // The store ended the attempt when it took the chunks: nothing left to record.
+        this.events.emit('task-released', { ...base, reason: 'chunked', chunks: entry.split.chunks });
+        return;
+      }
       if (entry.leaseLost) {
         this.events.emit('task-lease-lost', { ...base, phase: entry.lostInPhase ?? entry.phase });
         return;
@@ -839,7 +884,8 @@ export class Agent {
     const waiting: WaitingTask[] = [];
     for (const task of await this.#store.list({ states: ['pending', 'retrying'] })) {
       let reason: WaitingReason | undefined;
-      if (!agentClassAllows(this.agentClass, task)) reason = 'agent-class';
+      if (isWaitingForChunks(task)) reason = 'chunks';
+      else if (!agentClassAllows(this.agentClass, task)) reason = 'agent-class';
       else if (task.connections.some((connection) => paused.has(connection))) reason = 'connection-paused';
       else if (task.window && !windowAllows(task.window, now)) reason = 'window';
       else if (task.state === 'pending' && Date.parse(task.runAt) > horizon) reason = 'not-before';

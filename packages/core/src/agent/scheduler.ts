@@ -165,7 +165,8 @@ export class Scheduler {
     const seen = new Set<string>();
     for (const record of await this.#store.list()) {
       const schedule = scheduleOfDefinition(record.definition);
-      if (!schedule || record.state === 'cancelled') continue;
+      // A chunk record carries its task's definition, schedule included: only the task is scheduled.
+      if (!schedule || record.state === 'cancelled' || record.chunkOf !== undefined) continue;
       seen.add(record.id);
       const key = `${schedule.cron}\u0000${schedule.timezone}`;
       const existing = this.#tasks.get(record.id);

@@ -15,6 +15,7 @@
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ZodType } from 'zod';
+import type { ChunkedStaging, ChunkedWriteOptions } from './chunked-staging.ts';
 
 /** Any JSON value. Snapshot refs and staged refs are JSON so they survive in task records. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -33,10 +34,25 @@ export interface ConnectorCapabilities {
   readStaged: boolean;
   /** `Source.count()` answers without reading the data. Default `false`. */
   countPushdown: boolean;
-  /** `Source.partitions()` splits a read into independent ranges. Default `false`. */
+  /**
+   * `Source.partitions()` splits a read into independent ranges. Default `false`. A chunked
+   * task (`chunks:`) needs it of its source, with `Source.partition(ref)`.
+   */
   partitionedRead: boolean;
+  /**
+   * The sink stages chunks written by separate attempts and publishes them once
+   * (`Sink.openChunked`, see `chunked-staging.ts`). Default `false`. A chunked task needs it.
+   */
+  chunkedStaging: boolean;
   /** Publish modes the sink supports. Default `['replace']`. */
   publishModes: readonly PublishMode[];
+  /** `Source.incremental()` reads only the rows past a high-water mark (see incremental-mark.ts). Default `false`. */
+  incrementalRead: boolean;
+  /**
+   * The sink keeps an incremental task's high-water mark and commits it in the same atomic
+   * step as the publish (`Sink.incrementalMark()`, `WriteOptions.incremental`). Default `false`.
+   */
+  incrementalCommit: boolean;
 }
 
 /** Documented defaults for {@link ConnectorCapabilities}. */
@@ -45,7 +61,10 @@ export const defaultCapabilities: ConnectorCapabilities = Object.freeze({
   readStaged: true,
   countPushdown: false,
   partitionedRead: false,
+  chunkedStaging: false,
   publishModes: Object.freeze(['replace'] as const),
+  incrementalRead: false,
+  incrementalCommit: false,
 });
 
 /** Resolve a connector's partial capabilities against the defaults. */
@@ -166,6 +185,12 @@ export interface SourcePartition {
   estimatedRows?: number;
 }
 
+/** Options of {@link Source.partitions}. */
+export interface PartitionOptions {
+  /** At most this many partitions (a chunked task's `chunks.max`). Default: the source's own choice. */
+  max?: number;
+}
+
 /**
  * Where data comes from. A source is read at one point in time: a database read runs in one
  * snapshot transaction; files and objects are pinned (size, mtime, ETag) at first access and
@@ -182,8 +207,31 @@ export interface Source {
   read(options: ReadOptions): AsyncIterable<RecordBatch>;
   /** Row count without reading data (declare `countPushdown`). */
   count?(): Promise<number>;
-  /** Independent ranges for parallel reads (declare `partitionedRead`). */
-  partitions?(): Promise<SourcePartition[]>;
+  /**
+   * Independent ranges for parallel reads (declare `partitionedRead`): disjoint, together
+   * every row exactly once, in a stable order.
+   */
+  partitions?(options?: PartitionOptions): Promise<SourcePartition[]>;
+  /**
+   * Chunked tasks (declare `partitionedRead`): a source that reads only the partition whose
+   * `ref` {@link partitions} returned — possibly in another process, hours earlier — with the
+   * same schema, the same raw format and decoder when it has them, in a point in time of its
+   * own (see {@link pin}). Cheap: connects on first use. Closing it leaves this source open.
+   */
+  partition?(ref: Json): Source;
+  /**
+   * Chunked tasks: the state of the source now, as JSON kept with the chunk plan (a database
+   * snapshot's transaction horizon, file sizes and mtimes). Taken together with
+   * `partitions()`, before any chunk is read.
+   */
+  pin?(): Promise<Json>;
+  /**
+   * Chunked tasks: throws a `TransientError` with code `SOURCE_CHANGED` when the source
+   * changed since `pin()` returned `pin` — then the chunks, each read at its own moment, may
+   * hold a mix of states. `read.rows`: the rows the chunks read in total. Core calls it after
+   * the last chunk, before publishing; passing it proves every chunk read the same data.
+   */
+  checkUnchanged?(pin: Json, read: { rows: number }): Promise<void>;
   /**
    * Raw byte fast path, optional with {@link Source.readRaw}: names the byte format
    * `readRaw()` yields for this read, precisely enough that a sink writer announcing the
@@ -200,6 +248,14 @@ export interface Source {
    * the main thread only moves bytes. `null` when this read has none.
    */
   rawDecoder?(): Promise<RawDecoderSpec | null>;
+  /**
+   * Incremental read (declare `incrementalRead`): finds the increment after `request.after`
+   * in this source's point-in-time read and returns a source of just those rows. Called at
+   * most once, before any read; the returned sources live until this one is closed.
+   */
+  incremental?(
+    request: import('./incremental-mark.ts').IncrementalRequest,
+  ): Promise<import('./incremental-mark.ts').IncrementalRead>;
   /** Release everything the source holds. Called once, always. */
   close?(): Promise<void>;
 }
@@ -218,6 +274,11 @@ export interface WriteOptions {
   mode: PublishMode;
   /** Key columns for `merge`. */
   key?: readonly string[];
+  /**
+   * An incremental run's mark, to commit atomically with the publish (only for sinks that
+   * declare `incrementalCommit`; see {@link IncrementalCommit} for what `publish()` must do).
+   */
+  incremental?: import('./incremental-mark.ts').IncrementalCommit;
 }
 
 /** Staged data: complete, durable, not yet visible at the target. */
@@ -242,6 +303,8 @@ export interface StagedTarget {
 export interface PublishResult {
   /** JSON locating the published data. */
   ref: Json;
+  /** Rows the publish added to or changed in the target, when the sink knows (incremental reports show it). */
+  rows?: number;
 }
 
 /**
@@ -274,12 +337,23 @@ export interface Sink {
   /** Whether the target exists, and its schema. */
   describe(): Promise<TargetDescription>;
   /**
+   * The high-water mark stored at this target under `key` (declare `incrementalCommit`), or
+   * null when there is none. Reads only: the truth an incremental run starts from.
+   */
+  incrementalMark?(key: string): Promise<import('./incremental-mark.ts').IncrementalMark | null>;
+  /**
    * Preflight: can data of this schema be written in this mode? Throws SchemaMismatchError
    * naming the column and how to fix it. Must not modify anything.
    */
   check?(schema: Schema, options: Pick<WriteOptions, 'mode' | 'key'>): Promise<void>;
   /** Start an attempt. Cleans leftovers of earlier attempts of the same task. */
   open(schema: Schema, options: WriteOptions): Promise<SinkWriter>;
+  /**
+   * Chunked tasks (declare `chunkedStaging`): the staging of the task's chunks under
+   * `options.plan`, which any number of attempts and agents open at once (see
+   * `chunked-staging.ts` for the rules). Does not remove committed chunks of the plan.
+   */
+  openChunked?(schema: Schema, options: ChunkedWriteOptions): Promise<ChunkedStaging>;
   close?(): Promise<void>;
 }
 

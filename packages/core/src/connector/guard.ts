@@ -15,7 +15,10 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import { type ErrorOrigin, HonkError, isHonkError, throwIfAborted } from '../errors/honk-error.ts';
 import { describeError } from '../errors/no-space.ts';
 import { batchByteLength } from '../transfer/transfer.ts';
+import type { ChunkedStaging, ChunkedWriteOptions, ChunkWriter, CommittedChunk } from './chunked-staging.ts';
 import type {
+  Json,
+  PartitionOptions,
   PublishResult,
   RawChunk,
   RawReadOptions,
@@ -152,7 +155,37 @@ export function guardSource(connector: string, source: Source, hooks: GuardHooks
   }
   if (source.partitions) {
     const partitions = source.partitions.bind(source);
-    guarded.partitions = () => call(connector, 'partitions()', partitions, hooks);
+    guarded.partitions = (options?: PartitionOptions) =>
+      call(connector, 'partitions()', () => partitions(options), hooks);
+  }
+  if (source.partition) {
+    const partition = source.partition.bind(source);
+    guarded.partition = (ref: Json) => {
+      if (closed) throw misuse(connector, 'A source', 'partition()');
+      return guardSource(connector, partition(ref), hooks);
+    };
+  }
+  if (source.pin) {
+    const pin = source.pin.bind(source);
+    guarded.pin = () => call(connector, 'pin()', pin, hooks);
+  }
+  if (source.checkUnchanged) {
+    const checkUnchanged = source.checkUnchanged.bind(source);
+    guarded.checkUnchanged = (pin: Json, read: { rows: number }) =>
+      call(connector, 'checkUnchanged()', () => checkUnchanged(pin, read), hooks);
+  }
+  if (source.incremental) {
+    const incremental = source.incremental.bind(source);
+    guarded.incremental = async (request) => {
+      if (closed) throw misuse(connector, 'A source', 'incremental()');
+      const read = await call(connector, 'incremental()', () => incremental(request), hooks);
+      // The increment's sources live on the parent's read: guarded alike, closed with it.
+      return {
+        ...read,
+        increment: guardSource(connector, read.increment, hooks),
+        upToMark: () => guardSource(connector, read.upToMark(), hooks),
+      };
+    };
   }
   if (source.rawFormat && source.readRaw) {
     const rawFormat = source.rawFormat.bind(source);
@@ -183,7 +216,7 @@ export function guardSink(connector: string, sink: Sink, hooks: GuardHooks = {})
   const ensureOpen = (operation: string) => {
     if (closed) throw misuse(connector, 'A sink', operation);
   };
-  return {
+  const guarded: Sink = {
     describe: async () => {
       ensureOpen('describe()');
       return describe();
@@ -204,6 +237,104 @@ export function guardSink(connector: string, sink: Sink, hooks: GuardHooks = {})
       await call(connector, 'close()', () => sink.close?.(), hooks);
     },
   };
+  if (sink.incrementalMark) {
+    const incrementalMark = sink.incrementalMark.bind(sink);
+    guarded.incrementalMark = async (key) => {
+      ensureOpen('incrementalMark()');
+      return call(connector, 'incrementalMark()', () => incrementalMark(key), hooks);
+    };
+  }
+  if (sink.openChunked) {
+    const openChunked = sink.openChunked.bind(sink);
+    guarded.openChunked = async (schema: Schema, options: ChunkedWriteOptions) => {
+      ensureOpen('openChunked()');
+      throwIfAborted(options.signal);
+      const staging = await call(connector, 'openChunked()', () => openChunked(schema, options), hooks);
+      return guardChunkedStaging(connector, staging, options.signal, hooks);
+    };
+  }
+  return guarded;
+}
+
+/** Wraps chunked staging, its chunk writers and the writer `finish()` returns. */
+function guardChunkedStaging(
+  connector: string,
+  staging: ChunkedStaging,
+  signal: AbortSignal,
+  hooks: GuardHooks,
+): ChunkedStaging {
+  let closed = false;
+  const ensureOpen = (operation: string) => {
+    if (closed) throw misuse(connector, 'Chunked staging', operation);
+  };
+  return {
+    committed: async (chunk) => {
+      ensureOpen('committed()');
+      return call(connector, 'committed()', () => staging.committed(chunk), hooks);
+    },
+    openChunk: async (chunk) => {
+      ensureOpen('openChunk()');
+      throwIfAborted(signal);
+      const writer = await call(connector, 'openChunk()', () => staging.openChunk(chunk), hooks);
+      return guardChunkWriter(connector, writer, signal, hooks);
+    },
+    finish: async (chunks) => {
+      ensureOpen('finish()');
+      throwIfAborted(signal);
+      const writer = await call(connector, 'finish()', () => staging.finish(chunks), hooks);
+      return guardWriter(connector, writer, signal, hooks);
+    },
+    abort: async () => {
+      await call(connector, 'chunked staging abort()', () => staging.abort(), hooks);
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await call(connector, 'chunked staging close()', () => staging.close?.(), hooks);
+    },
+  };
+}
+
+function guardChunkWriter(connector: string, writer: ChunkWriter, signal: AbortSignal, hooks: GuardHooks): ChunkWriter {
+  let state: 'writing' | 'committed' | 'aborted' = 'writing';
+  const expect = (operation: string) => {
+    if (state !== 'writing') {
+      throw new HonkError(
+        'CONNECTOR_MISUSE',
+        `Chunk writer of connector "${connector}": ${operation} is not allowed once it is ${state}.`,
+      );
+    }
+  };
+  const guarded: ChunkWriter = {
+    write: async (batch) => {
+      expect('write()');
+      throwIfAborted(signal);
+      await call(connector, 'chunk write()', () => writer.write(batch), hooks);
+    },
+    commit: async (result): Promise<CommittedChunk> => {
+      expect('commit()');
+      throwIfAborted(signal);
+      const committed = await call(connector, 'chunk commit()', () => writer.commit(result), hooks);
+      state = 'committed';
+      return committed;
+    },
+    abort: async (reason) => {
+      if (state !== 'writing') return;
+      state = 'aborted';
+      await call(connector, 'chunk abort()', () => writer.abort(reason), hooks);
+    },
+  };
+  if (writer.rawFormat && writer.writeRaw) {
+    const rawFormat = writer.rawFormat.bind(writer);
+    const writeRaw = writer.writeRaw.bind(writer);
+    guarded.rawFormat = () => (state === 'writing' ? rawFormat() : null);
+    guarded.writeRaw = async (bytes) => {
+      expect('writeRaw()');
+      throwIfAborted(signal);
+      await call(connector, 'chunk writeRaw()', () => writeRaw(bytes), hooks);
+    };
+  }
+  return guarded;
 }
 
 type WriterState = 'writing' | 'staged' | 'published' | 'aborted';

@@ -34,6 +34,8 @@ export type HonkErrorCode =
   | 'VALIDATION_FAILED'
   | 'TRANSIENT'
   | 'SOURCE_CHANGED'
+  | 'CHUNKS_MISSING'
+  | 'CHUNK_FAILED'
   | 'TIMED_OUT'
   | 'NO_SPACE'
   | 'ABORTED'

@@ -29,8 +29,11 @@ export interface TaskEventBase extends AgentEventBase {
   attempt: number;
 }
 
-/** Why an agent handed a claimed task back to the queue without running it to the end. */
-export type ReleaseReason = 'drain-timeout' | 'stopped' | 'connection-paused';
+/**
+ * Why an agent handed a claimed task back to the queue without running it to the end.
+ * `chunked`: the attempt planned a chunked task and handed its chunks to the queue.
+ */
+export type ReleaseReason = 'drain-timeout' | 'stopped' | 'connection-paused' | 'chunked';
 
 /** Every event and its payload. Adapters can rely on these shapes within a major version. */
 export interface HonkEventMap {
@@ -40,8 +43,12 @@ export interface HonkEventMap {
   'agent-stopping': AgentEventBase & { drain: boolean; inFlight: number; reason: string };
   /** The agent stopped; `released` tasks went back to the queue unfinished. */
   'agent-stopped': AgentEventBase & { released: number };
-  /** A task was claimed and is about to run. */
-  'task-claimed': TaskEventBase & { maxAttempts: number; connections: string[] };
+  /** A task was claimed and is about to run. `chunkOf`: it is a chunk of that chunked task. */
+  'task-claimed': TaskEventBase & {
+    maxAttempts: number;
+    connections: string[];
+    chunkOf?: { task: string; index: number };
+  };
   /** A run entered a phase (preflight, snapshot, transfer, validate, publish, rollback, done). */
   'task-phase': TaskEventBase & { phase: RunPhase };
   /** Throttled transfer progress of a running task (cumulative for this attempt). */
@@ -66,8 +73,11 @@ export interface HonkEventMap {
     /** `non-retryable` when the error cannot be fixed by retrying, else `attempts-exhausted`. */
     reason: 'non-retryable' | 'attempts-exhausted';
   };
-  /** The agent gave a claimed task back (its lease released) before it finished. */
-  'task-released': TaskEventBase & { reason: ReleaseReason };
+  /**
+   * The agent gave a claimed task back (its lease released) before it finished; `chunked`:
+   * it handed its `chunks` to the queue.
+   */
+  'task-released': TaskEventBase & { reason: ReleaseReason; chunks?: number };
   /**
    * A heartbeat found the lease gone (expired and claimed elsewhere, or cancelled). The run
    * was aborted before publish; the store record now belongs to someone else.

@@ -250,7 +250,8 @@ export function attachMetrics(events: HonkEvents, metrics: HonkMetrics): () => v
     }),
     events.on('task-progress', (payload) => addTransfer(payload, payload.rows, payload.bytes)),
     events.on('task-succeeded', (payload) => {
-      addTransfer(payload, payload.stats.rows, payload.stats.bytes);
+      // A chunked task's stats sum its chunks, which counted their rows as they moved them.
+      if (payload.report.chunks === undefined) addTransfer(payload, payload.stats.rows, payload.stats.bytes);
       end(payload, 'succeeded', payload.durationMs);
     }),
     events.on('task-retrying', (payload) => {

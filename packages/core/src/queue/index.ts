@@ -1,4 +1,6 @@
 export * from './agent-class.ts';
+export * from './chunk-progress.ts';
+export * from './chunk-split.ts';
 export * from './hash-definition.ts';
 export * from './journal-task-store.ts';
 export * from './memory-task-store.ts';

@@ -16,6 +16,8 @@ import type {
   HeartbeatOptions,
   NowOption,
   RequeueOptions,
+  SplitInput,
+  SplitResult,
   TaskError,
   TaskFilter,
   TaskInput,
@@ -101,6 +103,10 @@ export abstract class TableTaskStore implements TaskStore {
 
   setSnapshotRef(id: string, token: string, ref: Json, options: NowOption = {}): Promise<void> {
     return this.mutate(() => this.table.setSnapshotRef(id, token, ref, options.now ?? new Date()));
+  }
+
+  split(id: string, token: string, input: SplitInput, options: NowOption = {}): Promise<SplitResult> {
+    return this.mutate(() => this.table.split(id, token, input, options.now ?? new Date()));
   }
 
   async get(id: string): Promise<TaskRecord | undefined> {

@@ -3,7 +3,7 @@
  *
  * A store holds one {@link TaskRecord} per task id and hands tasks to agents under a
  * *lease*. Every claim mints a fresh lease token; every mutation an agent makes on a task
- * it is running (`heartbeat`, `complete`, `fail`, `release`, `setSnapshotRef`) carries that
+ * it is running (`heartbeat`, `complete`, `fail`, `release`, `setSnapshotRef`, `split`) carries that
  * token, and the store refuses it with a {@link LeaseLostError} once the token no longer
  * holds — the lease expired, the task was cancelled or redefined, or another agent claimed
  * it since. That is the fencing that keeps an agent which stalled (GC pause, network
@@ -34,6 +34,12 @@ import { HonkError } from '../errors/honk-error.ts';
 import type { TaskWindow } from '../spec/task-window.ts';
 
 /**
+ * The `runAt` of a chunked task waiting for its chunks (the latest instant every store can
+ * hold): never due, so never claimed, until a chunk's end sets it to now.
+ */
+export const CHUNKS_WAITING_RUN_AT = '9999-12-31T23:59:59.999Z';
+
+/**
  * Where a task is in its life.
  * - `pending`: waiting to run for the first time (also when `runAt` is in the future: scheduled).
  * - `running`: leased by an agent.
@@ -60,8 +66,18 @@ export interface TaskError {
   retryable: boolean;
 }
 
-/** How one attempt ended. */
-export type AttemptOutcome = 'succeeded' | 'failed' | 'lease-expired' | 'released' | 'cancelled' | 'superseded';
+/**
+ * How one attempt ended. `split`: the attempt planned a chunked task and handed its chunks to
+ * the queue (see {@link TaskStore.split}); it does not use up an attempt.
+ */
+export type AttemptOutcome =
+  | 'succeeded'
+  | 'failed'
+  | 'lease-expired'
+  | 'released'
+  | 'cancelled'
+  | 'superseded'
+  | 'split';
 
 /** One attempt of a task, kept in {@link TaskRecord.history}. */
 export interface TaskAttempt {
@@ -129,6 +145,54 @@ export interface TaskRecord {
   agentLabels?: Record<string, string>;
   /** Catalog entity ref (`resource:default/orders`). */
   entity?: string;
+  /**
+   * A chunked task after {@link TaskStore.split}: its plan and its number of chunks. Until its
+   * chunks have all ended the task waits, `pending` with `runAt` {@link CHUNKS_WAITING_RUN_AT}.
+   */
+  chunked?: ChunkedTask;
+  /** A chunk sub-task (created by {@link TaskStore.split}, never by `enqueue`): whose chunk it is. */
+  chunkOf?: ChunkOf;
+}
+
+/** {@link TaskRecord.chunked}. */
+export interface ChunkedTask {
+  /** Identifies the plan; chunk records carry it in `chunkOf.plan`. */
+  planId: string;
+  /** What the planner keeps with the plan (core: the source's pin and the schema). */
+  plan: Json;
+  /** Chunks `0 … chunks - 1`, records `<task id>#<index>` (see `chunkTaskId`). */
+  chunks: number;
+}
+
+/** {@link TaskRecord.chunkOf}. */
+export interface ChunkOf {
+  /** The chunked task's id. */
+  task: string;
+  /** 0-based place in the plan. */
+  index: number;
+  /** The plan the chunk belongs to. */
+  plan: string;
+  /** What the chunk reads (core: the source partition's ref). */
+  ref: Json;
+}
+
+/** What {@link TaskStore.split} takes. */
+export interface SplitInput {
+  /** Identifies the plan: 1 to 64 lowercase letters, digits and `-`. */
+  planId: string;
+  /** Kept on the task record as `chunked.plan`. */
+  plan: Json;
+  /** Per chunk, in order, what its record carries as `chunkOf.ref`. At least one. */
+  chunks: Json[];
+  /** Chunks of this plan to run again although they succeeded (their staged data went missing). */
+  rerun?: number[];
+}
+
+/** What {@link TaskStore.split} did. */
+export interface SplitResult {
+  chunks: number;
+  /** Chunks that have not succeeded; 0 means the task is claimable again at once. */
+  waiting: number;
 }
 
 /** What `enqueue` takes per task. */
@@ -247,7 +311,11 @@ export type TaskStoreEvent =
   | { type: 'task-dead'; taskId: string; at: string; attempt: number; error: TaskError }
   | { type: 'task-cancelled'; taskId: string; at: string }
   | { type: 'task-released'; taskId: string; at: string; agentId: string }
-  | { type: 'lease-expired'; taskId: string; at: string; agentId: string; attempt: number };
+  | { type: 'lease-expired'; taskId: string; at: string; agentId: string; attempt: number }
+  /** A chunked task handed its chunks to the queue (see {@link TaskStore.split}). */
+  | { type: 'task-split'; taskId: string; at: string; agentId: string; chunks: number }
+  /** Every chunk of a waiting chunked task has ended (or one died): the task is claimable again. */
+  | { type: 'task-chunks-ended'; taskId: string; at: string };
 
 export type TaskStoreEventType = TaskStoreEvent['type'];
 
@@ -316,6 +384,26 @@ export interface TaskStore {
 
   /** Stores the running attempt's target snapshot ref. Fenced like `heartbeat`. */
   setSnapshotRef(id: string, token: string, ref: Json, options?: NowOption): Promise<void>;
+
+  /**
+   * Optional (chunked tasks; the built-in stores have it): ends the running attempt of `id` by
+   * handing its chunks to the queue, atomically. Fenced like `heartbeat`.
+   *
+   * - Chunk `i` is the record `<id>#<i>` ({@link TaskRecord.chunkOf}): created when missing;
+   *   reset to `pending` (attempts 0) when it belongs to another plan or definition, or is
+   *   `dead`/`cancelled`, or is listed in `rerun`; otherwise left as it is — a chunk that
+   *   succeeded under this plan is its checkpoint and does not run again. A chunk inherits
+   *   the task's definition, priority, connections (so chunks count against the connections'
+   *   `maxConcurrency`), window, agent labels, labels and `maxAttempts`. Chunk records of an
+   *   older plan beyond the new count are cancelled.
+   * - The task's attempt is given back (outcome `split`); the task stores `chunked` and waits
+   *   (`pending`, `runAt` {@link CHUNKS_WAITING_RUN_AT}) until its chunks have ended: the last
+   *   chunk to succeed, or any chunk that dies or is cancelled, makes it claimable again
+   *   (`task-chunks-ended`), so some agent validates the whole and publishes it.
+   * - Cascade: a task that dies or is cancelled cancels its unended chunks; enqueueing a changed
+   *   definition, or running a succeeded task again (`replace`, `requeue`), forgets its plan.
+   */
+  split?(id: string, token: string, input: SplitInput, options?: NowOption): Promise<SplitResult>;
 
   get(id: string): Promise<TaskRecord | undefined>;
 

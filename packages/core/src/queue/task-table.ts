@@ -21,12 +21,22 @@ import type { TaskWindow } from '../spec/task-window.ts';
 import { windowAllows } from '../spec/task-window.ts';
 import { agentClassAllows } from './agent-class.ts';
 import { BinaryHeap } from './binary-heap.ts';
+import {
+  assertSplitInput,
+  cancelledChunk,
+  chunkTaskId,
+  isUnended,
+  settledParent,
+  splitRecords,
+} from './chunk-split.ts';
 import { assertDuration, endAttempt, normaliseTaskError, prepareTaskInputs, stripUndefined } from './store-kit.ts';
 import {
   type ClaimOptions,
   type EnqueueOptions,
   type EnqueueResult,
   LeaseLostError,
+  type SplitInput,
+  type SplitResult,
   TASK_STATES,
   type TaskError,
   type TaskFilter,
@@ -98,6 +108,8 @@ export class TaskTable {
   private readonly stateCounts = new Map<TaskState, number>(TASK_STATES.map((state) => [state, 0]));
   private readonly limits = new Map<string, number>();
   private readonly roles = new Map<string, { holder: string; expiresAtMs: number }>();
+  /** Chunk record ids by chunked task id (records are never removed, so it only grows). */
+  private readonly chunkIds = new Map<string, Set<string>>();
   private changes: TableEntry[] = [];
   private events: TaskStoreEvent[] = [];
 
@@ -195,6 +207,14 @@ export class TaskTable {
       throw new ConfigError(`Unknown enqueue onConflict "${String(policy)}"; use "resume", "keep" or "replace".`);
     }
     const prepared = prepareTaskInputs(inputs, now);
+    for (const input of prepared) {
+      const chunkOf = this.records.get(input.id)?.chunkOf;
+      if (chunkOf !== undefined) {
+        throw new ConfigError(
+          `Task id "${input.id}" is chunk ${chunkOf.index} of task "${chunkOf.task}"; chunks are made by split(), not enqueued. Use another id.`,
+        );
+      }
+    }
 
     return prepared.map((input) => {
       const { id: _id, ...fresh } = input;
@@ -223,6 +243,8 @@ export class TaskTable {
         const outcome = existing.state === 'succeeded' ? 'skipped-succeeded' : 'unchanged';
         return { id: existing.id, outcome, state: existing.state };
       }
+      // A new definition, or a new run of a succeeded task, plans its chunks afresh.
+      const replan = changed || existing.state === 'succeeded';
       const record: TaskRecord = stripUndefined({
         ...existing,
         ...fresh,
@@ -231,6 +253,7 @@ export class TaskTable {
         lastError: undefined,
         report: undefined,
         lease: undefined,
+        chunked: replan ? undefined : existing.chunked,
         history:
           existing.state === 'running'
             ? endAttempt(existing.history, { endedAt: nowIso, outcome: 'superseded' })
@@ -238,6 +261,7 @@ export class TaskTable {
         updatedAt: nowIso,
       });
       this.put(record, changed);
+      if (replan) this.cancelChunks(record.id, nowIso);
       const outcome = changed ? 'updated' : 'requeued';
       this.emit({ type: 'task-enqueued', taskId: record.id, at: nowIso, outcome });
       return { id: record.id, outcome, state: record.state };
@@ -325,6 +349,7 @@ export class TaskTable {
       agentId: lease?.owner ?? '',
       attempt: existing.attempts,
     });
+    this.chunkEnded(id, nowIso);
   }
 
   fail(id: string, token: string, error: TaskError, retryAt: Date | undefined, now: Date): 'retrying' | 'dead' {
@@ -350,6 +375,7 @@ export class TaskTable {
         ? { type: 'task-dead', taskId: id, at: nowIso, attempt: existing.attempts, error: taskError }
         : { type: 'task-retrying', taskId: id, at: nowIso, attempt: existing.attempts, runAt, error: taskError },
     );
+    if (dead) this.ended(id, nowIso);
     return dead ? 'dead' : 'retrying';
   }
 
@@ -380,9 +406,11 @@ export class TaskTable {
       );
     }
     const nowIso = now.toISOString();
-    const { report: _report, ...rest } = existing;
+    const { report: _report, chunked, ...rest } = existing;
     const record: TaskRecord = {
       ...rest,
+      // Running a succeeded chunked task again plans its chunks afresh.
+      ...(chunked !== undefined && existing.state !== 'succeeded' ? { chunked } : {}),
       state: 'pending',
       runAt: nowIso,
       attempts: resetAttempts ? 0 : existing.attempts,
@@ -410,12 +438,25 @@ export class TaskTable {
     };
     this.put(record, false);
     this.emit({ type: 'task-cancelled', taskId: id, at: nowIso });
-    return structuredClone(record);
+    this.ended(id, nowIso);
+    return structuredClone(this.records.get(id) as TaskRecord);
   }
 
   setSnapshotRef(id: string, token: string, ref: Json, now: Date): void {
     const existing = this.leased(id, token, now);
     this.put({ ...existing, snapshotRef: ref, updatedAt: now.toISOString() }, false);
+  }
+
+  split(id: string, token: string, input: SplitInput, now: Date): SplitResult {
+    assertSplitInput(id, input);
+    const existing = this.leased(id, token, now);
+    const chunks = [...(this.chunkIds.get(id) ?? [])].map((chunkId) => this.records.get(chunkId) as TaskRecord);
+    const outcome = splitRecords(existing, chunks, input, now, () => this.nextSequence++);
+    this.put(outcome.parent, false);
+    // Chunk records carry the definition: a journal must store it with them.
+    for (const { record } of outcome.chunks) this.put(record, true);
+    for (const event of outcome.events) this.emit(event);
+    return { chunks: input.chunks.length, waiting: outcome.waiting };
   }
 
   setConnectionLimits(limits: Record<string, number | null>): void {
@@ -502,6 +543,42 @@ export class TaskTable {
         ? { type: 'task-dead', taskId: record.id, at: nowIso, attempt: record.attempts, error }
         : { type: 'task-retrying', taskId: record.id, at: nowIso, attempt: record.attempts, runAt: nowIso, error },
     );
+    if (dead) this.ended(record.id, nowIso);
+  }
+
+  /**
+   * After task `id` died or was cancelled: a chunk's waiting task becomes claimable; a chunked
+   * task's unended chunks are cancelled.
+   */
+  private ended(id: string, nowIso: string): void {
+    this.chunkEnded(id, nowIso);
+    this.cancelChunks(id, nowIso);
+  }
+
+  /** After chunk `id` ended (succeeded, died, cancelled): its waiting task, when now settled, becomes claimable. */
+  private chunkEnded(id: string, nowIso: string): void {
+    const chunk = this.records.get(id);
+    if (chunk?.chunkOf === undefined) return;
+    const task = chunk.chunkOf.task;
+    const parent = settledParent(
+      this.records.get(task),
+      chunk,
+      (index) => this.records.get(chunkTaskId(task, index)),
+      nowIso,
+    );
+    if (parent === undefined) return;
+    this.put(parent, false);
+    this.emit({ type: 'task-chunks-ended', taskId: task, at: nowIso });
+  }
+
+  /** Cancels the unended chunks of task `id` (it died, was cancelled or redefined). */
+  private cancelChunks(id: string, nowIso: string): void {
+    for (const chunkId of this.chunkIds.get(id) ?? []) {
+      const chunk = this.records.get(chunkId);
+      if (chunk === undefined || !isUnended(chunk.state)) continue;
+      this.put(cancelledChunk(chunk, nowIso), false);
+      this.emit({ type: 'task-cancelled', taskId: chunkId, at: nowIso });
+    }
   }
 
   /** The running record `token` holds, or a LeaseLostError saying why not. */
@@ -542,6 +619,14 @@ export class TaskTable {
     }
     this.versions.delete(record.id);
     this.records.set(record.id, record);
+    if (record.chunkOf !== undefined) {
+      let ids = this.chunkIds.get(record.chunkOf.task);
+      if (ids === undefined) {
+        ids = new Set();
+        this.chunkIds.set(record.chunkOf.task, ids);
+      }
+      ids.add(record.id);
+    }
     this.stateCounts.set(record.state, (this.stateCounts.get(record.state) ?? 0) + 1);
     if (record.sequence >= this.nextSequence) this.nextSequence = record.sequence + 1;
     if (record.state === 'running' && record.lease !== undefined) {

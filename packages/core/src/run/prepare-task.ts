@@ -36,6 +36,7 @@ import type { BatchTransform } from '../transfer/transform.ts';
 import { createTransforms } from '../transfer/transforms/index.ts';
 import { createValidators } from '../validate/index.ts';
 import type { Validator } from '../validate/validator.ts';
+import { beginIncrement, checkIncrementalTask, type PreparedIncrement } from './incremental-run.ts';
 import type { ResolvedEndpoint, TaskDefinition } from './task-definition.ts';
 
 /** Parses options with a connector schema, turning zod issues into a ConfigError with paths. */
@@ -127,11 +128,13 @@ export interface Prepared {
   schema: Schema;
   target: TargetDescription;
   mode: PublishMode;
-  /** Publish mode and key, as the sink's `check()` and `open()` take them. */
-  publish: Pick<WriteOptions, 'mode' | 'key'>;
+  /** Publish mode and key (and an incremental run's mark), as the sink's `check()` and `open()` take them. */
+  publish: Pick<WriteOptions, 'mode' | 'key' | 'incremental'>;
   validators: Validator[];
   /** Snapshot factory, when a snapshot will be taken of an existing target. */
   snapshot?: () => Promise<Snapshot>;
+  /** An incremental task's increment; `source` then reads just its rows. */
+  incremental?: PreparedIncrement;
   close(): Promise<void>;
 }
 
@@ -181,6 +184,29 @@ export async function prepareTask(
       'Disable validation for this task explicitly (validate: { rowCount: false, checksum: false, sample: 0, schema: false }) if you accept an unverified copy.',
     );
   }
+  if (task.chunks && task.incremental) {
+    throw new ConfigError(
+      `Task "${task.id}": chunks and incremental cannot be combined: an increment is read and published in one attempt. Remove one of them.`,
+      { details: { option: 'chunks' } },
+    );
+  }
+  checkIncrementalTask(task, from.connector, to.connector);
+  if (task.chunks) {
+    if (!capabilitiesOf(from.connector).partitionedRead) {
+      throw missingCapability(
+        from.connector.name,
+        'cannot read its data in chunks (it does not declare partitionedRead)',
+        'Remove chunks: from the task.',
+      );
+    }
+    if (!targetCaps.chunkedStaging) {
+      throw missingCapability(
+        to.connector.name,
+        'cannot stage data in chunks (it does not declare chunkedStaging)',
+        'Remove chunks: from the task, or write to a target whose connector can.',
+      );
+    }
+  }
   const createSnapshot = to.connector.createSnapshot;
   if (task.snapshot?.enabled === true && !(targetCaps.snapshot && createSnapshot)) {
     throw missingCapability(to.connector.name, 'cannot take snapshots', 'Set snapshot: false for this task.');
@@ -199,6 +225,21 @@ export async function prepareTask(
       ...hooks,
       ...(location ? { location } : {}),
     });
+    // partitionedRead alone also serves reads of several partitions within one attempt; a
+    // chunk read needs a source that reads one partition alone, later, anywhere: partition(ref).
+    if (task.chunks && (!source.partitions || !source.partition)) {
+      throw missingCapability(
+        from.connector.name,
+        'cannot read its data in chunks (its source has no partition(ref))',
+        'Remove chunks: from the task.',
+      );
+    }
+    if (task.chunks && !sink.openChunked) {
+      throw new HonkError(
+        'CONNECTOR_MISUSE',
+        `Connector "${to.connector.name}" declares chunkedStaging but its sink has no openChunked(); this is a connector defect.`,
+      );
+    }
     const transforms = createTransforms(task.transform ?? {}, { baseDir: task.baseDir ?? process.cwd() });
     const sourceSchema = await source.schema();
     if (sourceSchema.fields.length === 0) throw noColumns(task, 'the source has no columns');
@@ -207,17 +248,23 @@ export async function prepareTask(
     if (schema.fields.length === 0) throw noColumns(task, 'the transforms leave no columns');
     const target = await sink.describe();
     await sink.check?.(schema, publish);
-    const wantSnapshot = (task.snapshot?.enabled ?? targetCaps.snapshot) && target.exists && createSnapshot;
+    // Incremental targets take none (see checkIncrementalTask).
+    const wantSnapshot =
+      (task.snapshot?.enabled ?? (targetCaps.snapshot && !task.incremental)) && target.exists && createSnapshot;
+    const increment = task.incremental
+      ? await beginIncrement({ task, source, sink, sourceSchema, schema, target: to, hooks })
+      : undefined;
     return {
-      source,
+      source: increment?.source ?? source,
       sink,
       transforms,
       sourceSchema,
       schema,
       target,
       mode,
-      publish,
+      publish: increment ? { ...publish, incremental: increment.commit } : publish,
       validators,
+      ...(increment ? { incremental: increment } : {}),
       ...(wantSnapshot
         ? { snapshot: async () => guardSnapshot(to.connector.name, await createSnapshot(to.args), hooks) }
         : {}),
@@ -272,6 +319,8 @@ export interface TaskPlan {
   /** Snapshot of the existing target before publishing. */
   snapshot?: boolean;
   validation?: string[];
+  /** An incremental task's next increment: the stored mark, the bound the source found now, the range. */
+  incremental?: { cursor: string; from: string | null; to: string | null; range: string; fullCheck: boolean };
   error?: SerializedHonkError;
 }
 
@@ -308,6 +357,17 @@ export async function planTask(options: {
       },
       snapshot: prepared.snapshot !== undefined,
       validation: prepared.validators.map((validator) => validator.name),
+      ...(prepared.incremental
+        ? {
+            incremental: {
+              cursor: prepared.incremental.commit.to.cursor,
+              from: prepared.incremental.commit.from?.value ?? null,
+              to: prepared.incremental.commit.to.value,
+              range: prepared.incremental.range,
+              fullCheck: prepared.incremental.fullCheckDue,
+            },
+          }
+        : {}),
     };
   } catch (error) {
     return { taskId: task.id, ok: false, error: toHonkError(error).toJSON() };

@@ -19,32 +19,18 @@
  * idle for `idleTimeoutMs`, or longer than `timeoutMs`, is aborted with TIMED_OUT, and the
  * run stops waiting for connectors that ignore their AbortSignal.
  */
-import type { Schema } from 'apache-arrow';
-import type {
-  ConnectorRegistry,
-  Logger,
-  RawDecoderSpec,
-  SinkWriter,
-  Snapshot,
-  SnapshotRef,
-  Source,
-  StagedTarget,
-} from '../connector/index.ts';
-import { HonkError, toHonkError } from '../errors/honk-error.ts';
+import type { ConnectorRegistry, Logger, SinkWriter, Snapshot, SnapshotRef, StagedTarget } from '../connector/index.ts';
+import { toHonkError } from '../errors/honk-error.ts';
 import { silentLogger } from '../observe/logger.ts';
 import { rawTransfer, sharedRawFormat } from '../transfer/raw-transfer.ts';
 import { DEFAULT_BATCH_ROWS, transfer } from '../transfer/transfer.ts';
-import {
-  type AsyncValidationSession,
-  assertValid,
-  createParallelValidationSession,
-  createValidationSession,
-  INLINE_VALIDATION_ROWS,
-} from '../validate/index.ts';
-import type { ValidationReport, Validator } from '../validate/validator.ts';
-import { sharedWorkerPool, type WorkerPool } from '../workers/worker-pool.ts';
+import { type AsyncValidationSession, assertValid } from '../validate/index.ts';
+import type { ValidationReport } from '../validate/validator.ts';
+import type { WorkerPool } from '../workers/worker-pool.ts';
+import { runChunkedLocally } from './chunks/run-chunked-task.ts';
 import { type Prepared, prepareTask, schemaLines } from './prepare-task.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS, RunWatchdog, settlesWithin, untilAborted } from './run-watchdog.ts';
+import { readBackStaged, validationSession, workerDecoder } from './staged-validation.ts';
 import type { TaskDefinition } from './task-definition.ts';
 import type { RunEvent, RunPhase, TaskReport, TransferStats } from './task-report.ts';
 
@@ -101,6 +87,8 @@ const SETTLE_AFTER_ABORT_MS = 5000;
 /** Runs one task. Always resolves with a report: `report.ok` tells success. */
 export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   const { task } = options;
+  // Chunked (see docs/chunks.md): without a task store, every chunk in this one attempt.
+  if (task.chunks) return runChunkedLocally(options);
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const logger = options.logger ?? silentLogger;
@@ -165,6 +153,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
   let schemas: TaskReport['schema'];
   let path: TaskReport['path'];
   let session: AsyncValidationSession | undefined;
+  let incremental: TaskReport['incremental'];
 
   const finish = (error?: unknown): TaskReport => {
     enter('done');
@@ -182,6 +171,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     if (publishing && error !== undefined) report.restored = restored;
     if (schemas) report.schema = schemas;
     if (path) report.path = path;
+    if (incremental) report.incremental = incremental;
     if (error !== undefined) {
       const honk = toHonkError(error);
       report.error = honk.toJSON();
@@ -211,7 +201,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     // ── transfer ─────────────────────────────────────────────────────────────
     enter('transfer');
     const validating = prepared.validators.length > 0;
-    const hashing = validationSession(prepared.validators, task, schema, options.workers);
+    const hashing = validationSession(prepared.validators, task.validate, schema, options.workers);
     session = hashing;
     const opened = await step(sink.open(schema, { signal, ...prepared.publish }), (late) => late.abort());
     writer = opened;
@@ -250,60 +240,19 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     // ── validate ─────────────────────────────────────────────────────────────
     if (prepared.validators.length > 0) {
       enter('validate');
-      await step(
-        (async () => {
-          const reader = staged.reader();
-          try {
-            const stagedSchema = await reader.schema();
-            hashing.startStaged(stagedSchema);
-            schemas.target = schemaLines(stagedSchema);
-            // Rows hashed as encoded on the source side are compared with the staged rows read
-            // back the same way; otherwise the decoder is used when the volume pays for it.
-            const rowEncoding = hashing.sourceRowEncoding();
-            const stagedDecoder = await workerDecoder(
-              reader,
-              options.workers,
-              rowEncoding === undefined ? stats.rows : Number.POSITIVE_INFINITY,
-            );
-            if (rowEncoding !== undefined && (!stagedDecoder || !reader.readRaw)) {
-              throw new HonkError(
-                'INTERNAL',
-                `Task '${task.id}': the source was validated as ${rowEncoding} rows, but the staged data cannot be read back raw; this is a connector defect, please report it.`,
-              );
-            }
-            if (stagedDecoder && reader.readRaw) {
-              // Read back on as many connections as there are worker threads to hash, when the
-              // sink can split its staged data (disjoint parts; each part's bytes in order).
-              const threads = options.workers === false ? 1 : (options.workers ?? sharedWorkerPool()).size;
-              const parts = threads > 1 && staged.readers ? await staged.readers(threads) : [reader];
-              try {
-                await Promise.all(
-                  parts.map(async (part, stream) => {
-                    for await (const chunk of (part.readRaw as NonNullable<Source['readRaw']>)({
-                      signal,
-                      batchRows,
-                      decode: false,
-                    })) {
-                      watchdog.touch();
-                      if (chunk.bytes.byteLength > 0)
-                        await hashing.observeStagedRaw(chunk.bytes, stagedDecoder, stream);
-                    }
-                  }),
-                );
-              } finally {
-                await Promise.all(parts.filter((part) => part !== reader).map((part) => part.close?.()));
-              }
-            } else {
-              for await (const batch of reader.read({ signal, batchRows })) {
-                watchdog.touch();
-                await hashing.observeStaged(batch);
-              }
-            }
-          } finally {
-            await reader.close?.();
-          }
-        })(),
+      const stagedSchema = await step(
+        readBackStaged({
+          staged,
+          hashing,
+          taskId: task.id,
+          signal,
+          batchRows,
+          workers: options.workers,
+          sourceRows: stats.rows,
+          touch: () => watchdog.touch(),
+        }),
       );
+      schemas.target = schemaLines(stagedSchema);
       validation = await step(hashing.report());
       assertValid(validation, { taskId: task.id });
     }
@@ -316,8 +265,21 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     if (options.beforePublish) await step(options.beforePublish());
     const publish = opened.publish();
     publishing = publish;
-    published = (await step(publish)).ref;
+    const result = await step(publish);
+    published = result.ref;
     logger.info({ taskId: task.id, rows: stats.rows }, 'published');
+    const increment = prepared.incremental;
+    if (increment) {
+      // The increment and its mark are committed: nothing after this undoes them (a failing
+      // full check reports an older difference; it does not roll the increment back).
+      writer = undefined;
+      publishing = undefined;
+      incremental = increment.report(stats, result);
+      if (increment.fullCheckDue) {
+        enter('validate');
+        await step(increment.check(incremental, { transforms, schema, signal, batchRows, workers: options.workers }));
+      }
+    }
     return finish();
   } catch (error) {
     watchdog.stop();
@@ -357,49 +319,4 @@ export async function runTask(options: RunTaskOptions): Promise<TaskReport> {
     const opened = prepared;
     if (opened) await cleanup('closing the source and sink', () => opened.close());
   }
-}
-
-/**
- * The decoder `reader` offers for worker threads when validation runs there and the read is
- * large enough to pay for it (`rows`, else the decoder's own estimate, against the rows a
- * side hashes inline); null otherwise.
- */
-async function workerDecoder(
-  reader: Source,
-  workers: WorkerPool | false | undefined,
-  rows: number | undefined,
-): Promise<RawDecoderSpec | null> {
-  if (workers === false || !reader.readRaw || !reader.rawDecoder) return null;
-  if ((await reader.rawFormat?.()) == null) return null;
-  const decoder = await reader.rawDecoder();
-  if (decoder === null) return null;
-  const expected = rows ?? decoder.estimatedRows ?? Number.POSITIVE_INFINITY;
-  return expected >= INLINE_VALIDATION_ROWS ? decoder : null;
-}
-
-/**
- * The validation session of one run: hashing on worker threads unless `workers` is false,
- * else (or with no validators to run) on the main thread.
- */
-function validationSession(
-  validators: readonly Validator[],
-  task: TaskDefinition,
-  schema: Schema,
-  workers: WorkerPool | false | undefined,
-): AsyncValidationSession {
-  if (workers !== false && validators.length > 0) {
-    return createParallelValidationSession(task.validate ?? {}, schema, { pool: workers ?? sharedWorkerPool() });
-  }
-  const inline = createValidationSession(validators, schema);
-  const needsWorkers = () => Promise.reject(new HonkError('INTERNAL', 'Raw validation needs worker threads.'));
-  return {
-    observeSource: async (batch) => inline.observeSource(batch),
-    observeSourceRaw: needsWorkers,
-    startStaged: (stagedSchema) => inline.startStaged(stagedSchema),
-    observeStaged: async (batch) => inline.observeStaged(batch),
-    observeStagedRaw: needsWorkers,
-    report: async () => inline.report(),
-    sourceRowEncoding: () => undefined,
-    close: async () => {},
-  };
 }

@@ -40,6 +40,21 @@ export interface SnapshotOptions {
   keepForMs?: number;
 }
 
+/** An incremental task's settings (see docs/incremental.md and `connector/incremental-mark.ts`). */
+export interface IncrementalOptions {
+  /** The source column past whose high-water mark each run reads. */
+  cursor: string;
+  /** Timestamp cursors: read only rows at most this old (ms) behind the source's clock. Default 0. */
+  lagMs?: number;
+  /** Every Nth run also compares the whole target with the source up to the mark. Default never. */
+  fullCheckEvery?: number;
+  /**
+   * Whose mark the target keeps. Default: `meta.scheduledFrom` (a scheduled run continues its
+   * task's mark), else the task id. Spec tasks set it to the spec's task id.
+   */
+  markKey?: string;
+}
+
 export interface TaskDefinition {
   /** Unique, the idempotency key: staging names derive from it. */
   id: string;
@@ -48,8 +63,21 @@ export interface TaskDefinition {
   transform?: TransformOptions;
   validate?: ValidateOptions;
   snapshot?: SnapshotOptions;
+  /**
+   * Move only the rows past the high-water mark the target keeps (target mode `append` or
+   * `merge`). A re-run moves what changed since the last published run.
+   */
+  incremental?: IncrementalOptions;
   /** Rows per batch. Default 65,536. */
   batchRows?: number;
+  /**
+   * Move the dataset in chunks (see `docs/chunks.md`): the source's partitions, each staged
+   * and recorded on its own, so a restart repeats only unfinished chunks and a fleet's agents
+   * move chunks at once; publish happens once, after every chunk is staged and the whole is
+   * validated. Needs a source with `partitionedRead` and a sink with `chunkedStaging`.
+   * Absent: one indivisible attempt.
+   */
+  chunks?: ChunkOptions;
   /**
    * Abort an attempt that made no progress for this long, in ms (TIMED_OUT, retried). Default
    * 10 minutes (`DEFAULT_IDLE_TIMEOUT_MS`); 0 turns the limit off. Phases that report no
@@ -65,5 +93,14 @@ export interface TaskDefinition {
   /** Directory against which relative paths (transform modules) resolve. Default cwd. */
   baseDir?: string;
 }
+
+/** {@link TaskDefinition.chunks}. */
+export interface ChunkOptions {
+  /** At most this many chunks (the source decides how to split). Default {@link DEFAULT_MAX_CHUNKS}. */
+  max?: number;
+}
+
+/** Chunks of a chunked task that sets no `max`. */
+export const DEFAULT_MAX_CHUNKS = 16;
 
 export type { SnapshotRef };

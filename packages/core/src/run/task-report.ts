@@ -5,6 +5,7 @@
 import type { Json, SnapshotRef } from '../connector/connector.ts';
 import type { SerializedHonkError } from '../errors/honk-error.ts';
 import type { ValidationReport } from '../validate/validator.ts';
+import type { IncrementalReport } from './incremental-run.ts';
 
 /** The phases of a run, in order. */
 export type RunPhase = 'preflight' | 'snapshot' | 'transfer' | 'validate' | 'publish' | 'rollback' | 'done';
@@ -36,11 +37,48 @@ export interface TaskReport {
    * With `raw`, `stats.bytes` counts those bytes rather than Arrow buffers.
    */
   path?: 'arrow' | 'raw';
+  /** An incremental run's increment: the marks it started from and committed, rows read and written. */
+  incremental?: IncrementalReport;
   /** Arrow schemas as text, source side after transforms and at the target. */
   schema?: { source: string[]; target?: string[] };
+  /** A chunk sub-task's run (see `docs/chunks.md`): what it staged and recorded. */
+  chunk?: ChunkRun;
+  /** A chunked task's publish: its chunks in sum (`stats` then add up every chunk's transfer). */
+  chunks?: ChunksSummary;
   error?: SerializedHonkError;
   startedAt: string;
   endedAt: string;
+}
+
+/**
+ * What a chunk records once staged: its source side's validation summaries (one per
+ * validator, in `createValidators` order, summed over the chunks when the task publishes)
+ * and what it moved. The same JSON is committed with the chunk's staged rows.
+ */
+export interface ChunkResult {
+  [key: string]: Json;
+  summaries: Json[];
+  rows: number;
+  bytes: number;
+  path: 'arrow' | 'raw';
+}
+
+/** {@link TaskReport.chunk}. */
+export interface ChunkRun {
+  [key: string]: Json;
+  index: number;
+  plan: string;
+  /** True when an earlier attempt had staged the chunk already: nothing was moved again. */
+  reused: boolean;
+  result: ChunkResult;
+}
+
+/** {@link TaskReport.chunks}. */
+export interface ChunksSummary {
+  [key: string]: Json;
+  plan: string;
+  count: number;
+  rows: number;
 }
 
 /** Events emitted by `runTask` through its `onEvent` callback. */

@@ -37,6 +37,8 @@ export {
   connectionSchema,
   type DefaultsSpec,
   defaultsSchema,
+  type IncrementalSpec,
+  incrementalSchema,
   type RetrySpec,
   retrySchema,
   type ScheduleSpec,
@@ -60,5 +62,5 @@ export {
   type WindowSpec,
   windowSchema,
 } from './spec-schema.ts';
-export { connectionLimits, toTaskInput, toTaskInputs } from './task-inputs.ts';
+export { connectionLimits, enqueueTasks, toTaskInput, toTaskInputs } from './task-inputs.ts';
 export { isValidTimeZone, nextWindowStart, type TaskWindow, windowAllows } from './task-window.ts';

@@ -13,6 +13,7 @@ import { redact } from '../errors/redact.ts';
 import { mergeAgentLabels } from '../queue/agent-class.ts';
 import {
   DEFAULT_SNAPSHOT_KEEP_FOR_MS,
+  type IncrementalOptions,
   type ResolvedEndpoint,
   type ResolvedTarget,
   type SnapshotOptions,
@@ -26,7 +27,7 @@ import { parseDuration } from './parse-duration.ts';
 import { type LiteralCredential, type PortableTask, portableTask } from './portable-task.ts';
 import { concernsUnresolved, resolveEnv, type UnresolvedEnv } from './resolve-env.ts';
 import { formatPath, type RawSpecIssue, SpecError, zodIssuesToSpecIssues } from './spec-error.ts';
-import type { SnapshotSpec, TaskSpec } from './spec-schema.ts';
+import type { IncrementalSpec, SnapshotSpec, TaskSpec } from './spec-schema.ts';
 import type { TaskWindow } from './task-window.ts';
 
 /** Retry policy with every field filled in. */
@@ -86,7 +87,7 @@ export interface ResolvedTask extends TaskDefinition {
    * the connections used, transform, validate and snapshot — with env references unresolved,
    * so secrets never enter it and rotating a password does not re-run anything. Scheduling
    * fields (priority, window, schedule, notBefore, retry, labels, agentLabels, batchRows,
-   * idleTimeout, timeout, and connections' maxConcurrency and agentLabels) are left out.
+   * chunks, idleTimeout, timeout, and connections' maxConcurrency and agentLabels) are left out.
    */
   definitionHash: string;
   /** The unresolved, JSON form for task stores (see `portable-task.ts`). */
@@ -325,7 +326,11 @@ function resolveTask(
   if (resolved.transform) definition.transform = resolved.transform as TransformOptions;
   if (resolved.validate) definition.validate = resolved.validate as ValidateOptions;
   if (resolved.snapshot !== undefined) definition.snapshot = snapshotOptions(resolved.snapshot);
+  if (resolved.incremental) definition.incremental = incrementalOptions(resolved.incremental, resolved.id);
   if (resolved.batchRows !== undefined) definition.batchRows = resolved.batchRows;
+  if (resolved.chunks !== undefined && resolved.chunks !== false) {
+    definition.chunks = resolved.chunks === true ? {} : { ...resolved.chunks };
+  }
   if (resolved.idleTimeout !== undefined) {
     definition.idleTimeoutMs = resolved.idleTimeout === false ? 0 : parseDuration(resolved.idleTimeout);
   }
@@ -370,6 +375,8 @@ export function definitionHash(portable: PortableTask): string {
     transform: task.transform ?? null,
     validate: task.validate ?? null,
     snapshot: task.snapshot ?? null,
+    // Only when set, so hashes of tasks without it stay what they were.
+    ...(task.incremental ? { incremental: task.incremental } : {}),
   };
   return createHash('sha256').update(canonicalJson(material)).digest('hex');
 }
@@ -395,6 +402,16 @@ function snapshotOptions(snapshot: SnapshotSpec): SnapshotOptions {
   if (snapshot === false) return { enabled: false };
   if (snapshot === true) return { enabled: true, keepForMs: DEFAULT_SNAPSHOT_KEEP_FOR_MS };
   return { enabled: true, keepForMs: parseDuration(snapshot.keepFor) };
+}
+
+function incrementalOptions(incremental: IncrementalSpec, taskId: string): IncrementalOptions {
+  return {
+    cursor: incremental.cursor,
+    ...(incremental.lag !== undefined ? { lagMs: parseDuration(incremental.lag) } : {}),
+    ...(incremental.fullCheckEvery !== undefined ? { fullCheckEvery: incremental.fullCheckEvery } : {}),
+    // The spec's task id: a scheduled run (`orders@2026…`) continues its task's mark.
+    markKey: taskId,
+  };
 }
 
 /** Unset variables (allowed by `allowUnsetEnv`) that the task or its connections refer to. */

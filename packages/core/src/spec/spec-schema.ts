@@ -126,6 +126,27 @@ export const timeoutSchema = durationSchema.meta({
   description: 'Abort an attempt that runs longer than this in total (TIMED_OUT, retried). Default: no limit.',
 });
 
+export const chunksSchema = z
+  .union(
+    [
+      z.boolean(),
+      z.strictObject({
+        max: z
+          .int()
+          .min(1)
+          .max(10_000)
+          .optional()
+          .meta({ description: 'At most this many chunks; the source decides how to split. Default 16.' }),
+      }),
+    ],
+    { error: 'expected true, false or { max: 16 }' },
+  )
+  .meta({
+    title: 'Chunks',
+    description:
+      'Move the dataset in chunks (the source’s partitions: key ranges, part files), each staged and recorded on its own: a restart repeats only unfinished chunks, and a fleet’s agents move chunks at once. Published once, after the whole is validated. Default false.',
+  });
+
 export const batchRowsSchema = z
   .int()
   .min(1)
@@ -264,6 +285,27 @@ export const windowSchema = z
     description: 'The task may start only between start and end each day (wall clock); end < start crosses midnight.',
   });
 
+export const incrementalSchema = z
+  .strictObject({
+    cursor: z.string().min(1).meta({
+      description:
+        'The source column that tells new and changed rows: a timestamp such as updated_at, or a key that only grows. Integer, decimal, date or timestamp.',
+    }),
+    lag: durationSchema.optional().meta({
+      description:
+        'Timestamp cursors: leave rows newer than now minus this for a later run, so rows of transactions still open when the run reads are not overtaken, e.g. "5m". Default none.',
+    }),
+    fullCheckEvery: z.int().min(1).optional().meta({
+      description:
+        'Every Nth run also compares the whole target with the source up to the mark (row count and checksum). Default: never.',
+    }),
+  })
+  .meta({
+    title: 'Incremental',
+    description:
+      'Re-runs move only rows past the high-water mark (the highest cursor value published, kept at the target and committed with each publish). Needs target.mode append or merge. See docs/incremental.md.',
+  });
+
 const isoDateTime = z.iso.datetime({ offset: true });
 
 export const taskSchema = z
@@ -288,6 +330,7 @@ export const taskSchema = z
     retry: retrySchema.optional(),
     validate: validateSchema.optional(),
     snapshot: snapshotSchema.optional(),
+    incremental: incrementalSchema.optional(),
     labels: z
       .record(z.string(), z.string())
       .optional()
@@ -297,6 +340,7 @@ export const taskSchema = z
         'Labels an agent must have to claim this task, added to those of its connections, e.g. { region: eu }.',
     }),
     batchRows: batchRowsSchema.optional(),
+    chunks: chunksSchema.optional(),
     idleTimeout: idleTimeoutSchema.optional(),
     timeout: timeoutSchema.optional(),
   })
@@ -310,6 +354,14 @@ export const taskSchema = z
             code: 'custom',
             path: ['target', 'key'],
             message: 'required when mode is "merge": list the key columns, e.g. key: [id]',
+          });
+        }
+        const mode = field(target, 'mode') ?? 'replace';
+        if (field(task, 'incremental') !== undefined && mode !== 'append' && mode !== 'merge') {
+          context.addIssue({
+            code: 'custom',
+            path: ['target', 'mode'],
+            message: `an incremental task publishes each increment with mode "append" or "merge", not "${String(mode)}" (replace would swap the whole target for the increment): set mode: merge with key: [...], or mode: append`,
           });
         }
       },
@@ -418,3 +470,4 @@ export type DefaultsSpec = z.output<typeof defaultsSchema>;
 export type ScheduleSpec = z.output<typeof scheduleSchema>;
 export type WindowSpec = z.output<typeof windowSchema>;
 export type TransformSpec = z.output<typeof transformSchema>;
+export type IncrementalSpec = z.output<typeof incrementalSchema>;

@@ -3,7 +3,7 @@
  * and services that enqueue spec files use.
  */
 import type { Json } from '../connector/connector.ts';
-import type { TaskInput } from '../queue/task-store.ts';
+import type { EnqueueResult, TaskInput, TaskStore } from '../queue/task-store.ts';
 import type { ResolvedSpec, ResolvedTask } from './resolve-spec.ts';
 
 /**
@@ -29,6 +29,25 @@ export function toTaskInput(task: ResolvedTask): TaskInput {
 
 export function toTaskInputs(resolved: ResolvedSpec): TaskInput[] {
   return resolved.tasks.map(toTaskInput);
+}
+
+/**
+ * Enqueues spec tasks the way `honk run` and `honk enqueue` do. An ordinary task is enqueued
+ * with `resume`: once it succeeded, enqueueing the same definition again does not run it.
+ * An incremental task is enqueued with `replace`: what it moves depends on what the source
+ * holds now, not only on its definition, so enqueueing it again always starts a run (unless
+ * one is running), which moves what changed since the last published one. Results are in
+ * the order of `tasks`.
+ */
+export async function enqueueTasks(store: TaskStore, tasks: readonly ResolvedTask[]): Promise<EnqueueResult[]> {
+  const once = tasks.filter((task) => !task.incremental);
+  const again = tasks.filter((task) => task.incremental);
+  const results = [
+    ...(once.length > 0 ? await store.enqueue(once.map(toTaskInput)) : []),
+    ...(again.length > 0 ? await store.enqueue(again.map(toTaskInput), { onConflict: 'replace' }) : []),
+  ];
+  const byId = new Map(results.map((result) => [result.id, result]));
+  return tasks.map((task) => byId.get(task.id)!);
 }
 
 /** Fleet-wide `maxConcurrency` of the spec's connections, for `TaskStore.setConnectionLimits`. */

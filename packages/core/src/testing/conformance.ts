@@ -81,7 +81,7 @@ const generatorConnector = defineConnector({
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Delegates every writer method, so wrappers work with class instances as well as objects. */
-function delegate(writer: SinkWriter, overrides: Partial<SinkWriter>): SinkWriter {
+export function delegate(writer: SinkWriter, overrides: Partial<SinkWriter>): SinkWriter {
   return {
     write: overrides.write ?? ((batch) => writer.write(batch)),
     stage: overrides.stage ?? (() => writer.stage()),
@@ -91,7 +91,7 @@ function delegate(writer: SinkWriter, overrides: Partial<SinkWriter>): SinkWrite
 }
 
 /** A connector wrapping another one's sink writer, to inject faults through the real engine. */
-function faulty<O, E>(connector: Connector<O, E>, wrap: (writer: SinkWriter) => SinkWriter): Connector<O, E> {
+export function faulty<O, E>(connector: Connector<O, E>, wrap: (writer: SinkWriter) => SinkWriter): Connector<O, E> {
   return {
     ...connector,
     name: `${connector.name}-faulty`,
@@ -101,6 +101,7 @@ function faulty<O, E>(connector: Connector<O, E>, wrap: (writer: SinkWriter) => 
         describe: () => sink.describe(),
         ...(sink.check ? { check: (schema, options) => sink.check!(schema, options) } : {}),
         open: async (schema, options) => wrap(await sink.open(schema, options)),
+        ...(sink.incrementalMark ? { incrementalMark: (key: string) => sink.incrementalMark!(key) } : {}),
         ...(sink.close ? { close: () => sink.close!() } : {}),
       };
     },
@@ -117,7 +118,8 @@ export async function fingerprint(
   return accumulator.result();
 }
 
-interface Harness<O, E> {
+/** What a conformance case works with: the registry (connector under test, memory, generator), tasks, read-back. */
+export interface Harness<O, E> {
   registry: ConnectorRegistry;
   storage: MemoryStorage;
   options: O;
@@ -126,7 +128,7 @@ interface Harness<O, E> {
   readBack(endpoint: E, caseName: string): Promise<{ rows: number; fingerprint: Json } | null>;
 }
 
-type Side = { connector: string; endpoint: Record<string, unknown> };
+export type Side = { connector: string; endpoint: Record<string, unknown> };
 
 function features(options: ConformanceOptions<unknown, unknown>) {
   return {
@@ -137,7 +139,8 @@ function features(options: ConformanceOptions<unknown, unknown>) {
   };
 }
 
-async function harness<O, E>(suite: ConformanceOptions<O, E>, extra: Connector[] = []): Promise<Harness<O, E>> {
+/** Sets up a {@link Harness} for one case; `extra` connectors (faulty wrappers) join the registry. */
+export async function harness<O, E>(suite: ConformanceOptions<O, E>, extra: Connector[] = []): Promise<Harness<O, E>> {
   const storage = new MemoryStorage();
   const memory = createMemoryConnector({ default: storage });
   const registry = new ConnectorRegistry([suite.connector as Connector, memory, generatorConnector, ...extra]);
@@ -199,7 +202,7 @@ async function harness<O, E>(suite: ConformanceOptions<O, E>, extra: Connector[]
   };
 }
 
-function expectOk(report: TaskReport): void {
+export function expectOk(report: TaskReport): void {
   if (!report.ok) throw new Error(`Task ${report.taskId} failed: ${report.error?.code} ${report.error?.message}`);
 }
 

@@ -4,6 +4,7 @@
  */
 export * from './conformance.ts';
 export * from './discover-conformance.ts';
+export * from './incremental-conformance.ts';
 export * from './memory-connector.ts';
 export * from './memory-growth.ts';
 export * from './task-store-suite.ts';

@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Json } from '../connector/connector.ts';
 import type { TaskInput, TaskStore, TaskStoreEvent } from '../queue/task-store.ts';
 import { agentClassCases } from './agent-class-cases.ts';
+import { chunkCases } from './chunk-cases.ts';
 
 export interface TaskStoreSuiteOptions {
   /** Shown in the describe block. */
@@ -58,6 +59,7 @@ export function testTaskStore(options: TaskStoreSuiteOptions): void {
     }
 
     agentClassCases(() => store);
+    chunkCases(() => store);
 
     it('declares contract v1', () => {
       expect(store.specificationVersion).toBe('v1');

@@ -17,7 +17,10 @@ import type { TransferStats } from '../run/task-report.ts';
  * The byte format both sides share, or null when the raw path does not apply (either side
  * lacks it, or the formats differ). Never throws for a side that cannot say.
  */
-export async function sharedRawFormat(source: Source, writer: SinkWriter): Promise<string | null> {
+export async function sharedRawFormat(
+  source: Source,
+  writer: Pick<SinkWriter, 'rawFormat' | 'writeRaw'>,
+): Promise<string | null> {
   if (!source.rawFormat || !source.readRaw || !writer.rawFormat || !writer.writeRaw) return null;
   const wanted = writer.rawFormat();
   if (wanted === null) return null;
@@ -27,7 +30,7 @@ export async function sharedRawFormat(source: Source, writer: SinkWriter): Promi
 
 export interface RawTransferOptions {
   source: Source;
-  writer: SinkWriter;
+  writer: Pick<SinkWriter, 'writeRaw'>;
   signal: AbortSignal;
   /** Rows per decoded batch when `observe` is set. */
   batchRows: number;

@@ -13,7 +13,7 @@ import type { BatchTransform } from './transform.ts';
 
 export interface TransferOptions {
   source: Source;
-  writer: SinkWriter;
+  writer: Pick<SinkWriter, 'write'>;
   transforms?: readonly BatchTransform[];
   /** Rows per batch asked of the source. Default 65,536. */
   batchRows?: number;

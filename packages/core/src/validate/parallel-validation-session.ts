@@ -16,6 +16,7 @@ import type { Json, RawDecoderSpec } from '../connector/connector.ts';
 import { HonkError } from '../errors/honk-error.ts';
 import { batchToBytes, schemaToBytes } from '../workers/batch-transport.ts';
 import type { WorkerPool, WorkerSession } from '../workers/worker-pool.ts';
+import { summaryEncoding } from './checksum-validator.ts';
 import { createValidators } from './create-validators.ts';
 import type { RawValidationWorkerInit } from './raw-validation-worker.ts';
 import type { ValidationWorkerInit } from './validation-worker.ts';
@@ -36,7 +37,17 @@ export interface ParallelValidationOptions {
   inlineRows?: number;
   /** Batches in flight to the workers of one side, in all (memory: depth × batch). Default 2. */
   depth?: number;
+  /**
+   * The source side's summaries, one per validator in `createValidators` order, instead of
+   * observing it (a chunked task: the sum of its chunks' summaries, see `sourceSummaries`).
+   * The session then only reads the staged side; the encoding the source rows were hashed in
+   * comes from these summaries.
+   */
+  sourceSummaries?: readonly Json[];
 }
+
+/** What a side needs of the options. */
+type SideSettings = Required<Omit<ParallelValidationOptions, 'sourceSummaries'>>;
 
 /** The session runTask uses: like {@link ValidationSession}, with backpressure and cleanup. */
 export interface AsyncValidationSession {
@@ -58,6 +69,12 @@ export interface AsyncValidationSession {
   observeStagedRaw(bytes: Uint8Array, decoder: RawDecoderSpec, stream?: number): Promise<void>;
   /** Waits for every queued batch, then compares both sides. */
   report(): Promise<ValidationReport>;
+  /**
+   * Waits for every queued source batch, then returns the source side's summary per
+   * validator (parts merged): what a chunk records, so a chunked task's source side is the
+   * `combine` of its chunks' summaries. Call after the source side was fully observed.
+   */
+  sourceSummaries(): Promise<Json[]>;
   /**
    * The encoding the source side's raw rows were hashed in, when they were hashed as rows:
    * the staged side must then be read raw in that encoding too.
@@ -98,17 +115,12 @@ class Side {
   readonly #shards: Shard[] = [];
   #raw: RawFeed | undefined;
   readonly #init: () => ValidationWorkerInit;
-  readonly #parallel: Required<ParallelValidationOptions>;
+  readonly #parallel: SideSettings;
   readonly #offload: boolean;
   #inlineRows = 0;
   #failure: unknown;
 
-  constructor(
-    validators: readonly Validator[],
-    options: ValidateOptions,
-    schema: Schema,
-    parallel: Required<ParallelValidationOptions>,
-  ) {
+  constructor(validators: readonly Validator[], options: ValidateOptions, schema: Schema, parallel: SideSettings) {
     this.#local = validators.map((validator) => validator.accumulator(schema));
     this.#parallel = parallel;
     // Only when every validator can merge parts (custom validators without `combine` stay
@@ -303,12 +315,23 @@ export function createParallelValidationSession(
   parallel: ParallelValidationOptions,
 ): AsyncValidationSession {
   const validators = createValidators(options);
-  const settings: Required<ParallelValidationOptions> = {
+  const settings: SideSettings = {
     pool: parallel.pool,
     inlineRows: parallel.inlineRows ?? INLINE_VALIDATION_ROWS,
     depth: Math.max(1, parallel.depth ?? 2),
   };
   const source = new Side(validators, options, sourceSchema, settings);
+  const given = parallel.sourceSummaries;
+  if (given !== undefined && given.length !== validators.length) {
+    throw new HonkError(
+      'INTERNAL',
+      `${given.length} source summaries were given for ${validators.length} validators; they were recorded with other validate options.`,
+    );
+  }
+  /** The encoding the given source summaries hashed raw rows in, if any. */
+  const givenEncoding = given?.map((summary) => summaryEncoding(summary)).find((encoding) => encoding !== 'values');
+  const merge = (validator: Validator, parts: Json[]): Json =>
+    parts.length === 1 ? (parts[0] as Json) : (validator.combine as NonNullable<Validator['combine']>)(parts);
   let staged: Side | null = null;
   let stagedSchema: Schema | null = null;
 
@@ -325,6 +348,11 @@ export function createParallelValidationSession(
 
   return {
     observeSource(batch) {
+      if (given !== undefined) {
+        return Promise.reject(
+          new HonkError('INTERNAL', 'This session was given the source side; it reads only the staged side.'),
+        );
+      }
       if (staged !== null) {
         return Promise.reject(
           new HonkError('INTERNAL', 'ValidationSession.observeSource was called after the staged side started.'),
@@ -338,7 +366,7 @@ export function createParallelValidationSession(
       return source.observeRaw(bytes, decoder, decoder.encoding ? 'rows' : 'values');
     },
     startStaged,
-    sourceRowEncoding: () => source.rawEncoding,
+    sourceRowEncoding: () => (given === undefined ? source.rawEncoding : givenEncoding),
     observeStaged(batch) {
       if (staged === null) startStaged(batch.schema);
       return (staged as unknown as Side).observe(batch);
@@ -347,12 +375,15 @@ export function createParallelValidationSession(
       if (staged === null) {
         return Promise.reject(new HonkError('INTERNAL', 'observeStagedRaw needs startStaged(schema) first.'));
       }
-      const hashing = source.rawHashing === 'rows' ? 'rows' : 'values';
-      if (hashing === 'rows' && decoder.encoding !== source.rawEncoding) {
+      const sourceEncoding = given === undefined ? source.rawEncoding : givenEncoding;
+      const hashing = (given === undefined ? source.rawHashing === 'rows' : givenEncoding !== undefined)
+        ? 'rows'
+        : 'values';
+      if (hashing === 'rows' && decoder.encoding !== sourceEncoding) {
         return Promise.reject(
           new HonkError(
             'INTERNAL',
-            `The staged data is encoded as ${decoder.encoding ?? 'values'}, but the source was hashed as ${source.rawEncoding} rows; the two cannot be compared.`,
+            `The staged data is encoded as ${decoder.encoding ?? 'values'}, but the source was hashed as ${sourceEncoding} rows; the two cannot be compared.`,
           ),
         );
       }
@@ -365,21 +396,27 @@ export function createParallelValidationSession(
           'ValidationSession.report was called before the staged side was read: call startStaged(schema) or observeStaged(batch) first.',
         );
       }
-      const [sourceParts, stagedParts] = await Promise.all([source.results(), (staged as Side).results()]);
+      const [sourceParts, stagedParts] = await Promise.all([
+        given === undefined ? source.results() : given.map((summary) => [summary]),
+        (staged as Side).results(),
+      ]);
       const checks: ValidationCheck[] = [];
       validators.forEach((validator, index) => {
-        const merge = (parts: Json[]): Json =>
-          parts.length === 1 ? (parts[0] as Json) : (validator.combine as NonNullable<Validator['combine']>)(parts);
         checks.push(
           ...validator.compare({
-            source: merge(sourceParts[index] ?? []),
-            staged: merge(stagedParts[index] ?? []),
+            source: merge(validator, sourceParts[index] ?? []),
+            staged: merge(validator, stagedParts[index] ?? []),
             sourceSchema,
             stagedSchema: stagedSchema as Schema,
           }),
         );
       });
       return { ok: checks.every((check) => check.ok), checks };
+    },
+    async sourceSummaries() {
+      if (given !== undefined) return [...given];
+      const parts = await source.results();
+      return validators.map((validator, index) => merge(validator, parts[index] ?? []));
     },
     async close() {
       await Promise.all([source.close(), (staged as Side | null)?.close()]);

@@ -3,6 +3,7 @@
  * side when it is read back, then one report.
  */
 import type { RecordBatch, Schema } from 'apache-arrow';
+import type { Json } from '../connector/connector.ts';
 import { HonkError, ValidationFailedError } from '../errors/honk-error.ts';
 import type { ValidationAccumulator, ValidationCheck, ValidationReport, Validator } from './validator.ts';
 
@@ -18,14 +19,21 @@ export interface ValidationSession {
   observeStaged(batch: RecordBatch): void;
   /** Compare both sides. Call after the staged side was fully read. */
   report(): ValidationReport;
+  /** The source side's summary per validator (what a chunk of a chunked task records). */
+  sourceSummaries(): Json[];
 }
 
 /**
  * Creates a session. `sourceSchema` is the schema of the batches given to `observeSource`
  * (the transformed schema, which is what the sink receives).
  */
-export function createValidationSession(validators: readonly Validator[], sourceSchema: Schema): ValidationSession {
+export function createValidationSession(
+  validators: readonly Validator[],
+  sourceSchema: Schema,
+  options: { sourceSummaries?: readonly Json[] } = {},
+): ValidationSession {
   const source: ValidationAccumulator[] = validators.map((v) => v.accumulator(sourceSchema));
+  const given = options.sourceSummaries;
   let staged: ValidationAccumulator[] | null = null;
   let stagedSchema: Schema | null = null;
 
@@ -64,7 +72,7 @@ export function createValidationSession(validators: readonly Validator[], source
       validators.forEach((validator, i) => {
         checks.push(
           ...validator.compare({
-            source: source[i]!.result(),
+            source: given === undefined ? source[i]!.result() : (given[i] as Json),
             staged: stagedSide[i]!.result(),
             sourceSchema,
             stagedSchema: stagedSchema as Schema,
@@ -72,6 +80,9 @@ export function createValidationSession(validators: readonly Validator[], source
         );
       });
       return { ok: checks.every((check) => check.ok), checks };
+    },
+    sourceSummaries() {
+      return given === undefined ? source.map((accumulator) => accumulator.result()) : [...given];
     },
   };
 }

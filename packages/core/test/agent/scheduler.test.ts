@@ -43,6 +43,24 @@ describe('Scheduler', () => {
     expect(new Date(tick).getUTCMilliseconds()).toBe(0);
   });
 
+  it('schedules a chunked task, never its chunk records (which carry its definition)', async () => {
+    const world = createWorld();
+    const store = new MemoryTaskStore();
+    const def = { ...definition('nightly', 'in'), schedule: { cron: '* * * * * *', timezone: 'UTC' } };
+    await store.enqueue([taskInput(def)]);
+    const claim = await store.claim('planner', { leaseMs: 60_000 });
+    await store.split('nightly', claim!.token, { planId: 'p1', plan: {}, chunks: [0, 1] });
+    expect((await store.get('nightly#0'))?.definition).toMatchObject({ schedule: def.schedule });
+    const events = new HonkEvents();
+    const enqueued = record(events, 'schedule-enqueued');
+    const scheduler = new Scheduler({ store, connectors: world.connectors, agentId: 'solo', events, roleTtlMs: 3000 });
+    cleanups.push(() => scheduler.stop());
+    scheduler.start();
+    await eventually(() => enqueued.length > 0);
+    await scheduler.stop();
+    expect(new Set(enqueued.map((event) => event.payload.taskId))).toEqual(new Set(['nightly']));
+  });
+
   it('lets only one of two schedulers hold the role, and the other takes over when it stops', async () => {
     const world = createWorld();
     const store = new MemoryTaskStore();

@@ -125,6 +125,26 @@ describe('JournalTaskStore durability', () => {
     expect((await second.claim('agent-2', { leaseMs: 60_000 }))?.task.attempts).toBe(2);
   });
 
+  it('keeps a chunked task, its plan and its chunk records across a reopen, and the rules that join them', async () => {
+    const dir = await newDir();
+    const first = await openStore(dir);
+    await first.enqueue([{ id: 'big', definition: { id: 'big', source: 'x' } }]);
+    const planner = await first.claim('planner', { leaseMs: 3_600_000 });
+    await first.split('big', planner!.token, { planId: 'p1', plan: { pin: 1 }, chunks: [{ r: 0 }, { r: 1 }] });
+    const chunk = await first.claim('agent', { leaseMs: 3_600_000 });
+    await first.complete(chunk!.task.id, chunk!.token, { rows: 5 });
+    const before = await first.list();
+    await first.close();
+
+    const second = await openStore(dir);
+    expect(await second.list()).toEqual(before);
+    expect((await second.get('big#1'))?.definition).toEqual({ id: 'big', source: 'x' });
+    const last = await second.claim('agent', { leaseMs: 3_600_000 });
+    expect(last?.task.chunkOf).toEqual({ task: 'big', index: 1, plan: 'p1', ref: { r: 1 } });
+    await second.complete(last!.task.id, last!.token, { rows: 6 });
+    expect((await second.claim('agent', { leaseMs: 3_600_000 }))?.task.id).toBe('big');
+  });
+
   it('drops a torn tail: a line cut mid-way, then garbage', async () => {
     const dir = await newDir();
     const first = await openStore(dir);

@@ -2,7 +2,8 @@
  * The local file-system connector, Honk's embedded default (`connector: file`).
  *
  * Capabilities: `snapshot` (hard-link snapshots), `readStaged` (staged part files read back
- * with the same options), publish mode `replace` only. `countPushdown` is declared false
+ * with the same options), publish mode `replace` only, and chunked tasks: `partitionedRead`
+ * (a dataset's part files, grouped into chunks) and `chunkedStaging` (directory targets). `countPushdown` is declared false
  * because it is per connector and only Parquet can count without reading; Parquet sources
  * still offer `count()` from file metadata, and other formats have no `count()` at all.
  * `discover()` lists data files and part folders (see file-discover.ts).
@@ -61,7 +62,8 @@ export const fileConnector = defineConnector<FileOptions, FileEndpoint>({
     snapshot: true,
     readStaged: true,
     countPushdown: false,
-    partitionedRead: false,
+    partitionedRead: true,
+    chunkedStaging: true,
     publishModes: filePublishModes,
   },
   createSource: (args) => createFileSource(rooted(args)),

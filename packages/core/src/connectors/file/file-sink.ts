@@ -13,9 +13,9 @@
  *   back (or removes it when the new target is already in place).
  */
 import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordBatch, Schema } from 'apache-arrow';
+import type { ChunkedStaging, ChunkedWriteOptions } from '../../connector/chunked-staging.ts';
 import type {
   ConnectorContext,
   PublishMode,
@@ -26,11 +26,10 @@ import type {
   TargetDescription,
   WriteOptions,
 } from '../../connector/connector.ts';
-import { ConfigError, HonkError, throwIfAborted } from '../../errors/honk-error.ts';
+import { ConfigError, HonkError } from '../../errors/honk-error.ts';
 import { codecFor, compressionFor } from '../../formats/codec-for.ts';
-import type { FormatWriter } from '../../formats/format-codec.ts';
 import { compressionExtensions, type TextCompression } from '../../formats/text-compression.ts';
-import { createFileForWrite, fileByteSink } from './file-bytes.ts';
+import { FileChunkedStaging } from './file-chunked-staging.ts';
 import {
   checkEndpointForFormat,
   DEFAULT_PART_FILE_BYTES,
@@ -40,6 +39,7 @@ import {
   formatExtension,
   resolveFormat,
 } from './file-options.ts';
+import { PartFileWriter } from './file-part-writer.ts';
 import { exists, listSourceFiles, syncDirectory, type TargetPlaces, targetPlaces } from './file-paths.ts';
 import { FileSource } from './file-source.ts';
 
@@ -135,6 +135,29 @@ export class FileSink implements Sink {
     }
   }
 
+  /**
+   * Chunked staging (directory targets only): each chunk's part files, committed one chunk at
+   * a time beside the target, published together by one rename (see file-chunked-staging.ts).
+   */
+  async openChunked(schema: Schema, options: ChunkedWriteOptions): Promise<ChunkedStaging> {
+    await this.check(schema, options);
+    if (!this.#places.directory) {
+      throw new ConfigError(
+        `File connector: target "${this.#endpoint.path}" is a single file, which cannot be written in chunks. Write to a directory of part files (a path without an extension), or remove chunks: from the task.`,
+        { details: { option: 'path' } },
+      );
+    }
+    await recoverAside(this.#places);
+    return new FileChunkedStaging({
+      places: this.#places,
+      plan: options.plan,
+      format: this.#format,
+      schema,
+      endpoint: this.#endpoint,
+      signal: options.signal,
+    });
+  }
+
   async open(schema: Schema, options: WriteOptions): Promise<SinkWriter> {
     await this.check(schema, options);
     await recoverAside(this.#places);
@@ -150,13 +173,7 @@ class FileWriter implements SinkWriter {
   readonly #format: FileFormatName;
   readonly #schema: Schema;
   readonly #endpoint: FileEndpoint;
-  readonly #signal: AbortSignal;
-  readonly #partBytes: number;
-  readonly #compression: TextCompression | undefined;
-  #current: { writer: FormatWriter; handle: FileHandle } | undefined;
-  #parts: string[] = [];
-  #rows = 0;
-  #bytes = 0;
+  readonly #parts: PartFileWriter;
 
   constructor(
     places: TargetPlaces,
@@ -167,74 +184,41 @@ class FileWriter implements SinkWriter {
     compression: TextCompression | undefined,
   ) {
     this.#places = places;
-    this.#compression = compression;
     this.#format = format;
     this.#schema = schema;
     this.#endpoint = endpoint;
-    this.#signal = signal;
-    // A single-file target is one file by definition, so it never rolls.
-    this.#partBytes = places.directory ? (endpoint.partFileBytes ?? DEFAULT_PART_FILE_BYTES) : Number.POSITIVE_INFINITY;
-  }
-
-  async #startPart(): Promise<FormatWriter> {
     // A single-file target keeps its own extension (`.arrow` and `.arrows` are written
     // differently); a compressed one (`orders.csv.gz`) is its format's extension plus the suffix.
-    const suffix = this.#compression ? (compressionExtensions[this.#compression][0] as string) : '';
+    const suffix = compression ? (compressionExtensions[compression][0] as string) : '';
     const extension =
-      this.#places.directory || suffix
-        ? `${formatExtension[this.#format]}${suffix}`
-        : path.extname(this.#places.target).toLowerCase() || formatExtension[this.#format];
-    const name = `part-${String(this.#parts.length).padStart(5, '0')}${extension}`;
-    const file = path.join(this.#places.staging, name);
-    this.#parts.push(file);
-    const handle = await createFileForWrite(file);
-    try {
-      const writer = codecFor(this.#format).createWriter(fileByteSink(handle), this.#schema, {
-        name,
-        ...(this.#endpoint.csv ? { csv: this.#endpoint.csv } : {}),
-        ...(this.#endpoint.parquet ? { parquet: this.#endpoint.parquet } : {}),
-        ...(this.#compression ? { compression: this.#compression } : {}),
-        precedingRows: this.#rows,
-      });
-      this.#current = { writer, handle };
-      return writer;
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
+      places.directory || suffix
+        ? `${formatExtension[format]}${suffix}`
+        : path.extname(places.target).toLowerCase() || formatExtension[format];
+    this.#parts = new PartFileWriter({
+      directory: places.staging,
+      name: (index) => `part-${String(index).padStart(5, '0')}${extension}`,
+      format,
+      schema,
+      endpoint,
+      signal,
+      compression,
+      // A single-file target is one file by definition, so it never rolls.
+      partBytes: places.directory ? (endpoint.partFileBytes ?? DEFAULT_PART_FILE_BYTES) : Number.POSITIVE_INFINITY,
+    });
   }
 
-  async #finishPart(): Promise<void> {
-    const current = this.#current;
-    if (!current) return;
-    this.#current = undefined;
-    try {
-      this.#bytes += (await current.writer.finish()).bytes;
-      await current.handle.sync();
-    } finally {
-      await current.handle.close();
-    }
-  }
-
-  async write(batch: RecordBatch): Promise<void> {
-    throwIfAborted(this.#signal);
-    const writer = this.#current?.writer ?? (await this.#startPart());
-    await writer.write(batch);
-    this.#rows += batch.numRows;
-    if (writer.bytes >= this.#partBytes) await this.#finishPart();
+  write(batch: RecordBatch): Promise<void> {
+    return this.#parts.write(batch);
   }
 
   async stage(): Promise<StagedTarget> {
-    // No rows still makes one (empty) part, so the target exists and carries its schema.
-    if (this.#parts.length === 0) await this.#startPart();
-    await this.#finishPart();
+    const parts = await this.#parts.finish();
     await syncDirectory(this.#places.staging);
     const staging = this.#places.staging;
-    const parts = [...this.#parts];
     return {
       ref: { staging, files: parts.map((part) => path.basename(part)) },
-      rows: this.#rows,
-      bytes: this.#bytes,
+      rows: this.#parts.rows,
+      bytes: this.#parts.bytes,
       reader: () =>
         new FileSource({
           endpoint: this.#endpoint,
@@ -246,17 +230,14 @@ class FileWriter implements SinkWriter {
   }
 
   async publish(): Promise<PublishResult> {
-    const ready = this.#places.directory ? this.#places.staging : (this.#parts[0] as string);
+    const ready = this.#places.directory ? this.#places.staging : (this.#parts.parts[0] as string);
     await swapInto(ready, this.#places);
     if (!this.#places.directory) await fs.rm(this.#places.staging, { recursive: true, force: true });
-    return { ref: { path: this.#places.target, files: this.#parts.length, rows: this.#rows } };
+    return { ref: { path: this.#places.target, files: this.#parts.parts.length, rows: this.#parts.rows } };
   }
 
   async abort(): Promise<void> {
-    const current = this.#current;
-    this.#current = undefined;
-    await current?.writer.abort();
-    await current?.handle.close().catch(() => undefined);
+    await this.#parts.abort();
     await fs.rm(this.#places.staging, { recursive: true, force: true });
   }
 }

@@ -9,8 +9,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { typeName } from '../../arrow/type-names.ts';
-import type { ReadOptions, Source } from '../../connector/connector.ts';
-import { SchemaMismatchError, TransientError, throwIfAborted } from '../../errors/honk-error.ts';
+import type { Json, PartitionOptions, ReadOptions, Source, SourcePartition } from '../../connector/connector.ts';
+import { HonkError, SchemaMismatchError, TransientError, throwIfAborted } from '../../errors/honk-error.ts';
 import { codecFor, compressionFor, parseColumnTypes } from '../../formats/codec-for.ts';
 import type { FormatCodec, FormatOptions } from '../../formats/format-codec.ts';
 import { fileByteInput } from './file-bytes.ts';
@@ -45,6 +45,19 @@ export interface FileSourceInit {
   fixedSchema?: Schema;
   /** Known format (staged read-back), else resolved from the endpoint and file names. */
   format?: FileFormatName;
+  /**
+   * A partition of a chunked read (see {@link FileSource.partition}): its files as the plan
+   * pinned them (a file that differs now is SOURCE_CHANGED), and the whole dataset's source,
+   * whose schema every partition reads with (text formats infer it from the first file).
+   */
+  partition?: { files: PinnedFile[]; whole: FileSource };
+}
+
+/** The ref of a file partition: its files as pinned when the chunks were planned. */
+interface FilePartitionRef {
+  [key: string]: Json;
+  format: FileFormatName;
+  files: Array<{ path: string; size: number; mtimeMs: number }>;
 }
 
 function changed(file: string, why: string): TransientError {
@@ -105,13 +118,18 @@ export class FileSource implements Source {
         );
       checkEndpointForFormat(this.#init.endpoint, format);
       const files: PinnedFile[] = [];
+      const partition = this.#init.partition;
       for (const name of names) {
         // Text files are decompressed as they are read; other formats refuse a compression name.
         compressionFor(format, path.basename(name), 'File connector: source file ');
+        // A partition is checked against the plan's pins, not pinned anew: it reads what was planned.
+        if (partition) continue;
         const stat = await fs.stat(name);
         files.push({ path: name, size: stat.size, mtimeMs: stat.mtimeMs });
       }
-      const { endpoint, fixedSchema } = this.#init;
+      if (partition) files.push(...partition.files);
+      const { endpoint } = this.#init;
+      const fixedSchema = this.#init.fixedSchema ?? (partition ? await partition.whole.schema() : undefined);
       const options: FormatOptions = {
         ...(endpoint.csv ? { csv: endpoint.csv } : {}),
         ...(endpoint.parquet ? { parquet: endpoint.parquet } : {}),
@@ -126,6 +144,8 @@ export class FileSource implements Source {
   }
 
   schema(): Promise<Schema> {
+    const whole = this.#init.partition?.whole;
+    if (whole) return whole.schema();
     this.#schema ??= (async () => {
       const pin = await this.#pinned();
       const first = pin.files[0] as PinnedFile;
@@ -146,7 +166,7 @@ export class FileSource implements Source {
     for (const [index, file] of pin.files.entries()) {
       throwIfAborted(options.signal);
       await verify(file);
-      if (index > 0 && (pin.format === 'parquet' || pin.format === 'arrow')) {
+      if ((index > 0 || this.#init.partition) && (pin.format === 'parquet' || pin.format === 'arrow')) {
         const own = await pin.codec.readSchema(fileByteInput(file.path, file.size), pin.options);
         if (!sameSchema(own, schema)) {
           throw new SchemaMismatchError(
@@ -175,6 +195,72 @@ export class FileSource implements Source {
       const removed = before.find((name) => !now.includes(name));
       throw changed(added ?? removed ?? before[0] ?? '', added ? `"${added}" appeared` : 'a file disappeared');
     }
+  }
+
+  /**
+   * The chunks of a chunked read: the pinned files in name order, grouped into at most
+   * `max` runs of neighbouring files of about equal total size (one file is never split).
+   */
+  async partitions(options: PartitionOptions = {}): Promise<SourcePartition[]> {
+    const pin = await this.#pinned();
+    const max = Math.max(1, Math.min(options.max ?? pin.files.length, pin.files.length));
+    const total = pin.files.reduce((sum, file) => sum + file.size, 0);
+    const groups: PinnedFile[][] = [];
+    let current: PinnedFile[] = [];
+    let done = 0;
+    for (const [index, file] of pin.files.entries()) {
+      current.push(file);
+      done += file.size;
+      const left = pin.files.length - index - 1;
+      const groupsLeft = max - groups.length - 1;
+      // Close a group at its share of the bytes, but keep one file for every group still to come.
+      if (left > 0 && groupsLeft > 0 && (done >= (total * (groups.length + 1)) / max || left === groupsLeft)) {
+        groups.push(current);
+        current = [];
+      }
+    }
+    if (current.length > 0) groups.push(current);
+    return groups.map((files) => {
+      const ref: FilePartitionRef = {
+        format: pin.format,
+        files: files.map((file) => ({ path: file.path, size: file.size, mtimeMs: file.mtimeMs })),
+      };
+      return { ref };
+    });
+  }
+
+  /** A source over one partition `partitions()` returned (see {@link FileSourceInit.partition}). */
+  partition(ref: Json): Source {
+    const parsed = ref as unknown as FilePartitionRef;
+    if (!Array.isArray(parsed?.files) || typeof parsed.format !== 'string') {
+      throw new HonkError('INTERNAL', `Not a file partition: ${JSON.stringify(ref)?.slice(0, 200)}.`);
+    }
+    const files = parsed.files.map((file) => ({ path: file.path, size: file.size, mtimeMs: file.mtimeMs }));
+    return new FileSource({
+      endpoint: this.#init.endpoint,
+      format: parsed.format,
+      list: async () => files.map((file) => file.path),
+      partition: { files, whole: this },
+    });
+  }
+
+  /** The listing with every file's size and mtime, as a chunked task's plan keeps it. */
+  async pin(): Promise<Json> {
+    const pin = await this.#pinned();
+    return { files: pin.files.map((file) => ({ path: file.path, size: file.size, mtimeMs: file.mtimeMs })) };
+  }
+
+  /** SOURCE_CHANGED unless the listing, sizes and mtimes are still those of `pin`. */
+  async checkUnchanged(pin: Json): Promise<void> {
+    const pinned = (pin as { files?: PinnedFile[] } | null)?.files ?? [];
+    const now = await this.#init.list().catch(() => [] as string[]);
+    const before = pinned.map((file) => file.path);
+    if (now.length !== before.length || now.some((name, index) => name !== before[index])) {
+      const added = now.find((name) => !before.includes(name));
+      const removed = before.find((name) => !now.includes(name));
+      throw changed(added ?? removed ?? before[0] ?? '', added ? `"${added}" appeared` : 'a file disappeared');
+    }
+    for (const file of pinned) await verify(file);
   }
 
   async #count(): Promise<number> {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileConnector } from '../../../src/index.ts';
-import { testSink, testSnapshot, testSource } from '../../../src/testing/index.ts';
+import { testIncremental, testSink, testSnapshot, testSource } from '../../../src/testing/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'honk-file-conformance-'));
 
@@ -16,6 +16,8 @@ for (const format of ['parquet', 'arrow'] as const) {
   testSource(suite);
   testSink(suite);
   testSnapshot(suite);
+  // Files cannot commit a high-water mark with a publish: incremental tasks are refused.
+  testIncremental(suite);
 }
 
 // Text formats keep the tricky types when the schema is explicit; lists only in NDJSON.
