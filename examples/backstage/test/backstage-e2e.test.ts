@@ -53,11 +53,6 @@ async function screenshot(name: string): Promise<void> {
 }
 
 /** Every record of the store whose entity is `ref`. */
-async function _recordsOf(ref: string): Promise<TaskRecord[]> {
-  return (await store.list()).filter((record) => record.entity === ref);
-}
-
-/** Every record of the store whose entity is `ref`. */
 async function recordsOf(ref: string): Promise<TaskRecord[]> {
   return (await store.list()).filter((record) => record.entity === ref);
 }
