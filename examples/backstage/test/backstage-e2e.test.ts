@@ -142,8 +142,8 @@ describe('the example Backstage in Chromium', () => {
       await page.goto(backstage.base);
       await page.getByRole('button', { name: 'Enter' }).click();
       // Signed in: the app (its navigation) replaces the sign-in page.
-      await page.getByRole('link', { name: 'Migrations' }).waitFor();
-      await page.goto(`${backstage.base}/?filters%5Bkind%5D=resource`);
+      await page.getByRole('link', { name: 'Migrations' }).first().waitFor();
+      await page.goto(`${backstage.base}/catalog?filters%5Bkind%5D=resource`);
       await page.getByRole('link', { name: 'orders', exact: true }).waitFor();
     });
     // All 24 datasets of the quickstart's spec, owned by Ada's group.
@@ -195,7 +195,7 @@ describe('the example Backstage in Chromium', () => {
     const timezone = 'Europe/Stockholm';
     // A two-hour window that begins six hours from now: the tasks wait in the queue for it.
     const window = { start: hourFromNow(6, timezone), end: hourFromNow(8, timezone), timezone };
-    await page.getByRole('link', { name: 'Migrations' }).click();
+    await page.getByRole('link', { name: 'Migrations' }).first().click();
     await timed('migrations page: select three and start with a window', async () => {
       for (const name of picked) {
         const row = page.getByRole('row').filter({ hasText: `resource:default/${name}` });
