@@ -201,7 +201,6 @@ describe('chunked tasks with S3 (s3rver)', () => {
       source: s3({ prefix: 'in/b/', format: 'csv' }),
       target: s3({ prefix: 'out/b/', format: 'parquet' }),
       chunks: { max: 4 },
-      retry: { backoff: { initialMs: 1, maxMs: 1 } },
     };
     await store.enqueue([{ id: 'changing', definition: definition as never, maxAttempts: 3 }]);
     const agent = new Agent({
