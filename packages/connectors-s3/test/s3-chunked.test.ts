@@ -2,7 +2,8 @@
  * Chunked tasks with S3 on s3rver, through agents on a memory task store: a prefix of CSV
  * part objects → an S3 prefix (and local part files → S3), a chunk that fails then resumes
  * with only that chunk run again, a source object replaced mid-task (SOURCE_CHANGED, then a
- * new plan), two attempts committing the same chunk, and a `key` target refused.
+ * new plan), and a `key` target refused. Two attempts of one chunk, crashed attempts and
+ * CHUNKS_MISSING are core's chunked-staging conformance suite (s3-conformance.test.ts).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +12,6 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   Agent,
   ConnectorRegistry,
-  chunkName,
   createMemoryTaskStore,
   fileConnector,
   runTask,
@@ -26,7 +26,6 @@ import { s3Connector } from '../src/index.ts';
 import { listPinned, type S3Location } from '../src/s3-listing.ts';
 import { MANIFEST_NAME } from '../src/s3-manifest.ts';
 import { type S3ConnectionOptions, s3ConnectionSchema } from '../src/s3-options.ts';
-import { createS3Sink } from '../src/s3-sink.ts';
 import { createS3Source } from '../src/s3-source.ts';
 import { type S3TestServer, startS3TestServer } from './helpers/s3-test-servers.ts';
 
@@ -229,52 +228,6 @@ describe('chunked tasks with S3 (s3rver)', () => {
     const { source, target } = await compare('in/b/', 'out/b/');
     expect(target).toEqual(source);
     expect(await stagingLeft()).toEqual([]);
-  });
-
-  it('lets exactly one of two attempts writing the same chunk commit it, and finds missing chunks', async () => {
-    await parts('in/c/', 1, 10);
-    const source = createS3Source({
-      client: location.client,
-      bucket: 'chunks',
-      connection: 'test',
-      retries: 3,
-      endpoint: { prefix: 'in/c/', format: 'csv' },
-    });
-    const batches: RecordBatch[] = [];
-    for await (const batch of source.read({ signal, batchRows: 1000 })) batches.push(batch);
-    const sink = createS3Sink({
-      client: location.client,
-      options,
-      endpoint: { prefix: 'out/c/', format: 'parquet' },
-      connection: 'test',
-      taskId: 'race',
-    });
-    const staging = await sink.openChunked!(await source.schema(), { signal, mode: 'replace', plan: 'p1' });
-    const a = await staging.openChunk(chunkName(0));
-    const b = await staging.openChunk(chunkName(0));
-    for (const batch of batches) {
-      await a.write(batch);
-      await b.write(batch);
-    }
-    const first = await a.commit({ by: 'a' });
-    const second = await b.commit({ by: 'b' });
-    expect(first).toMatchObject({ result: { by: 'a' }, rows: 10 });
-    expect(second).toEqual(first);
-    expect(await staging.committed(chunkName(0))).toEqual(first);
-    expect(await staging.committed(chunkName(1))).toBeNull();
-    await expect(staging.finish([chunkName(0), chunkName(1)])).rejects.toMatchObject({
-      code: 'CHUNKS_MISSING',
-      chunks: ['00001'],
-    });
-    const writer = await staging.finish([chunkName(0)]);
-    const staged = await writer.stage();
-    expect(staged.rows).toBe(10);
-    expect(staged.ref).toMatchObject({ files: 1 });
-    await writer.publish();
-    expect(await readAll({ prefix: 'out/c/', format: 'parquet' })).toEqual(
-      await fingerprint(await source.schema(), batches),
-    );
-    expect(await listPinned(location, '_honk/staging/race/')).toEqual([]);
   });
 
   it('refuses a single-object target before moving data', async () => {
