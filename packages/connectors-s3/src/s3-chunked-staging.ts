@@ -30,14 +30,13 @@ import {
   TransientError,
 } from '@honk/core';
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { deleteKeys } from './s3-copy.ts';
+import { deleteKeys, deletePrefix } from './s3-copy.ts';
 import { withS3Retry } from './s3-errors.ts';
 import { listPinned, type PinnedObject, type S3Location } from './s3-listing.ts';
 import { buildManifest, MANIFEST_NAME } from './s3-manifest.ts';
 import type { S3Format } from './s3-options.ts';
 import { S3PartWriter, type S3PartWriterOptions } from './s3-part-writer.ts';
 import { publishDataset } from './s3-publish.ts';
-import { deletePrefix } from './s3-sink.ts';
 import { createS3Source } from './s3-source.ts';
 
 interface MarkerPart {

@@ -30,8 +30,9 @@ import {
 } from '@honk/core';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { S3ChunkedStaging } from './s3-chunked-staging.ts';
-import { copyObject, deleteKeys } from './s3-copy.ts';
-import { headIfExists, listPinned, type S3Location } from './s3-listing.ts';
+import { copyObject, deletePrefix } from './s3-copy.ts';
+
+import { headIfExists, type S3Location } from './s3-listing.ts';
 import { buildManifest, MANIFEST_NAME, writeManifest } from './s3-manifest.ts';
 import {
   extensionOf,
@@ -57,16 +58,6 @@ export interface S3SinkArgs {
 /** The staging prefix of a task: deterministic, so a later attempt finds and removes leftovers. */
 export function stagingPrefixOf(options: S3ConnectionOptions, taskId: string): string {
   return `${normalisePrefix(options.workPrefix)}staging/${encodeURIComponent(taskId)}/`;
-}
-
-/** Removes everything under a prefix (a task's staging area, a snapshot). */
-export async function deletePrefix(location: S3Location, prefix: string, concurrency: number): Promise<void> {
-  const objects = await listPinned(location, prefix);
-  await deleteKeys(
-    location,
-    objects.map((object) => object.key),
-    concurrency,
-  );
 }
 
 export function createS3Sink(args: S3SinkArgs): Sink {
