@@ -54,7 +54,14 @@ export function createHdfsConnector(hooks: HdfsConnectorHooks = {}) {
     name: 'hdfs',
     optionsSchema: hdfsConnectionSchema,
     endpointSchema: hdfsEndpointSchema,
-    capabilities: { snapshot: true, readStaged: true, countPushdown: false, publishModes: hdfsPublishModes },
+    capabilities: {
+      snapshot: true,
+      readStaged: true,
+      countPushdown: false,
+      publishModes: hdfsPublishModes,
+      partitionedRead: true,
+      chunkedStaging: true,
+    },
     createSource: ({ options, endpoint, context }) => {
       const client = createHdfsClient(options, context.connectionName, hooks);
       return createHdfsSource({

@@ -9,12 +9,13 @@
  */
 import { posix } from 'node:path';
 import {
+  type ChunkedStaging,
+  type ChunkedWriteOptions,
   ConfigError,
   codecFor,
   compressionExtensions,
   compressionFor,
   type FormatOptions,
-  type FormatWriter,
   HonkError,
   type Json,
   type PublishMode,
@@ -26,12 +27,13 @@ import {
   type WriteOptions,
 } from '@honk/core';
 import type { RecordBatch, Schema } from 'apache-arrow';
+import { HdfsChunkedStaging } from './hdfs-chunked-staging.ts';
 import { extensionOf, formatOf, type HdfsConnectionOptions, type HdfsEndpointOptions } from './hdfs-options.ts';
+import { HdfsPartWriter } from './hdfs-part-writer.ts';
 import { type HdfsTargetPlaces, listSourceFiles, type PinnedHdfsFile, targetPlaces } from './hdfs-paths.ts';
 import { publishAppend, publishReplace, recoverPublish } from './hdfs-publish.ts';
 import { createHdfsSource } from './hdfs-source.ts';
 import type { WebHdfsClient } from './webhdfs-client.ts';
-import type { WebHdfsUpload } from './webhdfs-upload.ts';
 
 /** Publish modes of the HDFS sink: replace (files and directories) and append (directories). */
 export const hdfsPublishModes: readonly PublishMode[] = ['replace', 'append'];
@@ -75,6 +77,19 @@ export function createHdfsSink(args: HdfsSinkArgs): Sink {
       retries: options.retries,
       list: () => listSourceFiles(client, options.root, endpoint.path, connection, undefined, 'ignore'),
     });
+
+  const partWriting = (schema: Schema, signal: AbortSignal) => ({
+    client,
+    format,
+    schema,
+    formatOptions: {
+      ...(endpoint.csv ? { csv: endpoint.csv } : {}),
+      ...(endpoint.parquet ? { parquet: endpoint.parquet } : {}),
+      ...(compression ? { compression } : {}),
+    } satisfies FormatOptions,
+    partBytes,
+    signal,
+  });
 
   const checkMode = (mode: PublishMode) => {
     if (mode === 'merge' || (mode === 'append' && !places.directory)) {
@@ -120,66 +135,61 @@ export function createHdfsSink(args: HdfsSinkArgs): Sink {
       }
     },
 
+    async openChunked(schema: Schema, chunked: ChunkedWriteOptions): Promise<ChunkedStaging> {
+      if (!places.directory) {
+        throw new ConfigError(
+          `HDFS connection "${connection}": a chunked task needs a directory target (a path without an extension), not the single file "${endpoint.path}". Name a directory, or run the task without \`chunks\`.`,
+          { details: { option: 'path' } },
+        );
+      }
+      if (chunked.mode !== 'replace') {
+        throw new HonkError(
+          'CAPABILITY_MISSING',
+          `HDFS connection "${connection}": a chunked task publishes with mode "replace" only (got "${chunked.mode}"). Run an append without \`chunks\`.`,
+          { details: { mode: chunked.mode, option: 'mode' } },
+        );
+      }
+      await sink.check?.(schema, chunked);
+      return new HdfsChunkedStaging({
+        client,
+        places,
+        plan: chunked.plan,
+        format,
+        extension,
+        schema,
+        endpoint,
+        retries: options.retries,
+        signal: chunked.signal,
+        parts: partWriting(schema, chunked.signal),
+      });
+    },
+
     async open(schema: Schema, writeOptions: WriteOptions): Promise<SinkWriter> {
       await sink.check?.(schema, writeOptions);
       const signal = writeOptions.signal;
       await recoverPublish(client, places);
       await client.delete(places.staging, { recursive: true, signal });
       await client.mkdirs(places.staging, { signal });
-      const codec = codecFor(format);
-      const parts: PinnedHdfsFile[] = [];
-      let current: { path: string; upload: WebHdfsUpload; encoder: FormatWriter } | undefined;
-      let rows = 0;
-      let bytes = 0;
+      const writing = new HdfsPartWriter({
+        ...partWriting(schema, signal),
+        directory: places.staging,
+        nameOf: (index) => `part-${String(index).padStart(5, '0')}${extension}`,
+      });
+      const parts = writing.parts;
       let staged: StagedTarget | undefined;
-
-      const startPart = async () => {
-        const name = `part-${String(parts.length).padStart(5, '0')}${extension}`;
-        const path = posix.join(places.staging, name);
-        const upload = await client.create(path, { overwrite: false, signal });
-        const encoder = codec.createWriter(upload, schema, {
-          name,
-          ...(endpoint.csv ? { csv: endpoint.csv } : {}),
-          ...(endpoint.parquet ? { parquet: endpoint.parquet } : {}),
-          ...(compression ? { compression } : {}),
-          precedingRows: rows,
-        } satisfies FormatOptions);
-        current = { path, upload, encoder };
-        return current;
-      };
-      const finishPart = async () => {
-        const part = current;
-        if (!part) return;
-        current = undefined;
-        try {
-          await part.encoder.finish();
-          await part.upload.finish();
-        } catch (error) {
-          await part.upload.abort();
-          throw error;
-        }
-        const status = await client.getFileStatus(part.path, signal);
-        bytes += status.length;
-        parts.push({ path: part.path, length: status.length, modificationTime: status.modificationTime });
-      };
 
       const writer: SinkWriter = {
         async write(batch: RecordBatch) {
-          const part = current ?? (await startPart());
-          await part.encoder.write(batch);
-          rows += batch.numRows;
-          if (part.upload.bytesWritten >= partBytes) await finishPart();
+          await writing.write(batch);
         },
         async stage() {
           if (staged) return staged;
           // No rows still makes one (empty) part, so the target exists and carries its schema.
-          if (parts.length === 0 && !current) await startPart();
-          await finishPart();
-          const files = [...parts];
+          const files = [...(await writing.finish())];
           staged = {
             ref: { staging: places.staging, files: files.map((file) => posix.basename(file.path)) },
-            rows,
-            bytes,
+            rows: writing.rows,
+            bytes: writing.bytes,
             reader: () =>
               createHdfsSource({
                 client,
@@ -202,18 +212,15 @@ export function createHdfsSink(args: HdfsSinkArgs): Sink {
               parts.map((part) => part.path),
               extension,
             );
-            return { ref: { path: places.target, mode: 'append', files: names, rows } as Json };
+            return { ref: { path: places.target, mode: 'append', files: names, rows: writing.rows } as Json };
           }
           const ready = places.directory ? places.staging : (parts[0] as PinnedHdfsFile).path;
           await publishReplace(client, places, ready);
           if (!places.directory) await client.delete(places.staging, { recursive: true });
-          return { ref: { path: places.target, mode: 'replace', files: parts.length, rows } };
+          return { ref: { path: places.target, mode: 'replace', files: parts.length, rows: writing.rows } };
         },
         async abort() {
-          const part = current;
-          current = undefined;
-          await part?.encoder.abort().catch(() => undefined);
-          await part?.upload.abort().catch(() => undefined);
+          await writing.abort();
           // Without the task's signal: cleanup must run also when the task was aborted.
           await client.delete(places.staging, { recursive: true });
         },

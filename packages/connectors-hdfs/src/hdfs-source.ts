@@ -10,10 +10,17 @@ import {
   codecFor,
   compressionFor,
   type FormatOptions,
+  groupBySize,
+  HonkError,
+  type Json,
+  listingChange,
+  type PartitionOptions,
   parseColumnTypes,
   type ReadOptions,
   SchemaMismatchError,
   type Source,
+  type SourcePartition,
+  TransientError,
   throwIfAborted,
 } from '@honk/core';
 import { RecordBatch, type Schema } from 'apache-arrow';
@@ -32,6 +39,22 @@ export interface HdfsSourceArgs {
   format?: HdfsFormat;
   /** Text formats: read with exactly these types (the sink's staged read-back). */
   fixedSchema?: Schema;
+  /** A partition of a chunked read: the whole dataset's source, whose schema every partition reads with. */
+  whole?: Source;
+}
+
+/** The ref of an HDFS partition, and the pin of a chunked task: files as listed at planning. */
+interface HdfsPartitionRef {
+  [key: string]: Json;
+  format: HdfsFormat;
+  files: Array<{ path: string; length: number; modificationTime: number }>;
+}
+
+function asRef(format: HdfsFormat, files: readonly PinnedHdfsFile[]): HdfsPartitionRef {
+  return {
+    format,
+    files: files.map((file) => ({ path: file.path, length: file.length, modificationTime: file.modificationTime })),
+  };
 }
 
 interface Pinned {
@@ -79,6 +102,7 @@ export function createHdfsSource(args: HdfsSourceArgs): Source {
 
   const source: Source = {
     async schema() {
+      if (args.whole) return args.whole.schema();
       schema ??= (async () => {
         const { files, format } = await pin();
         const first = files[0] as PinnedHdfsFile;
@@ -100,6 +124,8 @@ export function createHdfsSource(args: HdfsSourceArgs): Source {
       const selfDescribing = format === 'parquet' || format === 'arrow';
       for (const file of files) {
         throwIfAborted(options.signal);
+        // A partition is read long after its plan: its files must still be the pinned ones.
+        if (args.whole) await verifyUnchanged(client, file, options.signal);
         const batches = codec.read(hdfsByteInput(client, file, args.retries, options.signal), {
           ...formatOptions,
           batchRows: options.batchRows,
@@ -128,6 +154,43 @@ export function createHdfsSource(args: HdfsSourceArgs): Source {
         }
         await verifyUnchanged(client, file, options.signal);
       }
+    },
+    /**
+     * The chunks of a chunked read: the pinned files in name order, grouped into at most
+     * `max` runs of neighbouring files of about equal size (a file is never split).
+     */
+    async partitions(options: PartitionOptions = {}): Promise<SourcePartition[]> {
+      const { files, format } = await pin();
+      return groupBySize(files, options.max, (file) => file.length).map((group) => ({ ref: asRef(format, group) }));
+    },
+    partition(ref: Json): Source {
+      const parsed = ref as unknown as HdfsPartitionRef;
+      if (!Array.isArray(parsed?.files) || typeof parsed.format !== 'string') {
+        throw new HonkError('INTERNAL', `Not an HDFS partition: ${JSON.stringify(ref)?.slice(0, 200)}.`);
+      }
+      const files = parsed.files.map((file) => ({ ...file }));
+      return createHdfsSource({ ...args, format: parsed.format, list: async () => files, whole: source });
+    },
+    /** The listing with every file's length and modification time, as a chunked task's plan keeps it. */
+    async pin(): Promise<Json> {
+      const { files, format } = await pin();
+      return asRef(format, files);
+    },
+    /** SOURCE_CHANGED unless the listing, lengths and modification times are still those of `value`. */
+    async checkUnchanged(value: Json): Promise<void> {
+      const before = ((value as HdfsPartitionRef | null)?.files ?? []) as PinnedHdfsFile[];
+      const now = await args.list();
+      const change = listingChange(
+        before.map((file) => file.path),
+        now.map((file) => file.path),
+      );
+      if (change) {
+        throw new TransientError(
+          `HDFS connection "${connection}": the source changed during the chunked task (${change.why}). The task plans and reads again; if the directory is still being written, schedule the task after the writer finishes.`,
+          { code: 'SOURCE_CHANGED', details: { path: change.name } },
+        );
+      }
+      for (const file of before) await verifyUnchanged(client, file);
     },
     async close() {
       pinned = undefined;

@@ -3,7 +3,7 @@
  * directories whose parent is not snapshottable (snapshots are kept versions), and the
  * snapshot suite once more under a snapshottable parent (HDFS snapshots).
  */
-import { testSink, testSnapshot, testSource } from '@honk/core/testing';
+import { testChunkedSink, testSink, testSnapshot, testSource } from '@honk/core/testing';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { hdfsConnectionSchema, hdfsConnector } from '../src/index.ts';
 import { startWebHdfsEmulator, type WebHdfsEmulator } from '../src/testing/index.ts';
@@ -32,6 +32,13 @@ for (const format of ['parquet', 'arrow'] as const) {
     testSnapshot(suite);
   });
 }
+
+testChunkedSink({
+  name: 'hdfs (parquet directory)',
+  connector: hdfsConnector,
+  options: () => ({ ...options(), partFileBytes: 4_000 }),
+  endpoint: (caseName: string) => ({ path: `chunked/${caseName}`, format: 'parquet' as const }),
+});
 
 describe('hdfs snapshots under a snapshottable parent', () => {
   beforeAll(async () => {

@@ -21,7 +21,14 @@ export const s3Connector = defineConnector<S3ConnectionOptions, S3EndpointOption
   name: 's3',
   optionsSchema: s3ConnectionSchema,
   endpointSchema: s3EndpointSchema,
-  capabilities: { snapshot: true, readStaged: true, countPushdown: false, publishModes: ['replace'] },
+  capabilities: {
+    snapshot: true,
+    readStaged: true,
+    countPushdown: false,
+    publishModes: ['replace'],
+    partitionedRead: true,
+    chunkedStaging: true,
+  },
   createSource: ({ options, endpoint, context }) =>
     createS3Source({
       client: createS3Client(options),

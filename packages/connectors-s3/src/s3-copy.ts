@@ -14,7 +14,7 @@ import {
 import { HonkError } from '@honk/core';
 import pLimit from 'p-limit';
 import { withS3Retry } from './s3-errors.ts';
-import type { S3Location } from './s3-listing.ts';
+import { listPinned, type S3Location } from './s3-listing.ts';
 
 const GiB = 1024 ** 3;
 /** CopyObject handles objects up to this size. */
@@ -130,5 +130,15 @@ export async function deleteKeys(location: S3Location, keys: readonly string[], 
         ),
       ),
     ),
+  );
+}
+
+/** Removes everything under a prefix (a task's staging area, a chunk plan, a snapshot). */
+export async function deletePrefix(location: S3Location, prefix: string, concurrency: number): Promise<void> {
+  const objects = await listPinned(location, prefix);
+  await deleteKeys(
+    location,
+    objects.map((object) => object.key),
+    concurrency,
   );
 }

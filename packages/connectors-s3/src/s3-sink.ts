@@ -15,12 +15,13 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  type ChunkedStaging,
+  type ChunkedWriteOptions,
   ConfigError,
   codecFor,
   compressionExtensions,
   compressionFor,
   type FormatOptions,
-  type FormatWriter,
   type Sink,
   type SinkWriter,
   type StagedTarget,
@@ -28,10 +29,11 @@ import {
   type WriteOptions,
 } from '@honk/core';
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { copyObject, deleteKeys } from './s3-copy.ts';
-import { headIfExists, listPinned, type S3Location } from './s3-listing.ts';
-import { buildManifest, MANIFEST_NAME, type StagedPart, writeManifest } from './s3-manifest.ts';
-import { createS3ObjectWriter, type S3ObjectWriter } from './s3-object-writer.ts';
+import { S3ChunkedStaging } from './s3-chunked-staging.ts';
+import { copyObject, deletePrefix } from './s3-copy.ts';
+
+import { headIfExists, type S3Location } from './s3-listing.ts';
+import { buildManifest, MANIFEST_NAME, writeManifest } from './s3-manifest.ts';
 import {
   extensionOf,
   formatOf,
@@ -39,6 +41,7 @@ import {
   type S3ConnectionOptions,
   type S3EndpointOptions,
 } from './s3-options.ts';
+import { S3PartWriter } from './s3-part-writer.ts';
 import { publishDataset } from './s3-publish.ts';
 import { createS3Source } from './s3-source.ts';
 
@@ -55,16 +58,6 @@ export interface S3SinkArgs {
 /** The staging prefix of a task: deterministic, so a later attempt finds and removes leftovers. */
 export function stagingPrefixOf(options: S3ConnectionOptions, taskId: string): string {
   return `${normalisePrefix(options.workPrefix)}staging/${encodeURIComponent(taskId)}/`;
-}
-
-/** Removes everything under a prefix (a task's staging area, a snapshot). */
-export async function deletePrefix(location: S3Location, prefix: string, concurrency: number): Promise<void> {
-  const objects = await listPinned(location, prefix);
-  await deleteKeys(
-    location,
-    objects.map((object) => object.key),
-    concurrency,
-  );
 }
 
 export function createS3Sink(args: S3SinkArgs): Sink {
@@ -94,6 +87,16 @@ export function createS3Sink(args: S3SinkArgs): Sink {
   }
   const prefix = endpoint.prefix !== undefined ? normalisePrefix(endpoint.prefix) : undefined;
   const staging = stagingPrefixOf(options, args.taskId);
+  const partWriting = (schema: Schema, location: S3Location) => ({
+    location,
+    format,
+    schema,
+    formatOptions,
+    // The name picks the variant (Arrow IPC: `.arrow` is the file format, `.arrows` the stream).
+    name: endpoint.key ?? `part.${extension}`,
+    contentType: compression ? `application/${compression}` : codecFor(format).contentType,
+    connection: options,
+  });
 
   return {
     async describe(): Promise<TargetDescription> {
@@ -112,58 +115,27 @@ export function createS3Sink(args: S3SinkArgs): Sink {
           `S3 connection "${args.connection}": publish mode "${writeOptions.mode}" is not supported; the S3 sink replaces the target.`,
         );
       }
-      const codec = codecFor(format);
       const location: S3Location = { ...base, signal: writeOptions.signal };
       // Leftovers of a crashed attempt of this task.
       await deletePrefix(location, staging, options.uploadConcurrency);
 
-      const parts: StagedPart[] = [];
-      let current: { index: number; object: S3ObjectWriter; encoder: FormatWriter; rows: number } | undefined;
-      let rows = 0;
+      const stagedKey = (index: number) => `${staging}part-${String(index).padStart(5, '0')}.${extension}`;
+      const parts = new S3PartWriter({
+        ...partWriting(schema, location),
+        keyOf: stagedKey,
+        partFileBytes: prefix !== undefined ? options.partFileBytes : Number.POSITIVE_INFINITY,
+      });
       let staged: StagedTarget | undefined;
-
-      const startPart = () => {
-        const index = parts.length;
-        const object = createS3ObjectWriter(location, `${staging}part-${String(index).padStart(5, '0')}.${extension}`, {
-          partSizeBytes: options.partSizeBytes,
-          uploadConcurrency: options.uploadConcurrency,
-          contentType: compression ? `application/${compression}` : codec.contentType,
-        });
-        // The name picks the variant (Arrow IPC: `.arrow` is the file format, `.arrows` the stream).
-        const name = endpoint.key ?? `part.${extension}`;
-        const encoder = codec.createWriter(object, schema, { ...formatOptions, name, precedingRows: rows });
-        current = { index, object, encoder, rows: 0 };
-        return current;
-      };
-      const finishPart = async () => {
-        if (!current) return;
-        const part = current;
-        current = undefined;
-        try {
-          await part.encoder.finish();
-        } catch (error) {
-          await part.object.abort();
-          throw error;
-        }
-        const written = await part.object.finish();
-        parts.push({ index: part.index, size: written.size, rows: part.rows, sha256: written.sha256 });
-      };
-      const manifest = () => buildManifest(parts, format, extension);
+      const manifest = () => buildManifest(parts.parts, format, extension);
 
       const writer: SinkWriter = {
         async write(batch: RecordBatch) {
-          const part = current ?? startPart();
-          await part.encoder.write(batch);
-          part.rows += batch.numRows;
-          rows += batch.numRows;
-          if (prefix !== undefined && part.object.bytesWritten >= options.partFileBytes) await finishPart();
+          await parts.write(batch);
         },
 
         async stage() {
           if (staged) return staged;
-          // An empty dataset still gets one part, so its schema survives.
-          if (parts.length === 0 && !current) startPart();
-          await finishPart();
+          await parts.finish();
           const stagedManifest = manifest();
           // The staged manifest names the staged parts, so reading staging = reading the target.
           await writeManifest(location, `${staging}${MANIFEST_NAME}`, {
@@ -175,7 +147,7 @@ export function createS3Sink(args: S3SinkArgs): Sink {
           });
           staged = {
             ref: { bucket: options.bucket, prefix: staging, version: stagedManifest.version },
-            rows,
+            rows: parts.rows,
             bytes: stagedManifest.bytes,
             reader: () =>
               createS3Source({
@@ -193,7 +165,6 @@ export function createS3Sink(args: S3SinkArgs): Sink {
         async publish() {
           if (!staged) await writer.stage();
           const built = manifest();
-          const stagedKey = (index: number) => `${staging}part-${String(index).padStart(5, '0')}.${extension}`;
           if (prefix !== undefined) {
             await publishDataset(location, {
               prefix,
@@ -221,15 +192,39 @@ export function createS3Sink(args: S3SinkArgs): Sink {
         },
 
         async abort() {
-          const part = current;
-          current = undefined;
-          await part?.encoder.abort();
-          await part?.object.abort();
+          await parts.abort();
           // Without the task's signal: cleanup must run also when the task was aborted.
           await deletePrefix({ ...base }, staging, options.uploadConcurrency);
         },
       };
       return writer;
+    },
+
+    async openChunked(schema: Schema, chunked: ChunkedWriteOptions): Promise<ChunkedStaging> {
+      if (prefix === undefined) {
+        throw new ConfigError(
+          `S3 connection "${args.connection}": a chunked task needs a \`prefix\` target (part objects and a manifest), not the single object \`key\` "${endpoint.key}". Set \`prefix\`, or run the task without \`chunks\`.`,
+          { details: { option: 'key' } },
+        );
+      }
+      if (chunked.mode !== 'replace') {
+        throw new ConfigError(
+          `S3 connection "${args.connection}": publish mode "${chunked.mode}" is not supported; the S3 sink replaces the target.`,
+        );
+      }
+      const location: S3Location = { ...base, signal: chunked.signal };
+      const { location: _location, ...parts } = partWriting(schema, location);
+      return new S3ChunkedStaging({
+        location,
+        staging,
+        plan: chunked.plan,
+        prefix,
+        format,
+        extension,
+        schema,
+        concurrency: options.uploadConcurrency,
+        parts: { ...parts, partFileBytes: options.partFileBytes },
+      });
     },
 
     async close() {

@@ -15,13 +15,12 @@
 import { randomUUID } from 'node:crypto';
 import { GetBucketVersioningCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError, type Snapshot, type SnapshotRef } from '@honk/core';
-import { copyObject, copyObjects } from './s3-copy.ts';
+import { copyObject, copyObjects, deletePrefix } from './s3-copy.ts';
 import { withS3Retry } from './s3-errors.ts';
 import { headIfExists, type S3Location } from './s3-listing.ts';
 import { MANIFEST_NAME, readManifest, s3ManifestSchema } from './s3-manifest.ts';
 import { normalisePrefix, type S3ConnectionOptions, type S3EndpointOptions } from './s3-options.ts';
 import { publishDataset } from './s3-publish.ts';
-import { deletePrefix } from './s3-sink.ts';
 
 export interface S3SnapshotArgs {
   client: S3Client;

@@ -14,16 +14,29 @@ import {
   codecFor,
   compressionFor,
   type FormatOptions,
+  groupBySize,
+  HonkError,
+  type Json,
+  listingChange,
   NotFoundError,
+  type PartitionOptions,
   parseColumnTypes,
   type ReadOptions,
   SchemaMismatchError,
   type Source,
+  type SourcePartition,
   TransientError,
   throwIfAborted,
 } from '@honk/core';
 import { RecordBatch, type Schema } from 'apache-arrow';
-import { globToRegExp, headPinned, listPinned, type PinnedObject, type S3Location } from './s3-listing.ts';
+import {
+  globToRegExp,
+  headIfExists,
+  headPinned,
+  listPinned,
+  type PinnedObject,
+  type S3Location,
+} from './s3-listing.ts';
 import { MANIFEST_NAME, readManifest } from './s3-manifest.ts';
 import { s3ByteInput } from './s3-object-reader.ts';
 import { formatOf, normalisePrefix, type S3EndpointOptions, type S3Format } from './s3-options.ts';
@@ -38,6 +51,33 @@ export interface S3SourceArgs {
   ownsClient?: boolean;
   /** Text formats: read with exactly these types (the sink's staged read-back). */
   fixedSchema?: Schema;
+  /** Read exactly these objects, as pinned (a chunk's partition, a chunked staging's read-back). */
+  pinned?: PinnedDataset;
+  /** A partition: the whole dataset's source, whose schema every partition reads with. */
+  whole?: Source;
+}
+
+/** The ref of an S3 partition, and the pin of a chunked task: objects as listed at planning. */
+interface S3PartitionRef {
+  [key: string]: Json;
+  format: S3Format;
+  objects: Array<{ key: string; size: number; etag: string }>;
+}
+
+function changed(location: S3Location, key: string, why: string): TransientError {
+  return new TransientError(
+    `S3 connection "${location.connection}": s3://${location.bucket}/${key} changed during the chunked task (${why}). The task plans and reads again; if the prefix is still being written, schedule the task after the writer finishes.`,
+    { code: 'SOURCE_CHANGED', details: { key } },
+  );
+}
+
+/** SOURCE_CHANGED unless every object still has the ETag it was pinned with. */
+async function verifyObjects(location: S3Location, objects: readonly PinnedObject[]): Promise<void> {
+  for (const object of objects) {
+    const now = await headIfExists(location, object.key);
+    if (!now) throw changed(location, object.key, 'it disappeared');
+    if (now.etag !== object.etag) throw changed(location, object.key, `ETag ${object.etag} → ${now.etag}`);
+  }
 }
 
 /** The pinned set of objects a source reads. */
@@ -127,7 +167,7 @@ export function createS3Source(args: S3SourceArgs): Source {
   let pinned: Promise<PinnedDataset> | undefined;
   let schema: Promise<Schema> | undefined;
   const pin = () => {
-    pinned ??= pinDataset(base, args.endpoint);
+    pinned ??= args.pinned ? Promise.resolve(args.pinned) : pinDataset(base, args.endpoint);
     pinned.catch(() => {
       pinned = undefined;
     });
@@ -136,6 +176,7 @@ export function createS3Source(args: S3SourceArgs): Source {
 
   return {
     async schema() {
+      if (args.whole) return args.whole.schema();
       schema ??= (async () => {
         const dataset = await pin();
         return codecFor(dataset.format).readSchema(
@@ -170,6 +211,8 @@ export function createS3Source(args: S3SourceArgs): Source {
       // Text formats parse into the dataset's types; self-describing formats read their own
       // schema, which must match the first object's.
       const selfDescribing = dataset.format === 'parquet' || dataset.format === 'arrow';
+      // A partition is read hours after its plan: its objects must still be the pinned ones.
+      if (args.whole) await verifyObjects(location, dataset.objects);
       for (const object of dataset.objects) {
         throwIfAborted(options.signal);
         const batches = codec.read(s3ByteInput(location, object), {
@@ -193,6 +236,56 @@ export function createS3Source(args: S3SourceArgs): Source {
           yield new RecordBatch(expected, batch.data);
         }
       }
+      if (args.whole) await verifyObjects(location, dataset.objects);
+    },
+    /**
+     * The chunks of a chunked read: the pinned objects in key order, grouped into at most
+     * `max` runs of neighbouring objects of about equal size (an object is never split).
+     */
+    async partitions(options: PartitionOptions = {}): Promise<SourcePartition[]> {
+      const dataset = await pin();
+      return groupBySize(dataset.objects, options.max, (object) => object.size).map((objects) => {
+        const ref: S3PartitionRef = {
+          format: dataset.format,
+          objects: objects.map((object) => ({ key: object.key, size: object.size, etag: object.etag })),
+        };
+        return { ref };
+      });
+    },
+    partition(ref: Json): Source {
+      const parsed = ref as unknown as S3PartitionRef;
+      if (!Array.isArray(parsed?.objects) || typeof parsed.format !== 'string') {
+        throw new HonkError('INTERNAL', `Not an S3 partition: ${JSON.stringify(ref)?.slice(0, 200)}.`);
+      }
+      return createS3Source({
+        ...args,
+        ownsClient: false,
+        pinned: { format: parsed.format, objects: parsed.objects.map((object) => ({ ...object })) },
+        whole: this,
+      });
+    },
+    /** The listing with every object's ETag, as a chunked task's plan keeps it. */
+    async pin(): Promise<Json> {
+      const dataset = await pin();
+      const value: S3PartitionRef = {
+        format: dataset.format,
+        objects: dataset.objects.map((object) => ({ key: object.key, size: object.size, etag: object.etag })),
+      };
+      return value;
+    },
+    /** SOURCE_CHANGED unless the listing and every ETag are still those of `pinned`. */
+    async checkUnchanged(value: Json): Promise<void> {
+      const before = ((value as S3PartitionRef | null)?.objects ?? []) as PinnedObject[];
+      const now = (await pinDataset(base, args.endpoint)).objects;
+      const change = listingChange(
+        before.map((object) => object.key),
+        now.map((object) => object.key),
+      );
+      if (change) throw changed(base, change.name, change.why);
+      now.forEach((object, index) => {
+        const etag = before[index]?.etag;
+        if (object.etag !== etag) throw changed(base, object.key, `ETag ${etag} → ${object.etag}`);
+      });
     },
     async close() {
       if (args.ownsClient) args.client.destroy();

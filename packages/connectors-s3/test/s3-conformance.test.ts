@@ -2,7 +2,7 @@
  * The shared conformance suites on two independent S3 implementations: s3rver (on disk,
  * checksums 'when-required') and fauxqs (in memory, SDK defaults).
  */
-import { testSink, testSnapshot, testSource } from '@honk/core/testing';
+import { testChunkedSink, testSink, testSnapshot, testSource } from '@honk/core/testing';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { s3Connector } from '../src/index.ts';
 import { s3ConnectionSchema } from '../src/s3-options.ts';
@@ -29,5 +29,11 @@ for (const kind of ['s3rver', 'fauxqs'] as const satisfies readonly S3ServerKind
       testSink(suite);
       testSnapshot(suite);
     }
+    testChunkedSink({
+      name: `s3 (${kind}, parquet)`,
+      connector: s3Connector,
+      options: async () => s3ConnectionSchema.parse(await server.connection('conformance', { partFileBytes: 4_000 })),
+      endpoint: (caseName: string) => ({ prefix: `chunked/${caseName}/`, format: 'parquet' as const }),
+    });
   });
 }

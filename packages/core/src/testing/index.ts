@@ -2,6 +2,8 @@
  * @honk/core/testing — conformance suites and fixtures for connector and store authors.
  * Requires vitest (a peer dependency of this entry point only).
  */
+
+export * from './chunked-conformance.ts';
 export * from './conformance.ts';
 export * from './discover-conformance.ts';
 export * from './incremental-conformance.ts';

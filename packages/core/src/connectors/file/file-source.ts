@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { typeName } from '../../arrow/type-names.ts';
 import type { Json, PartitionOptions, ReadOptions, Source, SourcePartition } from '../../connector/connector.ts';
+import { groupBySize, listingChange } from '../../connector/group-by-size.ts';
 import { HonkError, SchemaMismatchError, TransientError, throwIfAborted } from '../../errors/honk-error.ts';
 import { codecFor, compressionFor, parseColumnTypes } from '../../formats/codec-for.ts';
 import type { FormatCodec, FormatOptions } from '../../formats/format-codec.ts';
@@ -189,12 +190,11 @@ export class FileSource implements Source {
       await verify(file);
     }
     const now = await this.#init.list().catch(() => [] as string[]);
-    const before = pin.files.map((file) => file.path);
-    if (now.length !== before.length || now.some((name, index) => name !== before[index])) {
-      const added = now.find((name) => !before.includes(name));
-      const removed = before.find((name) => !now.includes(name));
-      throw changed(added ?? removed ?? before[0] ?? '', added ? `"${added}" appeared` : 'a file disappeared');
-    }
+    const change = listingChange(
+      pin.files.map((file) => file.path),
+      now,
+    );
+    if (change) throw changed(change.name, change.why);
   }
 
   /**
@@ -203,23 +203,7 @@ export class FileSource implements Source {
    */
   async partitions(options: PartitionOptions = {}): Promise<SourcePartition[]> {
     const pin = await this.#pinned();
-    const max = Math.max(1, Math.min(options.max ?? pin.files.length, pin.files.length));
-    const total = pin.files.reduce((sum, file) => sum + file.size, 0);
-    const groups: PinnedFile[][] = [];
-    let current: PinnedFile[] = [];
-    let done = 0;
-    for (const [index, file] of pin.files.entries()) {
-      current.push(file);
-      done += file.size;
-      const left = pin.files.length - index - 1;
-      const groupsLeft = max - groups.length - 1;
-      // Close a group at its share of the bytes, but keep one file for every group still to come.
-      if (left > 0 && groupsLeft > 0 && (done >= (total * (groups.length + 1)) / max || left === groupsLeft)) {
-        groups.push(current);
-        current = [];
-      }
-    }
-    if (current.length > 0) groups.push(current);
+    const groups = groupBySize(pin.files, options.max, (file) => file.size);
     return groups.map((files) => {
       const ref: FilePartitionRef = {
         format: pin.format,
@@ -254,12 +238,11 @@ export class FileSource implements Source {
   async checkUnchanged(pin: Json): Promise<void> {
     const pinned = (pin as { files?: PinnedFile[] } | null)?.files ?? [];
     const now = await this.#init.list().catch(() => [] as string[]);
-    const before = pinned.map((file) => file.path);
-    if (now.length !== before.length || now.some((name, index) => name !== before[index])) {
-      const added = now.find((name) => !before.includes(name));
-      const removed = before.find((name) => !now.includes(name));
-      throw changed(added ?? removed ?? before[0] ?? '', added ? `"${added}" appeared` : 'a file disappeared');
-    }
+    const change = listingChange(
+      pinned.map((file) => file.path),
+      now,
+    );
+    if (change) throw changed(change.name, change.why);
     for (const file of pinned) await verify(file);
   }
 

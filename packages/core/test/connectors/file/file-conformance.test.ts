@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileConnector } from '../../../src/index.ts';
-import { testIncremental, testSink, testSnapshot, testSource } from '../../../src/testing/index.ts';
+import { testChunkedSink, testIncremental, testSink, testSnapshot, testSource } from '../../../src/testing/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'honk-file-conformance-'));
 
@@ -49,4 +49,12 @@ testSink({
     format: 'ndjson' as const,
     schema: { ...explicit, tags: 'list<int32>' },
   }),
+});
+
+// Chunked staging needs a directory target.
+testChunkedSink({
+  name: 'file (parquet directory)',
+  connector: fileConnector,
+  options: () => ({ root }),
+  endpoint: (name: string) => ({ path: `chunked/${name}`, format: 'parquet' as const }),
 });
