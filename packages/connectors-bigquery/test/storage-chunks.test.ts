@@ -22,7 +22,7 @@ import {
 import { createMemoryConnector, fingerprint, MemoryStorage, makeTrickyBatch } from '@honk/core/testing';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bigQueryConnector, createBigQuerySource } from '../src/index.ts';
+import { bigQueryConnector, createBigQueryReadClient, createBigQuerySource } from '../src/index.ts';
 import { type EmulatorHarness, startEmulatorHarness } from './helpers/emulator-setup.ts';
 
 const UNAVAILABLE = 14;
@@ -192,6 +192,61 @@ describe('chunked BigQuery source (readApi: storage)', () => {
     expect((parent.report as { chunks?: unknown }).chunks).toMatchObject({ rows: 950 });
     const { source, target: published } = await compare('events', root);
     expect(published).toEqual(source);
+  });
+
+  it('publishes the table as of the plan when rows are appended between chunks (checked by a COUNT as of the plan)', async () => {
+    await seed('visits', 600);
+    const root = await target();
+    const seeded = await collect(createBigQuerySource({ api: h.api, endpoint: { table: 'ck.visits' }, pageRows: 500 }));
+    const before = await fingerprint(seeded.schema, seeded.batches);
+    const store = createMemoryTaskStore();
+    await store.enqueue([{ id: 'visits', definition: task('visits', root, { chunks: { max: 3 } }) as never }]);
+    // An agent that stops once chunk 0 is staged…
+    const first = new Agent({ store, connectors: registry(), id: 'first', concurrency: 1 });
+    const stopped = new Promise<void>((resolve) => {
+      first.events.on('task-succeeded', (event) => {
+        if (event.taskId === 'visits#0') void first.stop({ drain: false }).then(resolve);
+      });
+    });
+    first.start();
+    await stopped;
+    // …then rows are appended to the table, and another agent runs the other chunks and the finish.
+    await seed('visits', 40, 9000, 'append');
+    const queriesBefore = h.emulator.requests.filter(
+      (r) => r.method === 'POST' && /\/jobs$|\/queries$/.test(r.path),
+    ).length;
+    await runAgents(store, 1);
+
+    const parent = (await store.get('visits')) as TaskRecord;
+    expect(parent.state).toBe('succeeded');
+    expect(parent.history.map((entry) => entry.error?.code ?? entry.outcome)).toEqual(['split', 'succeeded']);
+    expect((parent.report as { chunks?: unknown }).chunks).toMatchObject({ count: 3, rows: 600 });
+    // The finish counted the rows as of the plan with a query (the table had moved on).
+    const queries = h.emulator.requests.filter((r) => r.method === 'POST' && /\/jobs$|\/queries$/.test(r.path));
+    expect(queries.length).toBeGreaterThan(queriesBefore);
+    const files = await collect(createFileSource({ options: { root }, endpoint: { path: 'out', format: 'parquet' } }));
+    const table = await collect(createBigQuerySource({ api: h.api, endpoint: { table: 'ck.visits' }, pageRows: 500 }));
+    expect(await fingerprint(table.schema, files.batches)).toEqual(before);
+    expect(table.batches.reduce((sum, batch) => sum + batch.numRows, 0)).toBe(640);
+
+    // The check itself: rows that do not add up to the table's at the pinned instant fail it.
+    const source = createBigQuerySource({
+      api: h.api,
+      endpoint: { table: 'ck.visits', readApi: 'storage' },
+      pageRows: 500,
+      readClient: () => createBigQueryReadClient(h.options),
+    });
+    const pin = await source.pin();
+    await expect(source.checkUnchanged(pin, { rows: 640 })).resolves.toBeUndefined();
+    await expect(source.checkUnchanged(pin, { rows: 639 })).rejects.toMatchObject({
+      code: 'SOURCE_CHANGED',
+      retryable: true,
+    });
+    await seed('visits', 5, 20000, 'append');
+    // The table moved on: counted as of the pin, still 640.
+    await expect(source.checkUnchanged(pin, { rows: 640 })).resolves.toBeUndefined();
+    await expect(source.checkUnchanged(pin, { rows: 645 })).rejects.toMatchObject({ code: 'SOURCE_CHANGED' });
+    await source.close?.();
   });
 
   it('refuses a chunked task over the REST path with CAPABILITY_MISSING, naming readApi: storage', async () => {
