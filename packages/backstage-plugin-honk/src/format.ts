@@ -60,6 +60,45 @@ export function readChecks(report: unknown): ValidationCheckView[] | undefined {
   }));
 }
 
+/** A chunked task's chunks in sum, as the backend sends them (`MigrationSummary.chunks`). */
+export interface ChunkCounts {
+  total: number;
+  succeeded: number;
+  /** The other states with chunks in them, in a fixed order (running first), e.g. `[['running', 2]]`. */
+  others: [string, number][];
+  rows: number;
+}
+
+const CHUNK_STATE_ORDER = ['running', 'pending', 'failed', 'dead', 'cancelled'];
+
+export function readChunks(chunks: unknown): ChunkCounts | undefined {
+  if (!isRecord(chunks)) return undefined;
+  const total = finite(chunks.total);
+  if (total === undefined || total <= 0 || !isRecord(chunks.states)) return undefined;
+  const states = Object.entries(chunks.states).filter(
+    (entry): entry is [string, number] => finite(entry[1]) !== undefined && (entry[1] as number) > 0,
+  );
+  const rank = (state: string) => {
+    const at = CHUNK_STATE_ORDER.indexOf(state);
+    return at < 0 ? CHUNK_STATE_ORDER.length : at;
+  };
+  return {
+    total,
+    succeeded: states.find(([state]) => state === 'succeeded')?.[1] ?? 0,
+    others: states
+      .filter(([state]) => state !== 'succeeded')
+      .sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0])),
+    rows: finite(chunks.rows) ?? 0,
+  };
+}
+
+/** `chunks 7/10 succeeded (2 running, 1 pending; 3,500,000 rows)`, as `honk status` says it. */
+export function formatChunks(chunks: ChunkCounts): string {
+  const others = chunks.others.map(([state, count]) => `${formatCount(count)} ${state}`).join(', ');
+  const rows = `${formatCount(chunks.rows)} rows`;
+  return `chunks ${formatCount(chunks.succeeded)}/${formatCount(chunks.total)} succeeded (${others ? `${others}; ` : ''}${rows})`;
+}
+
 /** Rows still to move divided by the current rate, in seconds; undefined when either is unknown. */
 export function etaSeconds(progress: MigrationProgress, totalRows: number | undefined): number | undefined {
   if (totalRows === undefined || !progress.rowsPerSecond || progress.rowsPerSecond <= 0) return undefined;

@@ -9,6 +9,9 @@
  *   agent-start / agent-stop   run a real Honk agent on the store (stop drains it)
  *   sql { text }               SQL on the test database (the source tables `shop.*`)
  *   tasks                      the task records of the store
+ *   enqueue-chunked { task, entity, table, max }
+ *                              enqueue a chunked task of `entity`: the test database's `table`
+ *                              in at most `max` key-range chunks, to `public.<task>`
  *   memory                     this process's memory use (process.memoryUsage())
  *   stop                       stop everything and exit
  * Started by honk-backstage-process.ts; needs the suite's PostgreSQL (HONK_TEST_POSTGRES_URL).
@@ -85,6 +88,20 @@ const commands: Record<string, (command: Record<string, unknown>) => Promise<unk
   },
   sql: (command) => honk.db.sql(String(command.text)),
   tasks: () => honk.store.list(),
+  'enqueue-chunked': async (command) => {
+    const warehouse = { connector: 'postgres', connection: 'warehouse', options: { url: honk.db.url } };
+    await honk.store.enqueue([
+      {
+        id: String(command.task),
+        entity: String(command.entity),
+        definition: {
+          source: { ...warehouse, endpoint: { table: String(command.table), partitionBy: { column: 'id' } } },
+          target: { ...warehouse, endpoint: { table: `public.${String(command.task).replace(/\W/g, '_')}` } },
+          chunks: { max: Number(command.max) },
+        },
+      },
+    ]);
+  },
   memory: async () => process.memoryUsage(),
   stop: async () => {
     await stopAll();

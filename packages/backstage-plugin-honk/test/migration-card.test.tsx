@@ -182,6 +182,34 @@ describe('the migration card', () => {
     await waitFor(() => expect(shownStatus()).toBe('pending'));
     expect((await migrationOf('legacy-customers')).state).toBe('pending');
   });
+
+  it('draws a chunked migration as its chunks: "chunks 3/3 succeeded (500 rows)" over a progress bar', async () => {
+    await backstage.command('enqueue-chunked', {
+      task: 'chunky-payments',
+      entity: 'resource:default/warehouse.shop.payments',
+      table: 'shop.payments',
+      max: 3,
+    });
+    await renderCard('warehouse.shop.payments');
+    await waitFor(() => expect(shownStatus()).toBe('pending'));
+    await backstage.command('agent-start');
+    try {
+      await waitFor(() => expect(shownStatus()).toBe('succeeded'), { timeout: 60_000 });
+    } finally {
+      await backstage.command('agent-stop');
+    }
+    await waitFor(() => expect(screen.getByTestId('honk-chunks').textContent).toBe('chunks 3/3 succeeded (500 rows)'));
+    const bar = screen.getByRole('progressbar', { name: 'Chunks succeeded' });
+    expect(bar.getAttribute('aria-valuenow')).toBe('3');
+    expect(bar.getAttribute('aria-valuemax')).toBe('3');
+    expect(bar.getAttribute('aria-valuetext')).toBe('3 of 3 chunks succeeded');
+    // The card reads what the backend says: its chunk counts.
+    expect((await migrationOf('warehouse.shop.payments')).chunks).toEqual({
+      total: 3,
+      states: { succeeded: 3 },
+      rows: 500,
+    });
+  });
 });
 
 async function waitForStatus(

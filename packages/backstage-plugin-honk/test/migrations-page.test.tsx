@@ -197,4 +197,32 @@ describe('the migrations page', () => {
     );
     expect(screen.getByRole('button', { name: 'Start selected (0)' })).toBeTruthy();
   });
+
+  it('shows a chunked migration with its chunk count on its row', async () => {
+    await backstage.command('enqueue-chunked', {
+      task: 'chunky-customers',
+      entity: 'resource:default/legacy-customers',
+      table: 'shop.customers',
+      max: 4,
+    });
+    await backstage.command('agent-start');
+    try {
+      await waitFor(
+        async () => expect((await backstage.honkClient().getMigration('chunky-customers')).status).toBe('succeeded'),
+        { timeout: 60_000 },
+      );
+    } finally {
+      await backstage.command('agent-stop');
+    }
+    renderPage();
+    await waitFor(() => expect(shownRefs()).toEqual(DATASETS));
+    await waitFor(() =>
+      expect(screen.getByTestId('chunks-resource:default/legacy-customers').textContent).toBe('chunks 4/4'),
+    );
+    expect(screen.getByTestId('status-resource:default/legacy-customers').getAttribute('data-status')).toBe(
+      'succeeded',
+    );
+    // Only the chunked task's row carries chunks.
+    expect(screen.queryByTestId('chunks-resource:default/warehouse.shop.orders')).toBeNull();
+  });
 });

@@ -20,6 +20,8 @@ export interface ReadSessionLike {
   arrowSchema?: { serializedSchema?: Uint8Array | null } | null;
   streams?: { name?: string | null }[] | null;
   estimatedRowCount?: Int64Like | null;
+  /** When the session's streams stop being readable (about 6 hours after its creation). */
+  expireTime?: { seconds?: Int64Like | null; nanos?: number | null } | null;
 }
 
 /** What the connector reads of a `ReadRowsResponse`. */

@@ -21,7 +21,9 @@
  */
 import {
   ConfigError,
+  type Json,
   NotFoundError,
+  type PartitionOptions,
   type ReadOptions,
   type Source,
   type SourcePartition,
@@ -34,6 +36,14 @@ import type { BigQueryEndpointOptions } from './bigquery-options.ts';
 import type { BigQueryReadClientLike } from './bigquery-read-client.ts';
 import { arrowSchemaOf, type BigQueryField } from './bigquery-types.ts';
 import { reorder, selectFields, sessionSchemaOf } from './source-columns.ts';
+import {
+  chunkRefsOf,
+  chunkRefusal,
+  parseChunkPin,
+  parseChunkRef,
+  readChunk,
+  type StorageChunkPin,
+} from './storage-chunks.ts';
 import { createReadSession, readSession, readStream, type StorageSession } from './storage-read.ts';
 import { describeTable, parseTableName, quoteIdentifier, quoteTable, type TableReference } from './table-reference.ts';
 import { decodeRows } from './tabledata-decoder.ts';
@@ -73,7 +83,10 @@ type Pinned =
 
 /** The source, with `readPartition` for the partitions it reports (as the PostgreSQL source has). */
 export interface BigQuerySource extends Source {
-  partitions(): Promise<SourcePartition[]>;
+  partitions(options?: PartitionOptions): Promise<SourcePartition[]>;
+  partition(ref: Json): Source;
+  pin(): Promise<Json>;
+  checkUnchanged(pin: Json, read: { rows: number }): Promise<void>;
   /** Reads one partition of `partitions()`, at the same point in time as `read()`. */
   readPartition(partition: SourcePartition, options: ReadOptions): AsyncIterable<RecordBatch>;
 }
@@ -84,6 +97,8 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
   const table = endpoint.table !== undefined ? parseTableName(endpoint.table, api.projectId) : undefined;
   let pinned: Promise<Pinned> | undefined;
   let schema: Schema | undefined;
+  /** Chunked tasks: the instant `pin()` chose; `partitions()` then creates the plan's session at it. */
+  let chunkPin: StorageChunkPin | undefined;
 
   const storage = endpoint.readApi === 'storage';
   let readClient: Promise<BigQueryReadClientLike> | undefined;
@@ -131,6 +146,26 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
     return resource;
   };
 
+  /**
+   * `readApi: storage`: the columns read, from the table's metadata alone (no read session):
+   * the schema at planning and of each chunk. A read checks its session's against it.
+   */
+  const storageFields = async (signal?: AbortSignal): Promise<BigQueryField[]> => {
+    const resource = await lookUp(signal);
+    const where = `BigQuery connection "${connection}": table ${describeTable(table as TableReference)}`;
+    return selectFields(resource.schema?.fields ?? [], endpoint.columns, where).listed;
+  };
+
+  /** The schema of a pinned read: the one already told (else the source changed in between). */
+  const schemaOfPinned = (at: Pinned): Schema => {
+    const fresh = arrowSchemaOf(at.fields);
+    if (schema && at.kind === 'storage' && !sameSchema(schema, fresh)) {
+      throw changed(at.table, 'its columns changed after its schema was read');
+    }
+    schema ??= fresh;
+    return schema;
+  };
+
   const runQuery = async (query: string, signal?: AbortSignal): Promise<Pinned> => {
     const done = await api.runJob(
       { query: { query, useLegacySql: false } },
@@ -161,8 +196,13 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
   };
 
   /** A Storage Read API session: the read's point in time (see the file's comment). */
-  const pinStorage = async (signal?: AbortSignal): Promise<Pinned> => {
+  const pinStorage = async (
+    signal?: AbortSignal,
+    chunked?: { snapshotTime: number; maxStreams: number },
+  ): Promise<Extract<Pinned, { kind: 'storage' }>> => {
     const reference = table as TableReference;
+    const snapshot =
+      chunked?.snapshotTime ?? (endpoint.snapshotTime !== undefined ? Date.parse(endpoint.snapshotTime) : undefined);
     const before = await lookUp(signal);
     if (before.type === 'VIEW') {
       throw new ConfigError(
@@ -173,14 +213,14 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
     const { stored, listed } = selectFields(before.schema?.fields ?? [], endpoint.columns, where);
     // Fails at plan time on a type Honk cannot read, before a session is created.
     arrowSchemaOf(listed);
-    if (endpoint.snapshotTime === undefined && before.streamingBuffer) throw refuseStreamingBuffer();
+    if (snapshot === undefined && before.streamingBuffer) throw refuseStreamingBuffer();
     const session = await createReadSession(
       await storageContext(),
       {
         ...(endpoint.columns ? { columns: stored.map((field) => field.name) } : {}),
         ...(endpoint.rowRestriction ? { rowRestriction: endpoint.rowRestriction } : {}),
-        ...(endpoint.snapshotTime !== undefined ? { snapshotTime: Date.parse(endpoint.snapshotTime) } : {}),
-        maxStreams: args.readStreams ?? 4,
+        ...(snapshot !== undefined ? { snapshotTime: snapshot } : {}),
+        maxStreams: chunked?.maxStreams ?? args.readStreams ?? 4,
       },
       signal,
     );
@@ -191,7 +231,7 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
         `the read session has columns ${session.columns.join(', ')}; the table has ${stored.map((field) => field.name).join(', ')}`,
       );
     }
-    if (endpoint.snapshotTime === undefined) {
+    if (snapshot === undefined) {
       // The session reads the table as of its creation: the version looked up before it
       // when nothing modified the table in between.
       const after = await lookUp(signal);
@@ -199,7 +239,7 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
         throw changed(reference, `modified at ${after.lastModifiedTime} while the read session was created`);
       }
     }
-    const whole = endpoint.snapshotTime === undefined && endpoint.rowRestriction === undefined;
+    const whole = snapshot === undefined && endpoint.rowRestriction === undefined;
     return {
       kind: 'storage',
       table: reference,
@@ -210,7 +250,7 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
     };
   };
 
-  const pin = (signal?: AbortSignal): Promise<Pinned> => {
+  const pinRead = (signal?: AbortSignal): Promise<Pinned> => {
     pinned ??= (async (): Promise<Pinned> => {
       if (storage) return pinStorage(signal);
       const resource = table && endpoint.snapshotTime === undefined ? await lookUp(signal) : undefined;
@@ -249,11 +289,10 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
         );
 
   /** Rows of a `COUNT(*)` query over the table (storage reads with a snapshot time or a row restriction). */
-  const countQuery = async (): Promise<number> => {
-    const asOf =
-      endpoint.snapshotTime !== undefined
-        ? ` FOR SYSTEM_TIME AS OF TIMESTAMP '${new Date(endpoint.snapshotTime).toISOString()}'`
-        : '';
+  const countQuery = async (
+    at: number | undefined = endpoint.snapshotTime !== undefined ? Date.parse(endpoint.snapshotTime) : undefined,
+  ): Promise<number> => {
+    const asOf = at !== undefined ? ` FOR SYSTEM_TIME AS OF TIMESTAMP '${new Date(at).toISOString()}'` : '';
     const where = endpoint.rowRestriction ? ` WHERE ${endpoint.rowRestriction}` : '';
     const done = await api.runJob(
       {
@@ -286,7 +325,7 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
     }
   }
 
-  return {
+  const source: BigQuerySource = {
     async schema() {
       if (schema) return schema;
       if (!pinned && endpoint.query !== undefined) {
@@ -298,19 +337,35 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
         schema = arrowSchemaOf(job.statistics?.query?.schema?.fields ?? []);
         return schema;
       }
-      schema = arrowSchemaOf((await pin()).fields);
-      return schema;
+      if (!pinned && storage) {
+        // From metadata: planning and each chunk need no read session for it.
+        schema = arrowSchemaOf(await storageFields());
+        return schema;
+      }
+      return schemaOfPinned(await pinRead());
     },
 
     async count() {
-      const at = await pin();
+      const at = await pinRead();
       if (at.kind === 'storage') return at.expectedRows ?? countQuery();
       return at.kind === 'table' ? Number(at.resource.numRows ?? 0) : at.totalRows;
     },
 
-    /** With `readApi: storage`, the read session's streams; otherwise the whole table or query, as one. */
-    async partitions(): Promise<SourcePartition[]> {
-      const at = await pin();
+    /**
+     * With `readApi: storage`, the read session's streams; otherwise the whole table or query,
+     * as one. After `pin()` (a chunked task's plan): the streams (at most `max`) of a new
+     * session as of the pinned instant, each a chunk `partition(ref)` reads.
+     */
+    async partitions(options?: PartitionOptions): Promise<SourcePartition[]> {
+      if (chunkPin) {
+        const at = await pinStorage(undefined, {
+          snapshotTime: chunkPin.snapshotTime,
+          maxStreams: options?.max ?? args.readStreams ?? 4,
+        });
+        schemaOfPinned(at);
+        return chunkRefsOf(at.session, chunkPin.snapshotTime);
+      }
+      const at = await pinRead();
       if (at.kind !== 'storage') return [{ ref: { whole: true } }];
       const share =
         at.session.streams.length > 0 ? Math.round(at.session.estimatedRows / at.session.streams.length) : 0;
@@ -320,17 +375,17 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
     /** Reads one partition of `partitions()`: a stream of this source's read session. */
     async *readPartition(partition: SourcePartition, options: ReadOptions): AsyncGenerator<RecordBatch> {
       const ref = partition.ref as { stream?: unknown; whole?: unknown };
-      const at = await pin(options.signal);
+      const at = await pinRead(options.signal);
       if (at.kind !== 'storage') {
         if (ref.whole !== true)
           throw new ConfigError(`Not a partition of this BigQuery source: ${JSON.stringify(ref)}.`);
-        yield* this.read(options);
+        yield* source.read(options);
         return;
       }
       if (typeof ref.stream !== 'string' || !at.session.streams.includes(ref.stream)) {
         throw new ConfigError(`Not a stream of this BigQuery source's read session: ${JSON.stringify(ref)}.`);
       }
-      const arrow = await this.schema();
+      const arrow = schemaOfPinned(at);
       const stored = sessionSchemaOf(at);
       for await (const batch of readStream(await storageContext(), at.session, ref.stream, {
         ...options,
@@ -341,8 +396,8 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
     },
 
     async *read(options: ReadOptions): AsyncGenerator<RecordBatch> {
-      const at = await pin(options.signal);
-      const arrow = await this.schema();
+      const at = await pinRead(options.signal);
+      const arrow = at.kind === 'storage' ? schemaOfPinned(at) : await source.schema();
       if (at.kind === 'storage') {
         yield* readStorage(at, arrow, options);
         return;
@@ -393,6 +448,64 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
       }
     },
 
+    /**
+     * Chunked tasks: the instant every chunk reads (the endpoint's `snapshotTime`, else the
+     * table's `lastModifiedTime`: its current version). `partitions()` then creates the session.
+     */
+    async pin(): Promise<Json> {
+      if (!storage || !table) throw chunkRefusal(connection);
+      const resource = await lookUp();
+      if (endpoint.snapshotTime === undefined && resource.streamingBuffer) throw refuseStreamingBuffer();
+      const lastModifiedTime = String(resource.lastModifiedTime ?? resource.creationTime ?? '');
+      chunkPin = {
+        table: describeTable(table),
+        snapshotTime:
+          endpoint.snapshotTime !== undefined ? Date.parse(endpoint.snapshotTime) : Number(lastModifiedTime),
+        lastModifiedTime,
+        rows:
+          endpoint.snapshotTime === undefined && endpoint.rowRestriction === undefined
+            ? Number(resource.numRows ?? 0)
+            : null,
+      };
+      return chunkPin;
+    },
+
+    /** Chunked tasks: one stream of the plan's session (see storage-chunks.ts). */
+    partition(ref: Json): Source {
+      if (!storage || !table) throw chunkRefusal(connection);
+      const chunk = parseChunkRef(ref, connection);
+      return {
+        schema: () => source.schema(),
+        async *read(options: ReadOptions): AsyncGenerator<RecordBatch> {
+          const arrow = await source.schema();
+          const fields = await storageFields(options.signal);
+          yield* readChunk(await storageContext(), chunk, { fields, arrow }, options);
+        },
+        // The client is the parent source's; it closes it.
+        async close() {},
+      };
+    },
+
+    /**
+     * Chunked tasks: every chunk read the same session, so the same instant (the service's
+     * guarantee); this proves none lost or doubled rows: `rows` must be the table's rows at
+     * that instant — from the pinned metadata when the table was not modified since, else a
+     * `COUNT(*) … FOR SYSTEM_TIME AS OF` query.
+     */
+    async checkUnchanged(pinValue: Json, read: { rows: number }): Promise<void> {
+      if (!storage || !table) throw chunkRefusal(connection);
+      const pinnedAt = parseChunkPin(pinValue);
+      const now = await lookUp();
+      const untouched = String(now.lastModifiedTime ?? now.creationTime ?? '') === pinnedAt.lastModifiedTime;
+      const expected = untouched && pinnedAt.rows !== null ? pinnedAt.rows : await countQuery(pinnedAt.snapshotTime);
+      if (read.rows !== expected) {
+        throw changed(
+          table,
+          `the chunks read ${read.rows} rows; it held ${expected} as of ${new Date(pinnedAt.snapshotTime).toISOString()}`,
+        );
+      }
+    },
+
     async close() {
       const owned = typeof args.readClient === 'function' ? readClient : undefined;
       readClient = undefined;
@@ -403,4 +516,12 @@ export function createBigQuerySource(args: BigQuerySourceArgs): BigQuerySource {
       }
     },
   };
+  return source;
+}
+
+/** Same columns, types and nullability. */
+function sameSchema(a: Schema, b: Schema): boolean {
+  const lines = (schema: Schema) =>
+    schema.fields.map((field) => `${field.name}:${field.type}:${field.nullable}`).join('\n');
+  return lines(a) === lines(b);
 }

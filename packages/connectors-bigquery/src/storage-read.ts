@@ -33,6 +33,8 @@ export interface StorageSession {
   columns: string[];
   streams: string[];
   estimatedRows: number;
+  /** When the service stops serving the session's streams (ms since the epoch), when it says. */
+  expireTime?: number;
 }
 
 export interface StorageReadContext {
@@ -122,6 +124,12 @@ function sessionOf(
     columns,
     streams: (session.streams ?? []).map((stream) => stream.name as string),
     estimatedRows: Number(String(session.estimatedRowCount ?? 0)),
+    ...(session.expireTime?.seconds != null
+      ? {
+          expireTime:
+            Number(String(session.expireTime.seconds)) * 1000 + Math.floor((session.expireTime.nanos ?? 0) / 1e6),
+        }
+      : {}),
   };
 }
 

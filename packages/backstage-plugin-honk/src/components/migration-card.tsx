@@ -20,10 +20,12 @@ import {
   formatRate,
   formatValue,
   readChecks,
+  readChunks,
   readProgress,
 } from '../format.ts';
 import { usePoll } from '../hooks/use-poll.ts';
 import { ACTION_PERMISSIONS, allowedActions, type MigrationActionName } from '../migration-actions.ts';
+import { ChunkProgress } from './chunk-progress.tsx';
 import { ConfirmDialog } from './confirm-dialog.tsx';
 import { StatusBadge } from './status-badge.tsx';
 import { ValidationReport } from './validation-report.tsx';
@@ -147,6 +149,7 @@ export function MigrationCardContent(props: { entityRef: string; estimatedRows?:
   const actions = poll.loading ? [] : allowedActions(migration).filter((action) => permissions[action].allowed);
   const progress = readProgress(migration?.progress);
   const checks = readChecks(migration?.report);
+  const chunks = readChunks(migration?.chunks);
   const eta = progress && status === 'running' ? etaSeconds(progress, props.estimatedRows) : undefined;
   const future = migration && Date.parse(migration.runAt) > Date.now() ? migration.runAt : undefined;
 
@@ -194,6 +197,11 @@ export function MigrationCardContent(props: { entityRef: string; estimatedRows?:
                   {progress.rowsPerSecond ? `, ${formatRate(progress.rowsPerSecond)}` : ''}
                   {eta !== undefined ? `, about ${formatDuration(eta)} left` : ''}
                   {progress.phase && status === 'running' ? ` (${progress.phase})` : ''}
+                </Field>
+              ) : null}
+              {chunks ? (
+                <Field label="Chunks">
+                  <ChunkProgress chunks={chunks} />
                 </Field>
               ) : null}
               {future ? <Field label="Not before">{formatInstant(future)}</Field> : null}

@@ -37,7 +37,7 @@ import {
   FACET_FIELDS,
   toDatasetRow,
 } from '../dataset-query.ts';
-import { formatCount, formatInstant, formatRate, readProgress, STATUS_LABELS } from '../format.ts';
+import { formatCount, formatInstant, formatRate, readChunks, readProgress, STATUS_LABELS } from '../format.ts';
 import { usePoll } from '../hooks/use-poll.ts';
 import { DEFAULT_POLL_INTERVAL_MS } from './migration-card.tsx';
 import { StartSelectedDialog } from './start-selected-dialog.tsx';
@@ -173,6 +173,7 @@ export function MigrationsPage(props: MigrationsPageProps) {
           const migration = liveMap?.get(row.id);
           const status = migration?.status ?? row.status;
           const progress = migration?.status === 'running' ? readProgress(migration.progress) : undefined;
+          const chunks = readChunks(migration?.chunks);
           return (
             <Cell>
               <Flex direction="column" gap="1">
@@ -184,6 +185,11 @@ export function MigrationsPage(props: MigrationsPageProps) {
                     {formatCount(progress.rows)}
                     {row.estimatedRows ? ` / ~${formatCount(row.estimatedRows)}` : ''} rows
                     {progress.rowsPerSecond ? `, ${formatRate(progress.rowsPerSecond)}` : ''}
+                  </Text>
+                ) : null}
+                {chunks ? (
+                  <Text variant="body-small" data-testid={`chunks-${row.id}`}>
+                    chunks {formatCount(chunks.succeeded)}/{formatCount(chunks.total)}
                   </Text>
                 ) : null}
               </Flex>

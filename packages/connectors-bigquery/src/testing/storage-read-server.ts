@@ -16,6 +16,9 @@
  * - `ReadRows`: the stream's rows from `offset`, `batchRows` rows per response, the Arrow
  *   schema in the first response, and flow control (a response waits for the client).
  * - `SplitReadStream`: UNIMPLEMENTED.
+ * - Sessions expire 6 hours after their creation, as the service's: `ReadRows` then answers
+ *   FAILED_PRECONDITION "session expired at …". `expireSessions()` expires every session
+ *   created so far at once (a chunk re-run hours after its plan).
  *
  * `injectFault()` ends chosen calls with a status, e.g. a ReadRows stream broken with
  * UNAVAILABLE after some rows, to test resumption at an offset.
@@ -92,6 +95,8 @@ export interface StorageReadServer {
   readonly port: number;
   readonly requests: StorageRequest[];
   injectFault(fault: StorageFault): void;
+  /** Expires every session created so far: their streams answer FAILED_PRECONDITION from now on. */
+  expireSessions(): void;
   stop(): Promise<void>;
 }
 
@@ -107,6 +112,8 @@ interface Session {
   fields: BigQueryField[];
   rows: Cell[][];
   streams: { name: string; start: number; end: number }[];
+  /** ms since the epoch. */
+  expires: number;
 }
 
 class StatusError extends Error {
@@ -214,7 +221,8 @@ export async function startStorageReadServer(
     const name = `projects/${projectId}/locations/us/sessions/${id}`;
     const count =
       rows.length === 0 ? 0 : Math.max(1, Math.min(Number(request.maxStreamCount ?? 0) || 1, rows.length, 1000));
-    const session: Session = { ipc, fields, rows, streams: [] };
+    const expire = Date.now() + SESSION_LIFETIME_MS;
+    const session: Session = { ipc, fields, rows, streams: [], expires: expire };
     for (let k = 0; k < count; k++) {
       const stream = {
         name: `${name}/streams/${k}`,
@@ -225,7 +233,6 @@ export async function startStorageReadServer(
       streams.set(stream.name, { session, start: stream.start, end: stream.end });
     }
     sessions.set(name, session);
-    const expire = Date.now() + SESSION_LIFETIME_MS;
     return {
       name,
       expireTime: { seconds: String(Math.floor(expire / 1000)), nanos: 0 },
@@ -246,6 +253,12 @@ export async function startStorageReadServer(
     const stream = streams.get(name);
     if (!stream) throw new StatusError(grpc.status.NOT_FOUND, `Not found: read stream ${name}`);
     const { session, start, end } = stream;
+    if (Date.now() >= session.expires) {
+      throw new StatusError(
+        grpc.status.FAILED_PRECONDITION,
+        `there was an error operating on '${name}': session expired at ${new Date(session.expires).toISOString()}`,
+      );
+    }
     if (offset < 0 || offset > end - start) {
       throw new StatusError(
         grpc.status.OUT_OF_RANGE,
@@ -337,6 +350,10 @@ export async function startStorageReadServer(
     port,
     requests,
     injectFault: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
+    expireSessions: () => {
+      const now = Date.now();
+      for (const session of sessions.values()) session.expires = Math.min(session.expires, now);
+    },
     stop: async () => {
       // Like the REST server's stop: streams a client left open are cut, not waited for.
       server.forceShutdown();
