@@ -86,6 +86,7 @@ describe('the migration card', () => {
     await renderCard('warehouse.shop.orders');
     await user.click(await screen.findByRole('button', { name: 'Start' }));
     await waitFor(() => expect(shownStatus()).toBe('pending'));
+    expect(screen.getByText('Migration started.')).toBeTruthy();
     expect((await migrationOf('warehouse.shop.orders')).status).toBe('pending');
 
     await backstage.command('agent-start');
@@ -94,6 +95,8 @@ describe('the migration card', () => {
     } finally {
       await backstage.command('agent-stop');
     }
+    // The start's notice went once the migration ended: the status tells the rest.
+    expect(screen.queryByText('Migration started.')).toBeNull();
     const report = await screen.findByRole('table', { name: 'Validation report' });
     const rowCount = within(report).getByText('row-count').closest('tr')!;
     expect(within(rowCount).getAllByText('500')).toHaveLength(2);

@@ -41,6 +41,9 @@ const LABELS: Record<MigrationActionName, string> = {
   'sign-off': 'Sign off',
 };
 
+/** Statuses a migration rests in until someone acts (as opposed to pending, running, failed-and-retrying). */
+const ENDED_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'dead', 'cancelled', 'rolled-back', 'migrated']);
+
 const DONE: Record<MigrationActionName, string> = {
   start: 'Migration started.',
   requeue: 'Migration requeued.',
@@ -118,10 +121,14 @@ export function MigrationCardContent(props: { entityRef: string; estimatedRows?:
   );
   const [confirming, setConfirming] = useState<MigrationActionName | undefined>();
   const [running, setRunning] = useState<MigrationActionName | undefined>();
-  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | undefined>();
+  /** The last action's notice, and the status the migration had when the action ran. */
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string; from: string } | undefined>();
 
   const migration = poll.value ?? undefined;
   const status = migration?.status ?? 'not-started';
+  // A success notice ("Migration started.") is news until the migration has moved on to an
+  // ended status: then the status says more, and a stale notice would contradict it.
+  const notice = outcome?.ok && status !== outcome.from && ENDED_STATUSES.has(status) ? undefined : outcome;
 
   const run = async (action: MigrationActionName) => {
     setRunning(action);
@@ -136,9 +143,9 @@ export function MigrationCardContent(props: { entityRef: string; estimatedRows?:
       else if (action === 'cancel') await honk.cancel(migration.taskId);
       else if (action === 'rollback') await honk.rollback(migration.taskId);
       else await honk.signOff(migration.taskId);
-      setOutcome({ ok: true, text: DONE[action] });
+      setOutcome({ ok: true, text: DONE[action], from: status });
     } catch (error) {
-      setOutcome({ ok: false, text: `${LABELS[action]} failed: ${(error as Error).message}` });
+      setOutcome({ ok: false, text: `${LABELS[action]} failed: ${(error as Error).message}`, from: status });
     } finally {
       setRunning(undefined);
       setConfirming(undefined);
@@ -237,7 +244,7 @@ export function MigrationCardContent(props: { entityRef: string; estimatedRows?:
               </Text>
             </>
           ) : null}
-          {outcome ? <Alert status={outcome.ok ? 'success' : 'danger'} title={outcome.text} /> : null}
+          {notice ? <Alert status={notice.ok ? 'success' : 'danger'} title={notice.text} /> : null}
         </Flex>
       </CardBody>
       {actions.length > 0 ? (
