@@ -17,9 +17,14 @@
  * The ratio of a re-run is the initial run's seconds ÷ the re-run's: how much cheaper than
  * copying the table again.
  */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startPostgres } from '../test/services/postgres.ts';
 import { dropTable, TABLES, withClient } from './postgres-references.ts';
+import { honk } from './process-runs.ts';
 import { emit } from './report.ts';
 import type { ScenarioResult } from './run.ts';
 import {
@@ -140,6 +145,41 @@ async function benchIncremental(url: string, rows: number): Promise<void> {
         note: `${unchanged.seconds.toFixed(2)} s (${unchanged.seconds <= 10 ? 'meets' : 'MISSES'} the goal); cpu ${unchanged.cpuSeconds.toFixed(2)} s`,
       }),
     );
+
+    // The same no-change re-run as users start it: `honk run` of a spec (a fresh process,
+    // start-up, spec loading and the embedded store included; default validation on).
+    const dir = await mkdtemp(join(tmpdir(), 'honk-bench-incremental-'));
+    try {
+      writeFileSync(
+        join(dir, 'honk.yaml'),
+        `version: 1
+connections:
+  db: { connector: postgres, url: "\${env:BENCH_PG_URL}" }
+tasks:
+  - id: ${TASK_ID}
+    source: { connection: db, table: ${table} }
+    target: { connection: db, table: ${TARGET}, mode: merge, key: [id] }
+    incremental: { cursor: created_at }
+`,
+      );
+      const reportFile = join(dir, 'report.json');
+      const cli = await bestOf(() =>
+        honk(['run', 'honk.yaml', '--report', reportFile], dir, { ...process.env, BENCH_PG_URL: url }),
+      );
+      const moved = JSON.stringify(JSON.parse(readFileSync(reportFile, 'utf8'))).match(/"rowsRead":(\d+)/)?.[1];
+      if (moved !== '0') throw new Error(`honk run no-change re-run read ${moved ?? 'an unknown number of'} rows`);
+      emit({
+        suite: 'incremental',
+        name: `${size} no-change re-run, honk run (CLI)`,
+        seconds: cli.seconds,
+        ...(cli.peakRssMb !== undefined ? { peakRssMb: cli.peakRssMb } : {}),
+        reference: 'in-process no-change re-run',
+        ratio: unchanged.seconds / cli.seconds,
+        note: `${cli.seconds.toFixed(2)} s from process start to exit, start-up included; cpu ${cli.cpuSeconds?.toFixed(2)} s`,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
 
     const changed = Number(process.env.BENCH_CHANGED ?? Math.max(1, Math.round(rows / 1000)));
     let round = 0;
