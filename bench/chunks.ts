@@ -21,15 +21,11 @@ import { join } from 'node:path';
 import { startPostgres } from '../test/services/postgres.ts';
 import { dropTable, TABLES, withClient } from './postgres-references.ts';
 import { honk } from './process-runs.ts';
-import { emit } from './report.ts';
+import { emit, rowsLabel } from './report.ts';
 
 const CHUNKS = 16;
 const TARGET = 'bench_chunks_target';
 const STORE_SCHEMA = 'honk';
-
-function label(rows: number): string {
-  return rows >= 1_000_000 && rows % 1_000_000 === 0 ? `${rows / 1_000_000}M` : rows.toLocaleString('en-US');
-}
 
 /** The source table: `narrow` rows with a primary key (created once per size). */
 async function ensureSource(url: string, rows: number): Promise<string> {
@@ -164,7 +160,7 @@ async function main(): Promise<void> {
       const serverUs = usPerRow(run.serverCpuSeconds);
       emit({
         suite: 'chunks',
-        name: `PG→PG ${label(rows)} in ${CHUNKS} chunks, ${agents} agent${agents > 1 ? 's' : ''}`,
+        name: `PG→PG ${rowsLabel(rows)} in ${CHUNKS} chunks, ${agents} agent${agents > 1 ? 's' : ''}`,
         rows,
         seconds: run.seconds,
         rowsPerSecond: rows / run.seconds,

@@ -40,16 +40,12 @@ import {
   RUNS,
   runProcess,
 } from './process-runs.ts';
-import { emit } from './report.ts';
+import { emit, rowsLabel } from './report.ts';
 import type { ScenarioResult } from './run.ts';
 
 const work = join(benchDir, 'cli');
 const PG_TARGET = 'bench_cli_target';
 const NO_VALIDATION = '{ rowCount: false, checksum: false, sample: 0, schema: false }';
-
-function label(rows: number): string {
-  return rows >= 1_000_000 && rows % 1_000_000 === 0 ? `${rows / 1_000_000}M` : rows.toLocaleString('en-US');
-}
 
 /** Emits the reference line and one line per honk contender with its ratio and goal. */
 function report(
@@ -66,7 +62,7 @@ function report(
     const goal = goals[name];
     emit({
       suite: 'cli',
-      name: `${line} ${label(rows)} ${name}`,
+      name: `${line} ${rowsLabel(rows)} ${name}`,
       rows,
       seconds: result.seconds,
       rowsPerSecond: rows / result.seconds,
@@ -398,7 +394,7 @@ async function peakMemory(rows: number): Promise<void> {
     spec.reset();
     emit({
       suite: 'cli',
-      name: `peak RSS CSV→Parquet ${label(rows)} honk${variant}`,
+      name: `peak RSS CSV→Parquet ${rowsLabel(rows)} honk${variant}`,
       rows,
       seconds: run.seconds,
       rowsPerSecond: rows / run.seconds,

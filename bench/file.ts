@@ -29,7 +29,7 @@ import {
   ordersHonkSchema,
   writeOrdersCsv,
 } from './orders-dataset.ts';
-import { emit } from './report.ts';
+import { emit, rowsLabel } from './report.ts';
 import type { ScenarioResult } from './run.ts';
 import {
   bestOf,
@@ -174,10 +174,6 @@ async function runJob(job: FileJob): Promise<unknown> {
 
 // ── main side ────────────────────────────────────────────────────────────────────────
 
-function label(rows: number): string {
-  return rows >= 1_000_000 && rows % 1_000_000 === 0 ? `${rows / 1_000_000}M` : rows.toLocaleString('en-US');
-}
-
 function csvToParquetSql(csv: string, target: string): string {
   return `COPY (SELECT * FROM read_csv('${csv}', header = true, columns = ${ordersDuckdbColumns})) TO '${target}' (FORMAT parquet)`;
 }
@@ -226,7 +222,7 @@ async function compare(
   honk: FileJob,
   goal?: { ratio?: number; peakRssMb?: number },
 ): Promise<{ reference: ScenarioResult; honk: ScenarioResult }> {
-  const size = label(data.rows);
+  const size = rowsLabel(data.rows);
   const referenceMeasured = await isolated(reference.job);
   const referenceResult = result(`${conversion} ${size} ${reference.name}`, data.rows, inputBytes, referenceMeasured, {
     note: `reference (cpu ${referenceMeasured.cpuSeconds.toFixed(1)} s)`,
@@ -268,7 +264,7 @@ async function compare(
 
 async function benchSize(rows: number): Promise<void> {
   const data = await ensureOrdersDataset(rows, (csv, parquet) => runDuckdb(csvToParquetSql(csv, parquet)));
-  const size = label(rows);
+  const size = rowsLabel(rows);
   const rssGoal = rows >= 10_000_000 ? 200 : undefined;
 
   const csvParquet = await compare(

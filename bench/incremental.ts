@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { startPostgres } from '../test/services/postgres.ts';
 import { dropTable, TABLES, withClient } from './postgres-references.ts';
 import { honk } from './process-runs.ts';
-import { emit } from './report.ts';
+import { emit, rowsLabel } from './report.ts';
 import type { ScenarioResult } from './run.ts';
 import {
   bestOf,
@@ -79,10 +79,6 @@ async function honkIncremental(job: IncrementalJob): Promise<IncrementalValue> {
 
 // ── main side ────────────────────────────────────────────────────────────────────────
 
-function label(rows: number): string {
-  return rows >= 1_000_000 && rows % 1_000_000 === 0 ? `${rows / 1_000_000}M` : rows.toLocaleString('en-US');
-}
-
 /** The source table with an index on the cursor, created once per size. */
 async function ensureSource(url: string, rows: number): Promise<string> {
   const table = `bench_incremental_${rows}`;
@@ -107,7 +103,7 @@ async function resetTarget(url: string): Promise<void> {
 
 async function benchIncremental(url: string, rows: number): Promise<void> {
   const table = await ensureSource(url, rows);
-  const size = label(rows);
+  const size = rowsLabel(rows);
   const job = (name: string): IncrementalJob => ({ name: `incremental-${size}-${name}`, url, table });
   const line = (name: string, measured: IsolatedResult<IncrementalValue>, extra: Partial<ScenarioResult>) => ({
     suite: 'incremental',

@@ -26,7 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { startPostgres } from '../test/services/postgres.ts';
 import { benchDir } from './orders-dataset.ts';
 import { dropTable, ensureTable, rawPipe, rawRead, type TableKind } from './postgres-references.ts';
-import { emit } from './report.ts';
+import { emit, rowsLabel } from './report.ts';
 import type { ScenarioResult } from './run.ts';
 import {
   bestOf,
@@ -92,10 +92,6 @@ async function honkTransfer(job: HonkJob): Promise<HonkValue> {
 
 // ── main side ────────────────────────────────────────────────────────────────────────
 
-function label(rows: number): string {
-  return rows >= 1_000_000 && rows % 1_000_000 === 0 ? `${rows / 1_000_000}M` : rows.toLocaleString('en-US');
-}
-
 /** The fastest of BENCH_REPEAT runs of `job`, each in a fresh process against an absent target. */
 function honk(job: HonkJob): Promise<IsolatedResult<HonkValue>> {
   return bestOf(async () => {
@@ -113,7 +109,7 @@ function honk(job: HonkJob): Promise<IsolatedResult<HonkValue>> {
 
 async function benchTable(url: string, kind: TableKind, rows: number): Promise<void> {
   const { table, bytes } = await ensureTable(url, kind, rows);
-  const size = label(rows);
+  const size = rowsLabel(rows);
   const base = (name: string, seconds: number): ScenarioResult => ({
     suite: 'postgres',
     name: `${kind} ${size} ${name}`,

@@ -31,3 +31,8 @@ export function emit(result: ScenarioResult): void {
 export function benchRows(fallback: number): number {
   return Number(process.env.BENCH_ROWS ?? fallback);
 }
+
+/** A row count for a scenario name: `10M`, or `250,000`. */
+export function rowsLabel(rows: number): string {
+  return rows >= 1_000_000 && rows % 1_000_000 === 0 ? `${rows / 1_000_000}M` : rows.toLocaleString('en-US');
+}
