@@ -13,6 +13,7 @@ import {
   type CatalogFilter,
   HonkApiError,
   HonkClient,
+  type HonkRequestOptions,
   type MigrationStatus,
   type StartResponse,
   type TaskTemplate,
@@ -56,7 +57,8 @@ export interface BackstageStatusOptions extends BackstageConnectionOptions {
 
 interface Backstage {
   client: HonkClient;
-  token: string | undefined;
+  /** What every call sends: the token, when there is one. */
+  request: HonkRequestOptions;
   base: string;
 }
 
@@ -87,7 +89,7 @@ function connect(options: BackstageConnectionOptions, io: CliIo): Backstage {
   if (token) registerSecret(token);
   const base = url.href.replace(/\/+$/, '');
   const client = new HonkClient({ discoveryApi: { getBaseUrl: async (pluginId) => `${base}/api/${pluginId}` } });
-  return { client, token, base };
+  return { client, request: token ? { token } : {}, base };
 }
 
 /** `key=value` pairs into one catalog filter: the same key twice accepts either value. */
@@ -209,10 +211,7 @@ export async function backstageGenerateCommand(options: BackstageGenerateOptions
   }
   const template = await readTemplate(options.template, io);
   const { spec } = await call(backstage, 'generate tasks', () =>
-    backstage.client.generateTasks(
-      { filter: filter!, ...(template ? { template } : {}) },
-      backstage.token ? { token: backstage.token } : {},
-    ),
+    backstage.client.generateTasks({ filter: filter!, ...(template ? { template } : {}) }, backstage.request),
   );
   const asJson = options.json || (options.out !== undefined && extname(options.out).toLowerCase() === '.json');
   const text = asJson ? `${JSON.stringify(spec, null, 2)}\n` : stringifyYaml(spec);
@@ -256,7 +255,7 @@ export async function backstageStartCommand(options: BackstageStartOptions, io: 
     ...(options.rerun ? { rerun: true } : {}),
   };
   const response = await call(backstage, 'start migrations', () =>
-    backstage.client.startBulk(request, backstage.token ? { token: backstage.token } : {}),
+    backstage.client.startBulk(request, backstage.request),
   );
   if (options.json) io.stdout(`${JSON.stringify(response, null, 2)}\n`);
   else if (response.results.length === 0) io.stdout('No dataset matched the selection; nothing was started.\n');
@@ -273,7 +272,7 @@ export async function backstageStatusCommand(options: BackstageStatusOptions, io
         ...(options.entity ? { entityRef: options.entity } : {}),
         limit: options.limit ?? 100,
       },
-      backstage.token ? { token: backstage.token } : {},
+      backstage.request,
     ),
   );
   if (options.json) {
